@@ -1,0 +1,82 @@
+// The epoll event loop every cluster runs on (sockets, timers, posted work). One thread runs
+// it; every callback, hook and protocol method executes there.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <queue>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "cluster/export.hpp"
+#include "cluster/sdk/event_loop.hpp"
+
+namespace cluster {
+
+class CLUSTER_API EventLoop final : public sdk::EventLoop {
+ public:
+  /// Throws std::system_error when epoll/eventfd cannot be created.
+  EventLoop();
+  ~EventLoop();
+  EventLoop(const EventLoop&) = delete;
+  EventLoop& operator=(const EventLoop&) = delete;
+
+  sdk::WatchId watch(int fd, std::uint32_t interest, std::function<void(std::uint32_t)> fn) noexcept override;
+  void modify(sdk::WatchId id, std::uint32_t interest) noexcept override;
+  void unwatch(sdk::WatchId id) noexcept override;
+  sdk::TimerId after(std::chrono::milliseconds delay, std::function<void()> fn) noexcept override;
+  void cancel(sdk::TimerId id) noexcept override;
+  void post(std::function<void()> fn) noexcept override;
+  bool in_loop_thread() const noexcept override;
+  Clock::time_point now() const noexcept override { return now_; }
+
+  /// Runs until stop(). The calling thread becomes the loop thread.
+  void run();
+  /// Runs for at most `d` (or until stop()); for tests and single-threaded hosts.
+  void run_for(std::chrono::milliseconds d);
+  /// Processes what is ready, waiting at most `timeout`; returns the number of callbacks run.
+  std::size_t run_once(std::chrono::milliseconds timeout);
+  /// Makes run() return soon. Thread-safe.
+  void stop() noexcept;
+
+  /// Runs fn on the loop thread and waits for it (runs inline when already there). Must not be
+  /// called while the loop is not running, except from the loop thread.
+  void call(const std::function<void()>& fn);
+
+ private:
+  struct Watch {
+    int fd;
+    std::uint32_t interest;
+    std::function<void(std::uint32_t)> fn;
+  };
+  struct TimerEntry {
+    Clock::time_point due;
+    sdk::TimerId id;
+    bool operator>(const TimerEntry& o) const { return due > o.due || (due == o.due && id > o.id); }
+  };
+
+  void wake() noexcept;
+  std::size_t run_posted();
+  std::size_t run_timers();
+  int wait_timeout_ms(std::chrono::milliseconds cap) const;
+
+  int epfd_ = -1;
+  int wakefd_ = -1;
+  Clock::time_point now_;
+  std::atomic<bool> stop_{false};
+  std::atomic<std::thread::id> owner_{};
+  sdk::WatchId next_watch_ = 1;
+  sdk::TimerId next_timer_ = 1;
+  std::unordered_map<sdk::WatchId, std::shared_ptr<Watch>> watches_;
+  std::priority_queue<TimerEntry, std::vector<TimerEntry>, std::greater<>> timer_queue_;
+  std::unordered_map<sdk::TimerId, std::function<void()>> timers_;
+  std::mutex posted_mu_;
+  std::vector<std::function<void()>> posted_;
+  std::vector<std::function<void()>> running_;  // swapped with posted_ to run outside the lock
+};
+
+}  // namespace cluster

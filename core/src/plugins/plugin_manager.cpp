@@ -1,0 +1,258 @@
+#include "cluster/plugin_manager.hpp"
+
+#define BOOST_DLL_USE_STD_FS
+#include <boost/dll/shared_library.hpp>
+
+#include <algorithm>
+#include <cstring>
+#include <filesystem>
+#include <system_error>
+
+namespace cluster {
+
+std::string_view plugin_errc_name(PluginErrc e) noexcept {
+  switch (e) {
+    case PluginErrc::file_missing: return "file missing";
+    case PluginErrc::open_failed: return "cannot open";
+    case PluginErrc::not_a_plugin: return "not a plugin";
+    case PluginErrc::abi_mismatch: return "ABI mismatch";
+    case PluginErrc::build_mismatch: return "build mismatch";
+    case PluginErrc::duplicate: return "duplicate";
+    case PluginErrc::init_failed: return "init failed";
+    case PluginErrc::bad_config: return "bad config";
+  }
+  return "?";
+}
+
+PluginError::PluginError(PluginErrc code, std::string path, const std::string& message)
+    : std::runtime_error("plugin " + path + ": " + std::string(plugin_errc_name(code)) + ": " + message),
+      code_(code),
+      path_(std::move(path)) {}
+
+namespace {
+
+using Library = std::shared_ptr<boost::dll::shared_library>;
+
+template <class Factory>
+struct Entry {
+  Factory factory;
+  Library lib;  // null for in-process registrations
+  const sdk::PluginConfig* config;
+};
+
+bool valid_integer(const std::string& v) {
+  if (v.empty()) return false;
+  std::size_t i = (v[0] == '-' || v[0] == '+') ? 1 : 0;
+  if (i == v.size() || v.size() - i > 18) return false;
+  return std::all_of(v.begin() + static_cast<long>(i), v.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+bool valid_boolean(const std::string& v) {
+  static const char* words[] = {"0", "1", "true", "false", "yes", "no", "on", "off"};
+  return std::any_of(std::begin(words), std::end(words), [&](const char* w) { return v == w; });
+}
+
+}  // namespace
+
+sdk::PluginConfig validate_section(const std::string& section_name, const IniSection* section,
+                                   const sdk::ConfigKey* keys, std::size_t count) {
+  std::map<std::string, std::string, std::less<>> values;
+  for (std::size_t i = 0; i < count; ++i) values[keys[i].name] = keys[i].default_value;
+  if (section != nullptr) {
+    for (const auto& [key, v] : section->values) {
+      const sdk::ConfigKey* spec = nullptr;
+      for (std::size_t i = 0; i < count; ++i)
+        if (key == keys[i].name) spec = &keys[i];
+      if (spec == nullptr) {
+        std::string known;
+        for (std::size_t i = 0; i < count; ++i) known += (i ? ", " : "") + std::string(keys[i].name);
+        throw ConfigError(v.where + ": unknown key '" + key + "' in [" + section_name + "]" +
+                          (known.empty() ? " (this plugin takes no keys)" : " (known: " + known + ")"));
+      }
+      if (spec->type == sdk::ConfigType::integer && !valid_integer(v.value))
+        throw ConfigError(v.where + ": [" + section_name + "] " + key + " = '" + v.value + "' is not an integer");
+      if (spec->type == sdk::ConfigType::boolean && !valid_boolean(v.value))
+        throw ConfigError(v.where + ": [" + section_name + "] " + key + " = '" + v.value +
+                          "' is not a boolean (true/false, yes/no, on/off, 1/0)");
+      values[key] = v.value;
+    }
+  }
+  return sdk::PluginConfig(section_name, std::move(values));
+}
+
+struct PluginManager::Impl {
+  struct Loaded {
+    PluginInfo info;
+    Library lib;
+    const sdk::PluginDescriptor* desc = nullptr;
+    std::unique_ptr<sdk::PluginConfig> config;
+  };
+  std::vector<std::unique_ptr<Loaded>> loaded;
+  std::vector<PluginInfo> infos;
+  std::map<std::string, Entry<sdk::ProtocolFactory>, std::less<>> protocols;
+  std::map<std::string, Entry<sdk::HookSetFactory>, std::less<>> hook_sets;
+  sdk::PluginConfig empty_config;
+
+  // Collects what init registers; committed only when the whole load succeeded.
+  class Registrar final : public sdk::Registrar {
+   public:
+    explicit Registrar(const sdk::PluginConfig& c) : config_(c) {}
+    const sdk::PluginConfig& config() const noexcept override { return config_; }
+    void log(sdk::LogLevel, std::string_view) noexcept override {}
+    void add_protocol(std::string id, sdk::ProtocolFactory f) noexcept override {
+      try { protocols.emplace_back(std::move(id), std::move(f)); } catch (...) { failed = true; }
+    }
+    void add_hook_set(std::string name, sdk::HookSetFactory f) noexcept override {
+      try { hook_sets.emplace_back(std::move(name), std::move(f)); } catch (...) { failed = true; }
+    }
+    std::vector<std::pair<std::string, sdk::ProtocolFactory>> protocols;
+    std::vector<std::pair<std::string, sdk::HookSetFactory>> hook_sets;
+    bool failed = false;
+
+   private:
+    const sdk::PluginConfig& config_;
+  };
+};
+
+PluginManager::PluginManager() : impl_(std::make_unique<Impl>()) {}
+
+PluginManager::~PluginManager() {
+  // Factories hold code of their libraries: drop them first, then shut down in reverse order.
+  impl_->protocols.clear();
+  impl_->hook_sets.clear();
+  for (auto it = impl_->loaded.rbegin(); it != impl_->loaded.rend(); ++it)
+    if ((*it)->desc->shutdown != nullptr) (*it)->desc->shutdown();
+  while (!impl_->loaded.empty()) impl_->loaded.pop_back();
+}
+
+const PluginInfo& PluginManager::load(const std::string& path, const IniSection* section) {
+  namespace fs = std::filesystem;
+  std::error_code fec;
+  if (!fs::exists(path, fec)) throw PluginError(PluginErrc::file_missing, path, "no such file");
+  auto loaded = std::make_unique<Impl::Loaded>();
+  try {
+    loaded->lib = std::make_shared<boost::dll::shared_library>(
+        fs::path(path), boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local);
+  } catch (const std::exception& e) {
+    throw PluginError(PluginErrc::open_failed, path, e.what());
+  }
+  if (!loaded->lib->has(sdk::kEntrySymbol))
+    throw PluginError(PluginErrc::not_a_plugin, path,
+                      std::string("no ") + sdk::kEntrySymbol + " symbol (not built with CLUSTER_PLUGIN?)");
+  using EntryFn = const sdk::PluginDescriptor*() noexcept;
+  const sdk::PluginDescriptor* d = loaded->lib->get<EntryFn>(sdk::kEntrySymbol)();
+  if (d == nullptr) throw PluginError(PluginErrc::not_a_plugin, path, "descriptor is null");
+  if (d->abi_major != sdk::kAbiMajor || d->abi_minor > sdk::kAbiMinor)
+    throw PluginError(PluginErrc::abi_mismatch, path,
+                      "plugin SDK ABI " + std::to_string(d->abi_major) + "." + std::to_string(d->abi_minor) +
+                          ", host " + std::to_string(sdk::kAbiMajor) + "." + std::to_string(sdk::kAbiMinor));
+  if (d->struct_size != sizeof(sdk::PluginDescriptor))
+    throw PluginError(PluginErrc::abi_mismatch, path,
+                      "descriptor size " + std::to_string(d->struct_size) + ", host expects " +
+                          std::to_string(sizeof(sdk::PluginDescriptor)));
+  if (d->build_key == nullptr || std::strcmp(d->build_key, CLUSTER_SDK_BUILD_KEY) != 0)
+    throw PluginError(PluginErrc::build_mismatch, path,
+                      std::string("built as '") + (d->build_key ? d->build_key : "") + "', host is '" +
+                          CLUSTER_SDK_BUILD_KEY + "'");
+  const std::string name = d->name != nullptr ? d->name : "";
+  for (const auto& l : impl_->loaded)
+    if (l->info.name == name)
+      throw PluginError(PluginErrc::duplicate, path, "plugin '" + name + "' already loaded from " + l->info.path);
+  try {
+    loaded->config = std::make_unique<sdk::PluginConfig>(
+        validate_section(section != nullptr ? section->name : name, section, d->config_keys, d->config_key_count));
+  } catch (const ConfigError& e) {
+    throw PluginError(PluginErrc::bad_config, path, e.what());
+  }
+  Impl::Registrar reg(*loaded->config);
+  std::string error;
+  if (d->init == nullptr || !d->init(reg, error) || reg.failed)
+    throw PluginError(PluginErrc::init_failed, path, error.empty() ? "init returned false" : error);
+  for (const auto& [id, f] : reg.protocols)
+    if (has_protocol(id) || std::count_if(reg.protocols.begin(), reg.protocols.end(),
+                                          [&](const auto& p) { return p.first == id; }) > 1) {
+      if (d->shutdown != nullptr) d->shutdown();
+      throw PluginError(PluginErrc::duplicate, path, "protocol id '" + id + "' is already registered");
+    }
+  for (const auto& [n, f] : reg.hook_sets)
+    if (has_hook_set(n)) {
+      if (d->shutdown != nullptr) d->shutdown();
+      throw PluginError(PluginErrc::duplicate, path, "hook set '" + n + "' is already registered");
+    }
+  loaded->desc = d;
+  loaded->info = {name, d->version ? d->version : "", d->description ? d->description : "", path, {}, {}};
+  for (auto& [id, f] : reg.protocols) {
+    loaded->info.protocols.push_back(id);
+    impl_->protocols.emplace(id, Entry<sdk::ProtocolFactory>{std::move(f), loaded->lib, loaded->config.get()});
+  }
+  for (auto& [n, f] : reg.hook_sets) {
+    loaded->info.hook_sets.push_back(n);
+    impl_->hook_sets.emplace(n, Entry<sdk::HookSetFactory>{std::move(f), loaded->lib, loaded->config.get()});
+  }
+  impl_->infos.push_back(loaded->info);
+  impl_->loaded.push_back(std::move(loaded));
+  return impl_->infos.back();
+}
+
+void PluginManager::add_protocol(std::string id, sdk::ProtocolFactory factory) {
+  if (has_protocol(id)) throw PluginError(PluginErrc::duplicate, "(in-process)", "protocol id '" + id + "' is already registered");
+  impl_->protocols.emplace(std::move(id), Entry<sdk::ProtocolFactory>{std::move(factory), nullptr, &impl_->empty_config});
+}
+
+void PluginManager::add_hook_set(std::string name, sdk::HookSetFactory factory) {
+  if (has_hook_set(name)) throw PluginError(PluginErrc::duplicate, "(in-process)", "hook set '" + name + "' is already registered");
+  impl_->hook_sets.emplace(std::move(name), Entry<sdk::HookSetFactory>{std::move(factory), nullptr, &impl_->empty_config});
+}
+
+bool PluginManager::has_protocol(std::string_view id) const { return impl_->protocols.count(id) != 0; }
+bool PluginManager::has_hook_set(std::string_view name) const { return impl_->hook_sets.count(name) != 0; }
+
+std::vector<std::string> PluginManager::protocol_ids() const {
+  std::vector<std::string> out;
+  for (const auto& [id, e] : impl_->protocols) out.push_back(id);
+  return out;
+}
+
+std::vector<std::string> PluginManager::hook_set_names() const {
+  std::vector<std::string> out;
+  for (const auto& [n, e] : impl_->hook_sets) out.push_back(n);
+  return out;
+}
+
+const std::vector<PluginInfo>& PluginManager::plugins() const noexcept { return impl_->infos; }
+
+const sdk::PluginConfig& PluginManager::protocol_config(std::string_view id) const {
+  return *impl_->protocols.at(std::string(id)).config;
+}
+
+const sdk::PluginConfig& PluginManager::hook_set_config(std::string_view name) const {
+  return *impl_->hook_sets.at(std::string(name)).config;
+}
+
+std::shared_ptr<sdk::Protocol> PluginManager::create_protocol(std::string_view id, sdk::ProtocolHost& host) const {
+  const auto& e = impl_->protocols.at(std::string(id));
+  std::unique_ptr<sdk::Protocol> p;
+  try {
+    p = e.factory(host);
+  } catch (...) {  // factories should be noexcept; a throwing one counts as a refusal
+    return nullptr;
+  }
+  if (!p) return nullptr;
+  Library lib = e.lib;  // the deleter keeps the library loaded while the object lives
+  return std::shared_ptr<sdk::Protocol>(p.release(), [lib](sdk::Protocol* q) { delete q; });
+}
+
+std::shared_ptr<sdk::HookSet> PluginManager::create_hook_set(std::string_view name, sdk::HookSetHost& host) const {
+  const auto& e = impl_->hook_sets.at(std::string(name));
+  std::unique_ptr<sdk::HookSet> h;
+  try {
+    h = e.factory(host);
+  } catch (...) {
+    return nullptr;
+  }
+  if (!h) return nullptr;
+  Library lib = e.lib;
+  return std::shared_ptr<sdk::HookSet>(h.release(), [lib](sdk::HookSet* q) { delete q; });
+}
+
+}  // namespace cluster

@@ -1,0 +1,11 @@
+// Everything a plugin author includes.
+#pragma once
+
+#include "cluster/payload.hpp"
+#include "cluster/sdk/config.hpp"
+#include "cluster/sdk/event_loop.hpp"
+#include "cluster/sdk/hooks.hpp"
+#include "cluster/sdk/plugin.hpp"
+#include "cluster/sdk/protocol.hpp"
+#include "cluster/sdk/result.hpp"
+#include "cluster/sdk/service_info.hpp"

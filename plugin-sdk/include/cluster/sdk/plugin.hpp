@@ -1,0 +1,89 @@
+// The plugin entry point. A plugin .so exports exactly one symbol, cluster_plugin_descriptor,
+// returning a plain descriptor the host checks (ABI, size, build key) before any C++ call.
+// Inside init the plugin registers its protocols and hook sets; nothing runs in static
+// constructors. Write it with CLUSTER_PLUGIN(...) below.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <iterator>
+#include <memory>
+#include <string>
+
+#include "cluster/sdk/config.hpp"
+#include "cluster/sdk/hooks.hpp"
+#include "cluster/sdk/protocol.hpp"
+
+namespace cluster::sdk {
+
+/// Another major is refused; a newer minor than the host's is refused (OBS rule).
+inline constexpr std::uint32_t kAbiMajor = 1;
+inline constexpr std::uint32_t kAbiMinor = 0;
+
+#if defined(__SANITIZE_ADDRESS__)
+#define CLUSTER_SDK_ASAN "+asan"
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define CLUSTER_SDK_ASAN "+asan"
+#endif
+#endif
+#ifndef CLUSTER_SDK_ASAN
+#define CLUSTER_SDK_ASAN ""
+#endif
+#define CLUSTER_SDK_STR2(x) #x
+#define CLUSTER_SDK_STR(x) CLUSTER_SDK_STR2(x)
+/// What must match between host and plugin for C++ types (std::string, std::function) to be
+/// shared: the standard library, its ABI flavour, and whether AddressSanitizer is on.
+#define CLUSTER_SDK_BUILD_KEY                                                            \
+  "sdk1;libstdc++" CLUSTER_SDK_STR(_GLIBCXX_RELEASE) ";cxx11abi=" CLUSTER_SDK_STR( \
+      _GLIBCXX_USE_CXX11_ABI) CLUSTER_SDK_ASAN
+
+using ProtocolFactory = std::function<std::unique_ptr<Protocol>(ProtocolHost&)>;
+using HookSetFactory = std::function<std::unique_ptr<HookSet>(HookSetHost&)>;
+
+/// Handed to a plugin's init: register what the plugin offers.
+class Registrar {
+ public:
+  /// The plugin's validated ini section.
+  virtual const PluginConfig& config() const noexcept = 0;
+  virtual void log(LogLevel level, std::string_view message) noexcept = 0;
+  /// Registers a protocol by id; a second protocol with an id already known fails the load.
+  virtual void add_protocol(std::string id, ProtocolFactory factory) noexcept = 0;
+  /// Registers a hook set by name; duplicates fail the load.
+  virtual void add_hook_set(std::string name, HookSetFactory factory) noexcept = 0;
+
+ protected:
+  ~Registrar() = default;
+};
+
+struct PluginDescriptor {
+  std::uint32_t abi_major;
+  std::uint32_t abi_minor;
+  std::uint32_t struct_size;  ///< sizeof(PluginDescriptor) the plugin was built with
+  const char* name;
+  const char* version;
+  const char* build_key;
+  const char* description;
+  const ConfigKey* config_keys;
+  std::uint32_t config_key_count;
+  /// Registers protocols/hook sets. Returns false with `error` set to refuse loading.
+  bool (*init)(Registrar& registrar, std::string& error) noexcept;
+  /// Called once before the library is unloaded (may be null).
+  void (*shutdown)() noexcept;
+};
+
+inline constexpr const char* kEntrySymbol = "cluster_plugin_descriptor";
+
+}  // namespace cluster::sdk
+
+/// Defines the entry symbol. KEYS is a static array of cluster::sdk::ConfigKey (or nullptr
+/// with COUNT 0).
+#define CLUSTER_PLUGIN(NAME, VERSION, DESCRIPTION, KEYS, COUNT, INIT, SHUTDOWN)              \
+  extern "C" __attribute__((visibility("default"))) const ::cluster::sdk::PluginDescriptor* \
+  cluster_plugin_descriptor() noexcept {                                                     \
+    static const ::cluster::sdk::PluginDescriptor d{                                         \
+        ::cluster::sdk::kAbiMajor, ::cluster::sdk::kAbiMinor,                                \
+        sizeof(::cluster::sdk::PluginDescriptor), NAME, VERSION, CLUSTER_SDK_BUILD_KEY,       \
+        DESCRIPTION, KEYS, COUNT, INIT, SHUTDOWN};                                           \
+    return &d;                                                                               \
+  }
