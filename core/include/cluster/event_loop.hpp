@@ -40,6 +40,9 @@ class CLUSTER_API EventLoop final : public sdk::EventLoop {
   void run_for(std::chrono::milliseconds d);
   /// Processes what is ready, waiting at most `timeout`; returns the number of callbacks run.
   std::size_t run_once(std::chrono::milliseconds timeout);
+  /// Declares which thread will run the loop, before it starts (so calls from other threads
+  /// are posted, not run inline). A loop that never ran belongs to whoever calls it.
+  void set_owner(std::thread::id id) noexcept { owner_ = id; }
   /// Makes run() return soon. Thread-safe.
   void stop() noexcept;
 

@@ -108,7 +108,8 @@ void EventLoop::post(std::function<void()> fn) noexcept {
 }
 
 bool EventLoop::in_loop_thread() const noexcept {
-  return owner_.load() == std::this_thread::get_id();
+  const auto owner = owner_.load();
+  return owner == std::thread::id() || owner == std::this_thread::get_id();
 }
 
 void EventLoop::wake() noexcept {

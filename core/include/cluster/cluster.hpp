@@ -1,0 +1,119 @@
+// A member of a cluster (the seed's $cluster): join, discover, talk, leave.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "cluster/event_loop.hpp"
+#include "cluster/export.hpp"
+#include "cluster/options.hpp"
+#include "cluster/payload.hpp"
+#include "cluster/plugin_manager.hpp"
+#include "cluster/resolver.hpp"
+#include "cluster/sdk/hooks.hpp"
+#include "cluster/service.hpp"
+
+namespace cluster {
+
+/// Why packets were dropped, and what went out. Read with Cluster::counters().
+struct Counters {
+  std::uint64_t received = 0;          ///< packets framed and decoded
+  std::uint64_t dropped_remote = 0;    ///< remote = 0 and not from this host
+  std::uint64_t dropped_malformed = 0; ///< bad framing or decode error
+  std::uint64_t dropped_own = 0;       ///< our own sid
+  std::uint64_t dropped_filter = 0;    ///< filter names someone else
+  std::uint64_t dropped_channel = 0;   ///< channel not subscribed, or 1/2 from a remote sender
+  std::uint64_t dropped_hook = 0;      ///< vetoed by a hook (or a hook threw)
+  std::uint64_t dropped_invalid = 0;   ///< missing sid/hid/type/protocols, or no "c"
+  std::uint64_t sent = 0;              ///< packets handed to a protocol successfully
+  std::uint64_t send_failures = 0;     ///< a protocol failed (and the next one was tried)
+  std::uint64_t unreachable = 0;       ///< no protocol could reach a member (ping scheduled)
+  std::uint64_t pings_sent = 0;
+};
+
+struct SendFlags {
+  bool allow_multicast = true;         ///< may fall back to "c" / use one filtered multicast
+  std::vector<std::string> protocols;  ///< restrict to these protocol ids ("" = any)
+  std::uint64_t channel = 0;
+};
+
+class CLUSTER_API Cluster {
+ public:
+  /// Joins on `loop` (which the caller runs) with protocols from `plugins`: starts every
+  /// protocol in options.protocols, then multicasts a heartbeat and a discovery. Must be called
+  /// on the loop thread or before the loop runs. Throws ConfigError for an unknown protocol id
+  /// or bad options, std::runtime_error when a protocol fails to start.
+  static std::unique_ptr<Cluster> join(Options options, std::shared_ptr<PluginManager> plugins,
+                                       EventLoop& loop);
+  /// Joins as a node file says: loads its plugins, attaches its hook sets, and runs its own
+  /// loop thread. Throws ConfigError / PluginError / std::runtime_error.
+  static std::unique_ptr<Cluster> join(const NodeConfig& config);
+
+  ~Cluster();  ///< leaves gracefully if leave() was not called
+  Cluster(const Cluster&) = delete;
+  Cluster& operator=(const Cluster&) = delete;
+
+  /// Multicasts a disconnect (members drop us at once), stops protocols. Idempotent.
+  void leave();
+
+  // Identity and settings. Thread-safe (immutable after join).
+  const std::string& sid() const noexcept;
+  const std::string& hid() const noexcept;
+  std::string uuid() const { return sid() + "@" + hid(); }
+  const Options& config() const noexcept;
+  std::chrono::milliseconds ttl() const noexcept { return config().ttl; }
+  EventLoop& loop() noexcept;
+
+  // Everything below is thread-safe: from another thread the call runs on the loop and waits.
+
+  /// Multicasts a heartbeat now; with `full` it carries props and tags.
+  void heartbeat(bool full = false);
+  /// Multicasts a discovery probe (members answer with a direct heartbeat).
+  void discover();
+
+  std::vector<ServicePtr> services() const;
+  std::size_t known_services() const;
+  /// Members matching any of the terms (see Resolver).
+  std::vector<ServicePtr> resolve(const std::vector<std::string>& terms) const;
+  std::vector<ServicePtr> resolve(const Resolver& resolver) const;
+  /// Whether we ourselves match the resolver.
+  bool resolve_self(const Resolver& resolver) const;
+
+  std::vector<std::string> tags() const;
+  /// Tag changes schedule one immediate heartbeat (several changes in one turn: one heartbeat).
+  void tags_append(const std::vector<std::string>& tags);
+  void tags_remove(const std::vector<std::string>& tags);
+  void tags_replace(const std::vector<std::string>& tags);
+
+  /// Channels we process: 0, 1, 2, the configured ones and those subscribed at run time.
+  std::vector<std::uint64_t> channels() const;
+  void subscribe(std::uint64_t channel);
+  /// Channels 0-2 cannot be left (returns false).
+  bool unsubscribe(std::uint64_t channel);
+
+  /// Sends an event (type 6) with `data` to each member: directly, or as one filtered multicast
+  /// when there are more than 3 and flags allow it. Returns how many were reached.
+  std::size_t send(const std::vector<ServicePtr>& to, const std::string& data, const SendFlags& flags = {});
+  /// Sends a payload we built to one member (negotiation, fallback, failure report).
+  sdk::Result send_payload(const ServicePtr& to, Payload payload, const SendFlags& flags = {});
+  /// Multicasts a payload to every member (type defaults to event, channel to 0).
+  sdk::Result broadcast(Payload payload);
+
+  HookRegistry& hooks() noexcept;
+  /// Shorthand for hooks().add(...).
+  HookId hook(HookPoint point, std::string name, HookFn fn, int order = 0, std::string scope = {});
+
+  Counters counters() const;
+
+  struct Impl;
+  Impl& impl() noexcept { return *impl_; }
+
+ private:
+  explicit Cluster(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace cluster

@@ -1,0 +1,63 @@
+// Configuration of one member: the [cluster] section of an ini file, or set in code.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "cluster/export.hpp"
+#include "cluster/ini.hpp"
+
+namespace cluster {
+
+struct Options {
+  std::string address = "230.230.230.230";  ///< multicast group
+  std::uint16_t port = 23000;               ///< multicast port
+  /// Multicast TTL. 0 (default): beacons never leave this host AND packets from other hosts
+  /// are ignored.
+  unsigned remote = 0;
+  /// Forget a member silent for this long.
+  std::chrono::milliseconds ttl = std::chrono::seconds(600);
+  /// Heartbeat period; 0 picks a random 110-140 s once, as the reference does.
+  std::chrono::milliseconds heartbeat{0};
+  /// Our protocols in priority order; "c" is always added (last) when missing.
+  std::vector<std::string> protocols{"t", "c"};
+  /// User channels to listen to besides 0, 1 and 2.
+  std::vector<std::uint64_t> channels;
+  std::vector<std::string> tags;
+  std::string hid;        ///< host id override ("" = MAC address of eth0 / first interface)
+  std::string interface;  ///< multicast interface ("" = default route, join on all)
+  /// A discovery probe is sent at most this often.
+  std::chrono::milliseconds discovery_interval = std::chrono::seconds(30);
+  /// How long failed sids are collected before one ping goes out.
+  std::chrono::milliseconds ping_delay = std::chrono::seconds(5);
+  /// A pinged member must be heard from within this long...
+  std::chrono::milliseconds ping_grace = std::chrono::seconds(20);
+  /// ...unless it was seen this recently.
+  std::chrono::milliseconds ping_recent = std::chrono::seconds(3);
+  /// Largest packet sent by multicast; larger ones go over a stream protocol (reference limit).
+  std::size_t max_multicast_packet = 4096;
+
+  /// Reads the [cluster] section. Throws ConfigError ("file:line: reason") for unknown keys and
+  /// bad values.
+  static Options from_ini(const IniFile& ini);
+};
+
+/// A whole node description: [cluster], [plugins] and the plugins' own sections.
+struct NodeConfig {
+  Options options;
+  std::vector<std::string> plugin_paths;  ///< [plugins] path (searched in order)
+  std::vector<std::string> load;          ///< [plugins] load: names or paths
+  std::vector<std::string> hook_sets;     ///< [plugins] hooks: hook sets to attach, in order
+  IniFile ini;
+
+  /// Loads and validates a file. Throws ConfigError.
+  static NodeConfig load_file(const std::string& path);
+  static NodeConfig from_ini(IniFile ini);
+  /// The file a plugin name resolves to: a path when it contains '/', else
+  /// "<dir>/cluster-<name>.so" for the first dir of plugin_paths where it exists.
+  std::string resolve_plugin(const std::string& name) const;
+};
+
+}  // namespace cluster

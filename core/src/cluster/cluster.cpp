@@ -1,0 +1,313 @@
+// Cluster's public API: joining, and thin wrappers that run each call on the loop thread.
+#include <future>
+#include <iostream>
+
+#include "cluster/bpacket/payload_codec.hpp"
+#include "identity.hpp"
+#include "impl.hpp"
+
+namespace cluster {
+
+// ---- host services offered to protocols and hook sets ----
+
+sdk::EventLoop& ProtocolSlot::loop() noexcept { return *owner.loop_; }
+void ProtocolSlot::log(sdk::LogLevel level, std::string_view message) noexcept {
+  owner.log(level, "[" + id + "] " + std::string(message));
+}
+const sdk::ClusterSettings& ProtocolSlot::settings() const noexcept { return owner.settings_; }
+void ProtocolSlot::received(std::string_view bytes, const sdk::Origin& origin) noexcept {
+  try {
+    owner.on_bytes(*this, bytes, origin);
+  } catch (const std::exception& e) {
+    owner.log(sdk::LogLevel::error, std::string("receive failed: ") + e.what());
+  }
+}
+void ProtocolSlot::connection_closed(sdk::ConnectionId conn) noexcept {
+  streams.erase(conn);
+  bound.erase(conn);
+}
+void ProtocolSlot::props_changed() noexcept {
+  owner.props_dirty = true;
+  owner.schedule_immediate_heartbeat();
+}
+
+sdk::EventLoop& HookSetSlot::loop() noexcept { return *owner.loop_; }
+void HookSetSlot::log(sdk::LogLevel level, std::string_view message) noexcept { owner.log(level, message); }
+const sdk::ClusterSettings& HookSetSlot::settings() const noexcept { return owner.settings_; }
+void HookSetSlot::encode(const Payload& payload, std::string& out) const noexcept {
+  try {
+    bpacket::encode_payload(payload, out);
+  } catch (...) {
+  }
+}
+
+void Cluster::Impl::log(sdk::LogLevel level, std::string_view message) noexcept {
+  // Logging goes through hooks/plugins (the log hook set); only warnings and errors reach
+  // stderr by default so that a misbehaving protocol is never silent.
+  if (level >= sdk::LogLevel::warning) {
+    try {
+      std::cerr << "cluster " << settings_.sid << ": " << message << "\n";
+    } catch (...) {
+    }
+  }
+}
+
+void Cluster::Impl::after(std::chrono::milliseconds d, std::function<void()> fn) {
+  auto id = std::make_shared<sdk::TimerId>(0);
+  *id = loop_->after(d, [this, id, fn = std::move(fn)] {
+    timers.erase(*id);
+    fn();
+  });
+  timers.insert(*id);
+}
+
+ServiceState* Cluster::Impl::find(std::string_view uuid) {
+  auto it = services.find(uuid);
+  return it == services.end() ? nullptr : &it->second;
+}
+
+ProtocolSlot* Cluster::Impl::slot(std::string_view id) {
+  for (auto& s : protocols)
+    if (s->id == id) return s.get();
+  return nullptr;
+}
+
+ProtocolSlot* Cluster::Impl::multicast_slot() {
+  for (auto& s : protocols)
+    if (s->traits.multicast) return s.get();
+  return nullptr;
+}
+
+ServiceInfo Cluster::Impl::self_info() const {
+  ServiceInfo i;
+  i.sid = settings_.sid;
+  i.hid = settings_.hid;
+  i.uuid = i.sid + "@" + i.hid;
+  i.ip = "127.0.0.1";
+  i.local = true;
+  i.tags = tags;
+  i.protocols = protocol_ids;
+  for (const auto& s : protocols) i.props.emplace_back(s->id, s->proto->props());
+  i.last_seen = loop_->now();
+  return i;
+}
+
+// ---- joining ----
+
+Cluster::Cluster(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) { impl_->self = this; }
+
+std::unique_ptr<Cluster> Cluster::join(Options options, std::shared_ptr<PluginManager> plugins, EventLoop& loop) {
+  auto impl = std::make_unique<Impl>();
+  impl->opt = std::move(options);
+  impl->loop_ = &loop;
+  impl->plugins = std::move(plugins);
+  std::unique_ptr<Cluster> c(new Cluster(std::move(impl)));
+  c->impl_->start();
+  return c;
+}
+
+std::unique_ptr<Cluster> Cluster::join(const NodeConfig& config) {
+  auto plugins = std::make_shared<PluginManager>();
+  static const std::set<std::string> core_sections = {"cluster", "plugins", "control", "logging"};
+  std::set<std::string> plugin_sections;
+  for (const auto& name : config.load) {
+    const std::string path = config.resolve_plugin(name);
+    const std::string section = name.find('/') == std::string::npos ? name : std::string();
+    const auto& info = plugins->load(path, section.empty() ? nullptr : config.ini.section(section));
+    plugin_sections.insert(info.name);
+    if (!section.empty()) plugin_sections.insert(section);
+  }
+  for (const auto& s : config.ini.sections())
+    if (!core_sections.count(s.name) && !plugin_sections.count(s.name))
+      throw ConfigError(s.where + ": section [" + s.name + "] belongs to no loaded plugin (loaded: " +
+                        [&] {
+                          std::string l;
+                          for (const auto& n : config.load) l += (l.empty() ? "" : " ") + n;
+                          return l.empty() ? std::string("none") : l;
+                        }() + ")");
+  for (const auto& h : config.hook_sets)
+    if (!plugins->has_hook_set(h))
+      throw ConfigError(config.ini.origin() + ": [plugins] hooks names '" + h +
+                        "', which no loaded plugin provides");
+
+  auto loop = std::make_unique<EventLoop>();
+  auto impl = std::make_unique<Impl>();
+  impl->opt = config.options;
+  impl->loop_ = loop.get();
+  impl->plugins = plugins;
+  std::unique_ptr<Cluster> c(new Cluster(std::move(impl)));
+  Impl& im = *c->impl_;
+  im.own_loop = std::move(loop);
+  for (const auto& h : config.hook_sets) {
+    auto slot = std::make_unique<HookSetSlot>(im, plugins->hook_set_config(h));
+    slot->set = plugins->create_hook_set(h, *slot);
+    if (!slot->set) throw std::runtime_error("hook set '" + h + "' could not be created");
+    if (auto r = slot->set->attach(im.hook_table); !r)
+      throw std::runtime_error("hook set '" + h + "' failed to attach: " + r.message());
+    im.hook_sets.push_back(std::move(slot));
+  }
+  im.start();
+  std::promise<void> go;
+  auto ready = go.get_future();
+  im.thread = std::thread([&im, f = std::move(ready)]() mutable {
+    f.wait();
+    im.loop_->run();
+  });
+  im.loop_->set_owner(im.thread.get_id());
+  go.set_value();
+  return c;
+}
+
+Cluster::~Cluster() {
+  try {
+    leave();
+  } catch (...) {
+  }
+  if (impl_->thread.joinable()) {
+    impl_->loop_->stop();
+    impl_->thread.join();
+  }
+  // Protocols and hook sets die before the plugin manager that holds their libraries.
+  impl_->protocols.clear();
+  impl_->hook_sets.clear();
+}
+
+void Cluster::leave() {
+  impl_->on_loop([&] { impl_->leave(); });
+}
+
+const std::string& Cluster::sid() const noexcept { return impl_->settings_.sid; }
+const std::string& Cluster::hid() const noexcept { return impl_->settings_.hid; }
+const Options& Cluster::config() const noexcept { return impl_->opt; }
+EventLoop& Cluster::loop() noexcept { return *impl_->loop_; }
+
+void Cluster::heartbeat(bool full) {
+  impl_->on_loop([&] { impl_->send_heartbeat(full); });
+}
+
+void Cluster::discover() {
+  impl_->on_loop([&] { impl_->send_discovery(); });
+}
+
+std::vector<ServicePtr> Cluster::services() const {
+  return impl_->on_loop([&] {
+    std::vector<ServicePtr> out;
+    for (auto& [uuid, s] : impl_->services) out.push_back(s.handle);
+    return out;
+  });
+}
+
+std::size_t Cluster::known_services() const {
+  return impl_->on_loop([&] { return impl_->services.size(); });
+}
+
+std::vector<ServicePtr> Cluster::resolve(const std::vector<std::string>& terms) const {
+  Resolver r;
+  r.terms = terms;
+  return resolve(r);
+}
+
+std::vector<ServicePtr> Cluster::resolve(const Resolver& resolver) const {
+  return impl_->on_loop([&] {
+    std::vector<ServicePtr> out;
+    for (auto& [uuid, s] : impl_->services)
+      if (resolver.matches(s.info)) out.push_back(s.handle);
+    return out;
+  });
+}
+
+bool Cluster::resolve_self(const Resolver& resolver) const {
+  return impl_->on_loop([&] { return resolver.matches(impl_->self_info()); });
+}
+
+std::vector<std::string> Cluster::tags() const {
+  return impl_->on_loop([&] { return impl_->tags; });
+}
+
+void Cluster::tags_append(const std::vector<std::string>& add) {
+  impl_->on_loop([&] {
+    for (const auto& t : add)
+      if (std::find(impl_->tags.begin(), impl_->tags.end(), t) == impl_->tags.end()) impl_->tags.push_back(t);
+    impl_->tags_dirty = true;
+    impl_->schedule_immediate_heartbeat();
+  });
+}
+
+void Cluster::tags_remove(const std::vector<std::string>& remove) {
+  impl_->on_loop([&] {
+    auto& t = impl_->tags;
+    t.erase(std::remove_if(t.begin(), t.end(),
+                           [&](const std::string& x) { return std::find(remove.begin(), remove.end(), x) != remove.end(); }),
+            t.end());
+    impl_->tags_dirty = true;
+    impl_->schedule_immediate_heartbeat();
+  });
+}
+
+void Cluster::tags_replace(const std::vector<std::string>& tags) {
+  impl_->on_loop([&] {
+    impl_->tags = tags;
+    impl_->tags_dirty = true;
+    impl_->schedule_immediate_heartbeat();
+  });
+}
+
+std::vector<std::uint64_t> Cluster::channels() const {
+  return impl_->on_loop([&] { return std::vector<std::uint64_t>(impl_->channels.begin(), impl_->channels.end()); });
+}
+
+void Cluster::subscribe(std::uint64_t channel) {
+  impl_->on_loop([&] { impl_->channels.insert(channel); });
+}
+
+bool Cluster::unsubscribe(std::uint64_t channel) {
+  if (channel <= 2) return false;
+  return impl_->on_loop([&] { return impl_->channels.erase(channel) != 0; });
+}
+
+std::size_t Cluster::send(const std::vector<ServicePtr>& to, const std::string& data, const SendFlags& flags) {
+  return impl_->on_loop([&] {
+    std::vector<ServiceState*> targets;
+    for (const auto& s : to)
+      if (s)
+        if (auto* st = impl_->find(s->uuid())) targets.push_back(st);
+    Payload p = impl_->base(PayloadType::event, flags.channel);
+    p.data = data;
+    return impl_->send_many(targets, p, flags);
+  });
+}
+
+sdk::Result Cluster::send_payload(const ServicePtr& to, Payload payload, const SendFlags& flags) {
+  return impl_->on_loop([&] {
+    auto* st = to ? impl_->find(to->uuid()) : nullptr;
+    if (st == nullptr) return sdk::Result::failure("unknown service");
+    return impl_->send_to(*st, payload, flags);
+  });
+}
+
+sdk::Result Cluster::broadcast(Payload payload) {
+  return impl_->on_loop([&] {
+    Payload p = impl_->base(payload.type.has() ? static_cast<PayloadType>(*payload.type) : PayloadType::event,
+                            payload.channel.value_or(0));
+    // The caller's fields win over the base fields, except our identity.
+    if (payload.data.has()) p.data = *payload.data;
+    if (payload.ruid.has()) p.ruid = *payload.ruid;
+    if (payload.raw.has()) p.raw = *payload.raw;
+    if (payload.filter.has()) p.filter = *payload.filter;
+    if (payload.tags.has()) p.tags = *payload.tags;
+    if (payload.op.has()) p.op = *payload.op;
+    return impl_->multicast(p);
+  });
+}
+
+HookRegistry& Cluster::hooks() noexcept { return impl_->hook_table; }
+
+HookId Cluster::hook(HookPoint point, std::string name, HookFn fn, int order, std::string scope) {
+  return impl_->on_loop([&] { return impl_->hook_table.add(point, std::move(name), std::move(fn), order, std::move(scope)); });
+}
+
+Counters Cluster::counters() const {
+  return impl_->on_loop([&] { return impl_->counters; });
+}
+
+}  // namespace cluster

@@ -1,0 +1,77 @@
+#include "hook_table.hpp"
+
+#include <algorithm>
+#include <exception>
+
+namespace cluster {
+
+HookId HookTable::add(HookPoint point, std::string name, HookFn fn, int order, std::string scope) noexcept {
+  try {
+    if (!fn || index(point) >= kPoints) return 0;
+    for (const auto& l : table_)
+      if (l)
+        for (const auto& e : *l)
+          if (e.name == name) return 0;
+    auto& slot = table_[index(point)];
+    List list = slot ? *slot : List{};
+    const HookId id = next_++;
+    // Insert after every entry with order <= ours: stable by registration.
+    auto pos = std::upper_bound(list.begin(), list.end(), order,
+                                [](int o, const Entry& e) { return o < e.order; });
+    list.insert(pos, Entry{id, std::move(name), std::move(fn), order, std::move(scope)});
+    slot = std::make_shared<const List>(std::move(list));
+    return id;
+  } catch (...) {
+    return 0;
+  }
+}
+
+bool HookTable::remove(HookId id) noexcept {
+  for (auto& slot : table_) {
+    if (!slot) continue;
+    auto it = std::find_if(slot->begin(), slot->end(), [&](const Entry& e) { return e.id == id; });
+    if (it != slot->end()) {
+      try {
+        List list = *slot;
+        list.erase(list.begin() + (it - slot->begin()));
+        slot = std::make_shared<const List>(std::move(list));
+      } catch (...) {
+        return false;
+      }
+      return true;
+    }
+  }
+  return false;
+}
+
+Verdict HookTable::run(HookPoint point, HookContext& ctx, std::string_view scope) const {
+  const std::shared_ptr<const List> list = table_[index(point)];
+  if (!list || list->empty()) return Verdict::pass;
+  ctx.point = point;
+  Verdict result = Verdict::pass;
+  for (const auto& e : *list) {
+    if (!e.scope.empty() && e.scope != scope) continue;
+    Verdict v;
+    try {
+      v = e.fn(ctx);
+    } catch (const std::exception& ex) {
+      ctx.reason = "hook '" + e.name + "' threw: " + ex.what();
+      return Verdict::drop;
+    } catch (...) {
+      ctx.reason = "hook '" + e.name + "' threw";
+      return Verdict::drop;
+    }
+    if (v == Verdict::drop) {
+      if (ctx.reason.empty()) ctx.reason = "dropped by hook '" + e.name + "'";
+      return v;
+    }
+    if (v == Verdict::modified) result = Verdict::modified;
+    else if (v != Verdict::pass) {
+      ctx.reason = "hook '" + e.name + "' returned an invalid verdict";
+      return Verdict::drop;
+    }
+  }
+  return result;
+}
+
+}  // namespace cluster

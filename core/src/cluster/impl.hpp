@@ -1,0 +1,145 @@
+// Internal state of a Cluster. Everything here runs on the loop thread.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <memory>
+#include <random>
+#include <set>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "cluster/bpacket/frame.hpp"
+#include "cluster/cluster.hpp"
+#include "hook_table.hpp"
+
+namespace cluster {
+
+using Clock = std::chrono::steady_clock;
+
+struct ServiceState {
+  ServiceInfo info;
+  ServicePtr handle;
+  Clock::time_point deadline;  ///< expires after this unless heard from (ttl, or a ping's grace)
+  bool discovered = false;     ///< service discovered fired
+};
+
+
+/// One running protocol, and the host services the core offers it.
+struct ProtocolSlot final : sdk::ProtocolHost {
+  ProtocolSlot(Cluster::Impl& o, std::string i, const sdk::PluginConfig& c) : owner(o), id(std::move(i)), cfg(c) {}
+  Cluster::Impl& owner;
+  std::string id;
+  const sdk::PluginConfig& cfg;
+  std::shared_ptr<sdk::Protocol> proto;
+  sdk::ProtocolTraits traits;
+  std::unordered_map<sdk::ConnectionId, bpacket::StreamDecoder> streams;
+  std::unordered_map<sdk::ConnectionId, std::string> bound;  ///< conn -> peer uuid told to bind()
+
+  sdk::EventLoop& loop() noexcept override;
+  void log(sdk::LogLevel level, std::string_view message) noexcept override;
+  const sdk::ClusterSettings& settings() const noexcept override;
+  const sdk::PluginConfig& config() const noexcept override { return cfg; }
+  void received(std::string_view bytes, const sdk::Origin& origin) noexcept override;
+  void connection_closed(sdk::ConnectionId conn) noexcept override;
+  void props_changed() noexcept override;
+};
+
+/// The host services one hook set gets (its own config section).
+struct HookSetSlot final : sdk::HookSetHost {
+  HookSetSlot(Cluster::Impl& o, const sdk::PluginConfig& c) : owner(o), cfg(c) {}
+  Cluster::Impl& owner;
+  const sdk::PluginConfig& cfg;
+  std::shared_ptr<sdk::HookSet> set;
+
+  sdk::EventLoop& loop() noexcept override;
+  void log(sdk::LogLevel level, std::string_view message) noexcept override;
+  const sdk::ClusterSettings& settings() const noexcept override;
+  const sdk::PluginConfig& config() const noexcept override { return cfg; }
+  void encode(const Payload& payload, std::string& out) const noexcept override;
+};
+
+struct Cluster::Impl {
+  Cluster* self = nullptr;
+  Options opt;
+  EventLoop* loop_ = nullptr;
+  std::unique_ptr<EventLoop> own_loop;  ///< when the cluster runs its own thread
+  std::thread thread;
+  std::shared_ptr<PluginManager> plugins;
+  sdk::ClusterSettings settings_;
+  std::vector<std::unique_ptr<ProtocolSlot>> protocols;  ///< our priority order
+  std::vector<std::string> protocol_ids;
+  std::map<std::string, ServiceState, std::less<>> services;  ///< by uuid
+  std::set<std::uint64_t> channels;
+  std::vector<std::string> tags;
+  bool tags_dirty = true;   ///< include tags in the next heartbeat
+  bool props_dirty = true;  ///< include props in the next heartbeat
+  bool heartbeat_soon = false;
+  sdk::TimerId heartbeat_timer = 0;
+  std::chrono::milliseconds heartbeat_period{0};
+  std::vector<std::string> ping_pending;
+  sdk::TimerId ping_timer = 0;
+  Clock::time_point last_discovery{};
+  Counters counters;
+  HookTable hook_table;
+  std::vector<std::unique_ptr<HookSetSlot>> hook_sets;
+  bool joined = false;
+  bool left = false;
+  Payload scratch;  ///< decode buffer, reused
+  std::mt19937_64 rng{std::random_device{}()};
+  std::set<sdk::TimerId> timers;  ///< outstanding one-shot timers, cancelled on leave
+
+  // lifecycle (lifecycle.cpp)
+  void start();
+  void leave();
+  void schedule_heartbeat();
+  void send_heartbeat(bool full);
+  void send_discovery();
+  void expire();
+  void schedule_immediate_heartbeat();
+
+  // receiving (receive.cpp)
+  void on_bytes(ProtocolSlot& slot, std::string_view bytes, const sdk::Origin& origin);
+  void on_packet(ProtocolSlot& slot, std::string_view body, const sdk::Origin& origin);
+  void dispatch(ProtocolSlot& slot, ServiceState& s, const sdk::Origin& origin);
+  void merge_props(ServiceInfo& info, const std::string& data, bool replace);
+  void on_ping(const Payload& p);
+  void on_failed_report(ServiceState& s, const Payload& p);
+  void lose(const std::string& uuid, const char* why);
+
+  // sending (send.cpp)
+  Payload base(PayloadType type, std::uint64_t channel = 0) const;
+  std::string props_string() const;
+  sdk::Result multicast(Payload& p);
+  sdk::Result send_to(ServiceState& s, Payload& p, const SendFlags& flags, sdk::ConnectionId via = 0,
+                      std::string_view via_protocol = {});
+  std::size_t send_many(const std::vector<ServiceState*>& to, Payload& p, const SendFlags& flags);
+  void schedule_ping(const std::string& sid);
+  void flush_ping();
+  bool run_send_hooks(Payload& p, std::string_view protocol, const ServiceInfo* to);
+
+  // helpers
+  ServiceInfo self_info() const;
+  ServiceState* find(std::string_view uuid);
+  ProtocolSlot* slot(std::string_view id);
+  ProtocolSlot* multicast_slot();
+  void log(sdk::LogLevel level, std::string_view message) noexcept;
+  /// A one-shot timer that leave() cancels.
+  void after(std::chrono::milliseconds d, std::function<void()> fn);
+  template <class F>
+  auto on_loop(F&& f) -> decltype(f()) {
+    if (!joined || loop_->in_loop_thread()) return f();
+    using R = decltype(f());
+    if constexpr (std::is_void_v<R>) {
+      loop_->call([&] { f(); });
+    } else {
+      std::optional<R> r;
+      loop_->call([&] { r.emplace(f()); });
+      return std::move(*r);
+    }
+  }
+};
+
+}  // namespace cluster

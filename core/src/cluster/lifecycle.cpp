@@ -1,0 +1,118 @@
+// Joining, heartbeats, discovery, expiry and leaving (PROTOCOL.md section 6).
+#include <algorithm>
+
+#include "identity.hpp"
+#include "impl.hpp"
+
+namespace cluster {
+
+void Cluster::Impl::start() {
+  if (std::find(opt.protocols.begin(), opt.protocols.end(), "c") == opt.protocols.end())
+    opt.protocols.push_back("c");
+  for (const auto& id : opt.protocols) {
+    if (std::count(opt.protocols.begin(), opt.protocols.end(), id) > 1)
+      throw ConfigError("[cluster] protocols lists '" + id + "' twice");
+    if (!plugins || !plugins->has_protocol(id))
+      throw ConfigError("[cluster] protocols names '" + id + "', but no loaded plugin provides it" +
+                        (id == "c" ? " (load udp-multicast)" : ""));
+  }
+  settings_.address = opt.address;
+  settings_.port = opt.port;
+  settings_.remote = opt.remote;
+  settings_.interface = opt.interface;
+  settings_.hid = opt.hid.empty() ? identity::default_hid() : opt.hid;
+  settings_.sid = identity::make_sid(rng);
+  tags = opt.tags;
+  channels = {0, 1, 2};
+  channels.insert(opt.channels.begin(), opt.channels.end());
+  heartbeat_period = opt.heartbeat.count() > 0
+                         ? opt.heartbeat
+                         : std::chrono::milliseconds(110000 + static_cast<long>(rng() % 30001));
+
+  for (const auto& id : opt.protocols) {
+    auto s = std::make_unique<ProtocolSlot>(*this, id, plugins->protocol_config(id));
+    s->proto = plugins->create_protocol(id, *s);
+    if (!s->proto) throw std::runtime_error("protocol '" + id + "' could not be created");
+    s->traits = s->proto->traits();
+    if (auto r = s->proto->start(); !r) {
+      for (auto& started : protocols) started->proto->stop();
+      throw std::runtime_error("protocol '" + id + "' failed to start: " + r.message());
+    }
+    protocols.push_back(std::move(s));
+    protocol_ids.push_back(id);
+  }
+  if (multicast_slot() == nullptr) {
+    for (auto& started : protocols) started->proto->stop();
+    throw ConfigError("no protocol in [cluster] protocols can multicast (needs 'c')");
+  }
+  joined = true;
+  send_heartbeat(true);
+  send_discovery();
+  schedule_heartbeat();
+}
+
+void Cluster::Impl::schedule_heartbeat() {
+  heartbeat_timer = loop_->after(heartbeat_period, [this] {
+    heartbeat_timer = 0;
+    if (left) return;
+    expire();
+    for (auto& s : protocols) s->proto->check();
+    send_heartbeat(false);
+    schedule_heartbeat();
+  });
+}
+
+void Cluster::Impl::schedule_immediate_heartbeat() {
+  if (heartbeat_soon || !joined || left) return;
+  heartbeat_soon = true;  // several changes in one loop turn give one heartbeat
+  loop_->post([this] {
+    heartbeat_soon = false;
+    if (!left) send_heartbeat(false);
+  });
+}
+
+void Cluster::Impl::send_heartbeat(bool full) {
+  if (left) return;
+  Payload p = base(PayloadType::heartbeat);
+  p.known = services.size();
+  if (full || props_dirty) p.data = props_string();
+  if (full || tags_dirty) p.tags = tags;
+  if (multicast(p)) {
+    props_dirty = false;
+    tags_dirty = false;
+  }
+}
+
+void Cluster::Impl::send_discovery() {
+  if (left) return;
+  Payload p = base(PayloadType::discovery);
+  p.known = services.size();
+  p.data = props_string();
+  p.tags = tags;
+  last_discovery = loop_->now();
+  multicast(p);
+}
+
+void Cluster::Impl::expire() {
+  const auto now = loop_->now();
+  std::vector<std::string> gone;
+  for (const auto& [uuid, s] : services)
+    if (now > s.deadline) gone.push_back(uuid);
+  for (const auto& uuid : gone) lose(uuid, "expired");
+}
+
+void Cluster::Impl::leave() {
+  if (left || !joined) return;
+  Payload p = base(PayloadType::disconnect);
+  p.known = services.size();
+  p.tags = tags;
+  multicast(p);
+  left = true;
+  if (heartbeat_timer) loop_->cancel(heartbeat_timer);
+  if (ping_timer) loop_->cancel(ping_timer);
+  for (auto id : timers) loop_->cancel(id);
+  timers.clear();
+  for (auto it = protocols.rbegin(); it != protocols.rend(); ++it) (*it)->proto->stop();
+}
+
+}  // namespace cluster

@@ -1,0 +1,143 @@
+#include "cluster/options.hpp"
+
+#include <arpa/inet.h>
+
+#include <algorithm>
+#include <cctype>
+#include <filesystem>
+#include <set>
+
+#include "cluster/sdk/config.hpp"
+
+namespace cluster {
+namespace {
+
+std::vector<std::string> split_list(const std::string& v) {
+  return sdk::PluginConfig("", {{"v", v}}).get_list("v");
+}
+
+[[noreturn]] void bad(const IniValue& v, const std::string& key, const std::string& why) {
+  throw ConfigError(v.where + ": [cluster] " + key + " = '" + v.value + "': " + why);
+}
+
+std::uint64_t parse_uint(const IniValue& v, const std::string& key, std::uint64_t max) {
+  if (v.value.empty() || v.value.size() > 19 ||
+      !std::all_of(v.value.begin(), v.value.end(), [](unsigned char c) { return std::isdigit(c); }))
+    bad(v, key, "not a non-negative integer");
+  const std::uint64_t n = std::stoull(v.value);
+  if (n > max) bad(v, key, "must be at most " + std::to_string(max));
+  return n;
+}
+
+// "600" (in default_unit), "3s", "1500ms", "2m".
+std::chrono::milliseconds parse_duration(const IniValue& v, const std::string& key, std::chrono::milliseconds unit) {
+  std::size_t i = 0;
+  while (i < v.value.size() && std::isdigit(static_cast<unsigned char>(v.value[i]))) ++i;
+  if (i == 0 || i > 12) bad(v, key, "not a duration (e.g. 600, 3s, 1500ms, 2m)");
+  const auto n = static_cast<std::int64_t>(std::stoll(v.value.substr(0, i)));
+  const std::string suffix = v.value.substr(i);
+  if (suffix.empty()) return unit * n;
+  if (suffix == "ms") return std::chrono::milliseconds(n);
+  if (suffix == "s") return std::chrono::seconds(n);
+  if (suffix == "m") return std::chrono::minutes(n);
+  bad(v, key, "unknown unit '" + suffix + "' (use ms, s or m)");
+}
+
+}  // namespace
+
+Options Options::from_ini(const IniFile& ini) {
+  Options o;
+  const IniSection* s = ini.section("cluster");
+  if (s == nullptr) return o;
+  static const std::set<std::string> known = {
+      "address", "port", "remote", "ttl", "heartbeat", "protocols", "channels", "tags", "hid",
+      "interface", "discovery_interval", "ping_delay", "ping_grace", "ping_recent",
+      "max_multicast_packet"};
+  for (const auto& [key, v] : s->values) {
+    if (!known.count(key)) {
+      std::string list;
+      for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
+      throw ConfigError(v.where + ": unknown key '" + key + "' in [cluster] (known: " + list + ")");
+    }
+    if (key == "address") {
+      in_addr a{};
+      if (inet_pton(AF_INET, v.value.c_str(), &a) != 1) bad(v, key, "not an IPv4 address");
+      if ((ntohl(a.s_addr) >> 28) != 0xE) bad(v, key, "not a multicast address (224.0.0.0/4)");
+      o.address = v.value;
+    } else if (key == "port") {
+      o.port = static_cast<std::uint16_t>(parse_uint(v, key, 65535));
+      if (o.port == 0) bad(v, key, "must be 1-65535");
+    } else if (key == "remote") {
+      o.remote = static_cast<unsigned>(parse_uint(v, key, 255));
+    } else if (key == "ttl") {
+      o.ttl = parse_duration(v, key, std::chrono::seconds(1));
+      if (o.ttl.count() <= 0) bad(v, key, "must be positive");
+    } else if (key == "heartbeat") {
+      o.heartbeat = parse_duration(v, key, std::chrono::milliseconds(1));
+    } else if (key == "protocols") {
+      o.protocols = split_list(v.value);
+      if (o.protocols.empty()) bad(v, key, "needs at least one protocol id");
+    } else if (key == "channels") {
+      o.channels.clear();
+      for (const auto& c : split_list(v.value)) o.channels.push_back(parse_uint(IniValue{c, v.where}, key, ~0ULL));
+    } else if (key == "tags") {
+      o.tags = split_list(v.value);
+    } else if (key == "hid") {
+      o.hid = v.value;
+    } else if (key == "interface") {
+      o.interface = v.value;
+    } else if (key == "discovery_interval") {
+      o.discovery_interval = parse_duration(v, key, std::chrono::milliseconds(1));
+    } else if (key == "ping_delay") {
+      o.ping_delay = parse_duration(v, key, std::chrono::milliseconds(1));
+    } else if (key == "ping_grace") {
+      o.ping_grace = parse_duration(v, key, std::chrono::milliseconds(1));
+    } else if (key == "ping_recent") {
+      o.ping_recent = parse_duration(v, key, std::chrono::milliseconds(1));
+    } else if (key == "max_multicast_packet") {
+      o.max_multicast_packet = parse_uint(v, key, 65000);
+      if (o.max_multicast_packet < 64) bad(v, key, "must be at least 64");
+    }
+  }
+  return o;
+}
+
+NodeConfig NodeConfig::load_file(const std::string& path) { return from_ini(IniFile::load(path)); }
+
+NodeConfig NodeConfig::from_ini(IniFile ini) {
+  NodeConfig c;
+  c.options = Options::from_ini(ini);
+  c.plugin_paths = {CLUSTER_DEFAULT_PLUGIN_DIR};
+  if (const IniSection* p = ini.section("plugins")) {
+    for (const auto& [key, v] : p->values) {
+      if (key == "path") {
+        c.plugin_paths = split_list(v.value);
+        // Relative paths are relative to the ini file, so a deployment folder can move.
+        const auto base = std::filesystem::path(ini.origin()).parent_path();
+        for (auto& dir : c.plugin_paths)
+          if (!dir.empty() && dir[0] != '/') dir = (base / dir).lexically_normal().string();
+      } else if (key == "load") {
+        c.load = split_list(v.value);
+      } else if (key == "hooks") {
+        c.hook_sets = split_list(v.value);
+      } else {
+        throw ConfigError(v.where + ": unknown key '" + key + "' in [plugins] (known: path, load, hooks)");
+      }
+    }
+  }
+  c.ini = std::move(ini);
+  return c;
+}
+
+std::string NodeConfig::resolve_plugin(const std::string& name) const {
+  if (name.find('/') != std::string::npos) return name;
+  for (const auto& dir : plugin_paths) {
+    const auto p = std::filesystem::path(dir) / ("cluster-" + name + ".so");
+    std::error_code ec;
+    if (std::filesystem::exists(p, ec)) return p.string();
+  }
+  const std::string first = plugin_paths.empty() ? "." : plugin_paths.front();
+  return (std::filesystem::path(first) / ("cluster-" + name + ".so")).string();
+}
+
+}  // namespace cluster

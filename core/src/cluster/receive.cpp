@@ -1,0 +1,290 @@
+// The receive pipeline (PROTOCOL.md section 6, "Receive checks, in order").
+#include <algorithm>
+
+#include "cluster/bpacket/payload_codec.hpp"
+#include "cluster/tcl.hpp"
+#include "impl.hpp"
+
+namespace cluster {
+namespace {
+
+bool contains(const std::vector<std::string>& v, std::string_view x) {
+  return std::find(v.begin(), v.end(), x) != v.end();
+}
+
+}  // namespace
+
+void Cluster::Impl::on_bytes(ProtocolSlot& slot, std::string_view bytes, const sdk::Origin& origin) {
+  if (left) return;
+  // Check 1, before any decoding: remote = 0 accepts only this host.
+  if (opt.remote == 0 && !origin.local) {
+    ++counters.dropped_remote;
+    return;
+  }
+  auto on_frame = [&](const bpacket::Frame& f) { on_packet(slot, f.body, origin); };
+  if (slot.traits.datagram || origin.conn == 0) {
+    if (bpacket::for_each_frame(bytes, bpacket::kDatagramLimit, on_frame) != 0) ++counters.dropped_malformed;
+    return;
+  }
+  auto it = slot.streams.find(origin.conn);
+  if (it == slot.streams.end()) it = slot.streams.emplace(origin.conn, bpacket::StreamDecoder()).first;
+  const auto skipped_before = it->second.skipped();
+  it->second.feed(bytes, on_frame);
+  // on_packet may have closed the connection (and erased its decoder): look it up again.
+  auto again = slot.streams.find(origin.conn);
+  if (again != slot.streams.end() && again->second.skipped() != skipped_before) ++counters.dropped_malformed;
+}
+
+void Cluster::Impl::on_packet(ProtocolSlot& slot, std::string_view body, const sdk::Origin& origin) {
+  if (left) return;
+  Payload& p = scratch;
+  const std::string& my_sid = settings_.sid;
+  // Check 2: decode, stopping early for our own packets and for packets filtered to others.
+  bool own = false, filtered = false;
+  const bpacket::Status st = bpacket::decode_payload(body, p, [&](const Payload& so_far, FieldId id) {
+    if (id == FieldId::sid && *so_far.sid == my_sid) return !(own = true);
+    if (id == FieldId::filter) {
+      const auto& f = *so_far.filter;
+      const bool mine = contains(f, my_sid) || contains(f, settings_.hid) ||
+                        std::any_of(tags.begin(), tags.end(), [&](const std::string& t) { return contains(f, t); });
+      if (!mine) return !(filtered = true);
+    }
+    return true;
+  });
+  if (own) { ++counters.dropped_own; return; }
+  if (filtered) { ++counters.dropped_filter; return; }
+  if (!st) { ++counters.dropped_malformed; return; }
+  ++counters.received;
+
+  // Check 3: channel.
+  const std::uint64_t channel = p.channel.value_or(0);
+  if (!channels.count(channel)) { ++counters.dropped_channel; return; }
+
+  // Validation needs sid hid type channel protocols, with "c" among the protocols.
+  if (!p.sid.has() || !p.hid.has() || !p.type.has() || !p.protocols.has() || !contains(*p.protocols, "c") ||
+      p.sid->empty()) {
+    ++counters.dropped_invalid;
+    return;
+  }
+  const bool local = origin.local && *p.hid == settings_.hid;
+  std::string uuid = *p.sid + "@" + *p.hid;
+  ServiceState* known = find(uuid);
+
+  // Check 4: hooks.
+  HookContext ctx;
+  ctx.payload = &p;
+  ctx.service = known ? &known->info : nullptr;
+  ctx.protocol = slot.id;
+  ctx.channel = channel;
+  ctx.local = local;
+  const std::string channel_scope = std::to_string(channel);
+  if (hook_table.run(HookPoint::evaluate_receive, ctx) == Verdict::drop ||
+      hook_table.run(HookPoint::channel_receive, ctx, channel_scope) == Verdict::drop ||
+      hook_table.run(HookPoint::protocol_receive, ctx, slot.id) == Verdict::drop) {
+    ++counters.dropped_hook;
+    return;
+  }
+  if (left) return;  // a hook may have left the cluster
+  // Hooks may have rewritten identity fields: re-derive.
+  if (!p.sid.has() || !p.hid.has() || !p.type.has()) { ++counters.dropped_invalid; return; }
+  uuid = *p.sid + "@" + *p.hid;
+
+  // Check 5: remote = 0 also needs our hid.
+  if (opt.remote == 0 && *p.hid != settings_.hid) { ++counters.dropped_remote; return; }
+  // Channels 1 (system) and 2 (LAN) only from local members.
+  if ((channel == 1 || channel == 2) && !local) { ++counters.dropped_channel; return; }
+
+  const auto type = static_cast<PayloadType>(*p.type);
+  known = find(uuid);
+  if (known == nullptr) {
+    if (type == PayloadType::disconnect) return;  // never heard of it: nothing to forget
+    ServiceState fresh;
+    fresh.info.sid = *p.sid;
+    fresh.info.hid = *p.hid;
+    fresh.info.uuid = uuid;
+    fresh.info.local = *p.hid == settings_.hid;
+    fresh.info.protocols = *p.protocols;
+    if (p.tags.has()) fresh.info.tags = *p.tags;
+    fresh.info.ip = origin.ip;
+    fresh.info.last_seen = loop_->now();
+    fresh.deadline = loop_->now() + opt.ttl;
+    ctx.service = &fresh.info;
+    if (hook_table.run(HookPoint::service_evaluate, ctx) == Verdict::drop) {
+      ++counters.dropped_hook;
+      return;
+    }
+    fresh.handle = std::make_shared<Service>(*self, fresh.info.sid, fresh.info.hid);
+    known = &services.emplace(uuid, std::move(fresh)).first->second;
+  } else {
+    if (hook_table.run(HookPoint::service_validate, ctx) == Verdict::drop) {
+      ++counters.dropped_hook;
+      return;
+    }
+    ServiceInfo& info = known->info;
+    info.protocols = *p.protocols;
+    if (!origin.ip.empty() && !slot.traits.local_only) info.ip = origin.ip;
+    if (p.tags.has() && *p.tags != info.tags) {
+      info.tags = *p.tags;
+      HookContext tc;
+      tc.service = &info;
+      tc.payload = &p;
+      tc.protocol = slot.id;
+      tc.channel = channel;
+      tc.local = local;
+      hook_table.run(HookPoint::tags_changed, tc);
+    }
+  }
+  // A stream connection we accepted belongs to this member: let the protocol reuse it.
+  if (origin.conn != 0) {
+    auto b = slot.bound.find(origin.conn);
+    if (b == slot.bound.end() || b->second != uuid) {
+      slot.bound[origin.conn] = uuid;
+      slot.proto->bind(origin.conn, uuid);
+    }
+  }
+  dispatch(slot, *known, origin);
+}
+
+void Cluster::Impl::dispatch(ProtocolSlot& slot, ServiceState& s, const sdk::Origin& origin) {
+  Payload& p = scratch;
+  const auto type = static_cast<PayloadType>(*p.type);
+  const auto now = loop_->now();
+  const std::string uuid = s.info.uuid;  // s may be erased below
+  if (type == PayloadType::heartbeat || type == PayloadType::discovery || type == PayloadType::response) {
+    s.info.last_seen = now;
+    s.deadline = now + opt.ttl;
+  }
+  switch (type) {
+    case PayloadType::disconnect:
+      lose(uuid, "left");
+      return;
+    case PayloadType::heartbeat:
+      if (p.data.has()) merge_props(s.info, *p.data, false);
+      break;
+    case PayloadType::discovery: {
+      if (p.data.has()) merge_props(s.info, *p.data, false);
+      // Answer the newcomer directly with everything it needs to know about us.
+      Payload reply = base(PayloadType::heartbeat);
+      reply.known = services.size();
+      reply.data = props_string();
+      reply.tags = tags;
+      send_to(s, reply, SendFlags{});
+      break;
+    }
+    case PayloadType::ping:
+      on_ping(p);
+      break;
+    case PayloadType::flush:
+      if (p.data.has()) merge_props(s.info, *p.data, true);
+      break;
+    case PayloadType::failed:
+      on_failed_report(s, p);
+      break;
+    case PayloadType::event: {
+      HookContext ctx;
+      ctx.payload = &p;
+      ctx.service = &s.info;
+      ctx.protocol = slot.id;
+      ctx.channel = p.channel.value_or(0);
+      ctx.local = s.info.local;
+      if (slot.traits.multicast) hook_table.run(HookPoint::broadcast, ctx);
+      hook_table.run(HookPoint::event, ctx);
+      break;
+    }
+    case PayloadType::query:
+    case PayloadType::response:
+      // The query layer (query.cpp) handles these when it is built in; until then, ignore.
+      break;
+    default:
+      break;  // unknown types are ignored (counted as received)
+  }
+  ServiceState* still = find(uuid);
+  if (still != nullptr && !still->discovered &&
+      (type == PayloadType::heartbeat || type == PayloadType::discovery)) {
+    still->discovered = true;
+    HookContext ctx;
+    ctx.service = &still->info;
+    ctx.protocol = slot.id;
+    ctx.local = still->info.local;
+    hook_table.run(HookPoint::service_discovered, ctx);
+  }
+  // keepalive false: the sender is done with this connection.
+  if (origin.conn != 0 && !(p.keepalive.has() && *p.keepalive)) {
+    const auto conn = origin.conn;
+    ProtocolSlot* sl = &slot;
+    loop_->post([sl, conn] { sl->proto->close(conn); });
+  }
+}
+
+void Cluster::Impl::merge_props(ServiceInfo& info, const std::string& data, bool replace) {
+  tcl::Dict top;
+  if (!tcl::parse_dict(data, top)) return;  // malformed props: keep what we had
+  if (replace) info.props.clear();
+  for (auto& [proto, value] : top) {
+    tcl::Dict d;
+    if (!tcl::parse_dict(value, d)) continue;
+    auto it = std::find_if(info.props.begin(), info.props.end(), [&](const auto& e) { return e.first == proto; });
+    if (it == info.props.end()) info.props.emplace_back(proto, std::move(d));
+    else it->second = std::move(d);
+  }
+}
+
+void Cluster::Impl::on_ping(const Payload& p) {
+  if (!p.data.has()) return;
+  std::vector<std::string> sids;
+  if (!tcl::parse_list(*p.data, sids)) return;
+  const auto now = loop_->now();
+  for (const auto& sid : sids) {
+    if (sid == settings_.sid) {
+      // We are asked to prove we are alive: at once, or staggered when many were listed.
+      if (sids.size() == 1) {
+        send_heartbeat(true);
+      } else {
+        const auto delay = std::chrono::milliseconds(rng() % 15000);
+        after(delay, [this] { send_heartbeat(true); });
+      }
+      continue;
+    }
+    for (auto& [uuid, s] : services) {
+      if (s.info.sid != sid) continue;
+      if (now - s.info.last_seen < opt.ping_recent) continue;
+      s.deadline = std::min(s.deadline, now + opt.ping_grace);
+    }
+  }
+  after(opt.ping_grace * 3 / 2, [this] { expire(); });  // 30 s for the default 20 s grace
+}
+
+void Cluster::Impl::on_failed_report(ServiceState& s, const Payload& p) {
+  if (!p.data.has()) return;
+  tcl::Dict d;
+  std::vector<std::string> failed;
+  if (!tcl::parse_dict(*p.data, d)) return;
+  const std::string* list = tcl::dict_get(d, "protocols");
+  if (list == nullptr || !tcl::parse_list(*list, failed)) return;
+  log(sdk::LogLevel::notice, s.info.uuid + " could not reach us over " + *list + ": refreshing");
+  for (const auto& id : failed)
+    if (ProtocolSlot* sl = slot(id))
+      if (auto r = sl->proto->refresh(); !r) log(sdk::LogLevel::warning, "refresh of '" + id + "' failed: " + r.message());
+  props_dirty = true;
+  send_heartbeat(true);
+}
+
+void Cluster::Impl::lose(const std::string& uuid, const char* why) {
+  auto it = services.find(uuid);
+  if (it == services.end()) return;
+  ServiceState s = std::move(it->second);
+  services.erase(it);
+  log(sdk::LogLevel::debug, uuid + " lost (" + why + ")");
+  for (auto& sl : protocols) {
+    sl->proto->peer_lost(s.info);
+    for (auto b = sl->bound.begin(); b != sl->bound.end();)
+      b = b->second == uuid ? sl->bound.erase(b) : std::next(b);
+  }
+  HookContext ctx;
+  ctx.service = &s.info;
+  ctx.local = s.info.local;
+  ctx.reason = why;
+  hook_table.run(HookPoint::service_lost, ctx);
+}
+
+}  // namespace cluster

@@ -1,0 +1,182 @@
+// Sending: building payloads, negotiation in the peer's priority order with fallback, failure
+// reports, filtered multicast, pings (PROTOCOL.md section 7).
+#include <algorithm>
+
+#include "cluster/bpacket/payload_codec.hpp"
+#include "cluster/tcl.hpp"
+#include "impl.hpp"
+
+namespace cluster {
+
+Payload Cluster::Impl::base(PayloadType type, std::uint64_t channel) const {
+  Payload p;
+  p.sid = settings_.sid;
+  p.hid = settings_.hid;
+  p.type = static_cast<std::uint64_t>(type);
+  p.channel = channel;
+  p.protocols = protocol_ids;
+  return p;
+}
+
+std::string Cluster::Impl::props_string() const {
+  tcl::Dict top;
+  for (const auto& s : protocols) {
+    Dict d = s->proto->props();
+    if (!d.empty()) top.emplace_back(s->id, tcl::format_dict(d));
+  }
+  return tcl::format_dict(top);
+}
+
+bool Cluster::Impl::run_send_hooks(Payload& p, std::string_view protocol, const ServiceInfo* to) {
+  HookContext ctx;
+  ctx.payload = &p;
+  ctx.service = to;
+  ctx.protocol = protocol;
+  ctx.channel = p.channel.value_or(0);
+  ctx.local = to ? to->local : true;
+  ctx.outgoing = true;
+  if (hook_table.run(HookPoint::protocol_send, ctx, protocol) == Verdict::drop) {
+    ++counters.dropped_hook;
+    return false;
+  }
+  return true;
+}
+
+namespace {
+
+// evaluate send + channel send: once per packet, before any protocol is chosen.
+bool run_packet_send_hooks(const HookTable& hooks, Payload& p, const ServiceInfo* to, Counters& counters) {
+  HookContext ctx;
+  ctx.payload = &p;
+  ctx.service = to;
+  ctx.channel = p.channel.value_or(0);
+  ctx.local = to ? to->local : true;
+  ctx.outgoing = true;
+  if (hooks.run(HookPoint::evaluate_send, ctx) == Verdict::drop ||
+      hooks.run(HookPoint::channel_send, ctx, std::to_string(ctx.channel)) == Verdict::drop) {
+    ++counters.dropped_hook;
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+sdk::Result Cluster::Impl::multicast(Payload& p) {
+  ProtocolSlot* c = multicast_slot();
+  if (c == nullptr) return sdk::Result::failure("no multicast protocol");
+  if (!run_packet_send_hooks(hook_table, p, nullptr, counters)) return sdk::Result::failure("dropped by a send hook");
+  if (!run_send_hooks(p, c->id, nullptr)) return sdk::Result::failure("dropped by a protocol send hook");
+  std::string bytes;
+  bpacket::encode_payload(p, bytes);
+  if (bytes.size() > opt.max_multicast_packet)
+    return sdk::Result::failure("packet of " + std::to_string(bytes.size()) + " bytes exceeds max_multicast_packet (" +
+                                std::to_string(opt.max_multicast_packet) + ")");
+  auto r = c->proto->multicast(bytes);
+  if (r) ++counters.sent;
+  else {
+    ++counters.send_failures;
+    log(sdk::LogLevel::warning, "multicast failed: " + r.message());
+  }
+  return r;
+}
+
+sdk::Result Cluster::Impl::send_to(ServiceState& s, Payload& p, const SendFlags& flags, sdk::ConnectionId via,
+                                   std::string_view via_protocol) {
+  if (left) return sdk::Result::failure("left the cluster");
+  if (!p.filter.has()) p.filter = StringList{s.info.sid};
+  if (!p.keepalive.has()) p.keepalive = true;  // we reuse connections; reference peers honour it
+  if (!run_packet_send_hooks(hook_table, p, &s.info, counters)) return sdk::Result::failure("dropped by a send hook");
+
+  // Candidates: the peer's protocols in ITS priority order, that we also run.
+  std::vector<ProtocolSlot*> order;
+  if (!via_protocol.empty())
+    if (ProtocolSlot* sl = slot(via_protocol)) order.push_back(sl);
+  for (const auto& id : s.info.protocols) {
+    ProtocolSlot* sl = slot(id);
+    if (sl == nullptr || std::find(order.begin(), order.end(), sl) != order.end()) continue;
+    if (sl->traits.multicast && !flags.allow_multicast) continue;
+    if (sl->traits.local_only && !s.info.local) continue;
+    if (!flags.protocols.empty() && std::find(flags.protocols.begin(), flags.protocols.end(), id) == flags.protocols.end())
+      continue;
+    order.push_back(sl);
+  }
+  std::vector<std::string> failed;
+  std::string last_error = "no common protocol";
+  const std::string uuid = s.info.uuid;
+  for (ProtocolSlot* sl : order) {
+    Payload attempt = p;  // a protocol hook may rewrite it for this protocol only
+    if (!run_send_hooks(attempt, sl->id, &s.info)) return sdk::Result::failure("dropped by a protocol send hook");
+    std::string bytes;
+    bpacket::encode_payload(attempt, bytes);
+    sdk::Result r = sl->traits.multicast
+                        ? (bytes.size() > opt.max_multicast_packet ? sdk::Result::failure("too large for multicast")
+                                                                   : sl->proto->multicast(bytes))
+                        : sl->proto->send(s.info, bytes, sdk::SendOptions{sl->id == via_protocol ? via : 0});
+    if (r) {
+      ++counters.sent;
+      if (!failed.empty() && find(uuid) != nullptr) {
+        // Tell the peer what failed so it can recreate those servers (type 8).
+        Payload report = base(PayloadType::failed);
+        tcl::Dict d{{"protocols", tcl::format_list(failed)}};
+        report.data = tcl::format_dict(d);
+        report.filter = StringList{s.info.sid};
+        report.keepalive = true;
+        std::string rb;
+        bpacket::encode_payload(report, rb);
+        if (sl->traits.multicast ? sl->proto->multicast(rb) : sl->proto->send(s.info, rb, {})) ++counters.sent;
+      }
+      return r;
+    }
+    ++counters.send_failures;
+    failed.push_back(sl->id);
+    last_error = sl->id + ": " + r.message();
+    log(sdk::LogLevel::debug, "send to " + uuid + " over " + sl->id + " failed: " + r.message());
+  }
+  ++counters.unreachable;
+  schedule_ping(s.info.sid);
+  return sdk::Result::failure("cannot reach " + uuid + " (" + last_error + ")");
+}
+
+std::size_t Cluster::Impl::send_many(const std::vector<ServiceState*>& to, Payload& p, const SendFlags& flags) {
+  if (to.size() > 3 && flags.allow_multicast && flags.protocols.empty()) {
+    // One filtered multicast instead of N direct sends.
+    StringList filter;
+    for (auto* s : to) filter.push_back(s->info.sid);
+    p.filter = std::move(filter);
+    return multicast(p) ? to.size() : 0;
+  }
+  std::size_t ok = 0;
+  for (auto* s : to) {
+    Payload copy = p;
+    if (send_to(*s, copy, flags)) ++ok;
+  }
+  return ok;
+}
+
+void Cluster::Impl::schedule_ping(const std::string& sid) {
+  if (std::find(ping_pending.begin(), ping_pending.end(), sid) == ping_pending.end()) ping_pending.push_back(sid);
+  if (ping_timer != 0) return;
+  ping_timer = loop_->after(opt.ping_delay, [this] {
+    ping_timer = 0;
+    flush_ping();
+  });
+}
+
+void Cluster::Impl::flush_ping() {
+  if (ping_pending.empty() || left) return;
+  Payload p = base(PayloadType::ping);
+  p.known = services.size();
+  p.data = tcl::format_list(ping_pending);
+  // Apply to our own view too: we never receive our own packets.
+  const std::vector<std::string> sids = std::move(ping_pending);
+  ping_pending.clear();
+  if (multicast(p)) ++counters.pings_sent;
+  const auto now = loop_->now();
+  for (auto& [uuid, s] : services)
+    if (std::find(sids.begin(), sids.end(), s.info.sid) != sids.end() && now - s.info.last_seen >= opt.ping_recent)
+      s.deadline = std::min(s.deadline, now + opt.ping_grace);
+  after(opt.ping_grace * 3 / 2, [this] { expire(); });  // 30 s for the default 20 s grace
+}
+
+}  // namespace cluster

@@ -1,0 +1,428 @@
+// Membership, negotiation and the receive checks, on an in-memory network (PROTOCOL.md 5-7).
+#include <gtest/gtest.h>
+
+#include "cluster/bpacket/payload_codec.hpp"
+#include "cluster/tcl.hpp"
+#include "memory_network.hpp"
+
+using namespace cluster;
+using namespace std::chrono_literals;
+using test::MemoryNetwork;
+
+namespace {
+
+class Membership : public ::testing::Test {
+ protected:
+  EventLoop loop;
+  MemoryNetwork net{loop};
+
+  static Options fast(const std::string& hid = "02:00:00:00:00:01") {
+    Options o;
+    o.heartbeat = 100ms;
+    o.ttl = 500ms;
+    o.hid = hid;
+    o.protocols = {"t", "c"};
+    o.ping_delay = 50ms;
+    o.ping_grace = 200ms;
+    o.ping_recent = 20ms;
+    return o;
+  }
+
+  std::unique_ptr<Cluster> member(Options o = fast(), const std::string& ip = "127.0.0.1") {
+    return Cluster::join(std::move(o), net.plugins_for(ip), loop);
+  }
+
+  template <class Pred>
+  bool run_until(Pred pred, std::chrono::milliseconds limit = 3000ms) {
+    const auto end = std::chrono::steady_clock::now() + limit;
+    while (!pred() && std::chrono::steady_clock::now() < end) loop.run_once(5ms);
+    return pred();
+  }
+
+  static bool knows(const Cluster& a, const Cluster& b) { return !a.resolve({b.sid()}).empty(); }
+
+  test::MemoryProtocol* proto_of(const std::string& ip, const std::string& id) {
+    test::MemoryProtocol* found = nullptr;
+    for (auto* p : net.created)
+      if (p->host_ip() == ip && p->id() == id) found = p;  // the newest one
+    return found;
+  }
+};
+
+}  // namespace
+
+TEST_F(Membership, TwoMembersDiscoverEachOtherWithTagsAndProps) {
+  Options oa = fast();
+  oa.tags = {"alpha"};
+  auto a = member(oa);
+  std::vector<std::string> discovered_by_a;
+  a->hook(HookPoint::service_discovered, "seen", [&](HookContext& c) {
+    discovered_by_a.push_back(c.service->uuid);
+    return Verdict::pass;
+  });
+  Options ob = fast();
+  ob.tags = {"beta", "gamma"};
+  auto b = member(ob);
+  ASSERT_TRUE(run_until([&] { return knows(*a, *b) && knows(*b, *a); }));
+  run_until([] { return false; }, 300ms);  // several heartbeats later...
+  EXPECT_EQ(discovered_by_a, std::vector<std::string>{b->uuid()});  // ...still fired once
+  auto sb = a->resolve({"beta"});
+  ASSERT_EQ(sb.size(), 1u);
+  EXPECT_EQ(sb[0]->tags(), (std::vector<std::string>{"beta", "gamma"}));
+  EXPECT_TRUE(sb[0]->local());
+  EXPECT_EQ(sb[0]->info().protocols, (std::vector<std::string>{"t", "c"}));
+  EXPECT_FALSE(sb[0]->proto_props("t").empty());
+  EXPECT_EQ(a->known_services(), 1u);
+  EXPECT_GT(a->counters().dropped_own, 0u);  // our own multicasts come back and are dropped
+}
+
+TEST_F(Membership, DiscoveredFiresWithoutDelay) {
+  auto a = member();
+  bool seen = false;
+  a->hook(HookPoint::service_discovered, "seen", [&](HookContext&) { return (seen = true), Verdict::pass; });
+  auto b = member();
+  const auto t0 = std::chrono::steady_clock::now();
+  ASSERT_TRUE(run_until([&] { return seen; }));
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 50ms);
+}
+
+TEST_F(Membership, GracefulLeaveIsSeenAtOnce) {
+  auto a = member();
+  auto b = member();
+  ASSERT_TRUE(run_until([&] { return knows(*a, *b); }));
+  std::string lost_reason;
+  a->hook(HookPoint::service_lost, "lost", [&](HookContext& c) { return (lost_reason = c.reason), Verdict::pass; });
+  const auto t0 = std::chrono::steady_clock::now();
+  b->leave();
+  ASSERT_TRUE(run_until([&] { return !knows(*a, *b); }));
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 50ms);  // well before any heartbeat
+  EXPECT_EQ(lost_reason, "left");
+}
+
+TEST_F(Membership, SilentMemberExpiresAfterTtl) {
+  auto a = member();
+  auto b = member();
+  ASSERT_TRUE(run_until([&] { return knows(*a, *b); }));
+  // Kill b without a goodbye: everything it sends is dropped from now on.
+  b->hook(HookPoint::evaluate_send, "mute", [](HookContext&) { return Verdict::drop; });
+  const auto t0 = std::chrono::steady_clock::now();
+  ASSERT_TRUE(run_until([&] { return !knows(*a, *b); }, 2000ms));
+  const auto took = std::chrono::steady_clock::now() - t0;
+  EXPECT_GE(took, 300ms);  // not before ttl (500 ms from its last heartbeat)...
+  EXPECT_LE(took, 800ms);  // ...and within ttl + one heartbeat period
+}
+
+TEST_F(Membership, FallbackToNextProtocolSendsFailureReportAndPeerRefreshes) {
+  auto a = member(fast(), "127.0.0.1");
+  auto b = member(fast(), "127.0.0.1");
+  ASSERT_TRUE(run_until([&] { return knows(*a, *b) && knows(*b, *a); }));
+  test::MemoryProtocol* bt = nullptr;  // b's t: created after a's
+  for (auto* p : net.created)
+    if (p->id() == "t") bt = p;
+  // Break t for everyone on 127.0.0.1: a's send to b over t fails, c takes over.
+  net.broken.insert("127.0.0.1/t");
+  std::string got;
+  b->hook(HookPoint::event, "ev", [&](HookContext& c) { return (got = *c.payload->data), Verdict::pass; });
+  auto sb = a->resolve({b->sid()});
+  ASSERT_EQ(a->send(sb, "over c"), 1u);
+  ASSERT_TRUE(run_until([&] { return got == "over c"; }));
+  EXPECT_GE(a->counters().send_failures, 1u);
+  // b got a type 8 for t: it refreshed its t server and heartbeated the new props.
+  ASSERT_TRUE(run_until([&] { return bt->refreshes > 0; }));
+}
+
+TEST_F(Membership, FailureReportCarriesFailedProtocolsAndNewPropsReachPeers) {
+  auto a = member(fast(), "127.0.0.1");
+  auto b = member(fast(), "127.0.0.3");
+  ASSERT_TRUE(run_until([&] { return knows(*a, *b) && knows(*b, *a); }));
+  const std::string old_port = a->resolve({b->sid()})[0]->info().prop("t", "port");
+  auto* bt = proto_of("127.0.0.3", "t");
+  net.broken.insert("127.0.0.3/t");
+  a->send(a->resolve({b->sid()}), "x");
+  ASSERT_TRUE(run_until([&] { return bt->refreshes == 1; }));
+  ASSERT_TRUE(run_until([&] { return a->resolve({b->sid()})[0]->info().prop("t", "port") != old_port; }));
+  // And t works again afterwards: no new failures.
+  const auto failures = a->counters().send_failures;
+  std::string got;
+  b->hook(HookPoint::event, "ev", [&](HookContext& c) { return (got = *c.payload->data), Verdict::pass; });
+  SendFlags only_t;
+  only_t.protocols = {"t"};
+  ASSERT_EQ(a->send(a->resolve({b->sid()}), "via t", only_t), 1u);
+  ASSERT_TRUE(run_until([&] { return got == "via t"; }));
+  EXPECT_EQ(a->counters().send_failures, failures);
+}
+
+TEST_F(Membership, UnreachableMemberIsPingedAndExpiresUnlessItAnswers) {
+  Options slow = fast();
+  slow.ttl = 10s;  // without the ping it would stay for 10 s
+  auto a = member(slow, "127.0.0.1");
+  auto b = member(slow, "127.0.0.4");
+  auto c = member(slow, "127.0.0.5");
+  ASSERT_TRUE(run_until([&] { return knows(*a, *b) && knows(*c, *b); }));
+  // b dies silently: nothing reaches it or leaves it.
+  net.muted.insert("127.0.0.4");
+  net.broken.insert("127.0.0.4/t");
+  SendFlags no_multicast;
+  no_multicast.allow_multicast = false;
+  EXPECT_EQ(a->send(a->resolve({b->sid()}), "hello?", no_multicast), 0u);
+  EXPECT_EQ(a->counters().unreachable, 1u);
+  ASSERT_TRUE(run_until([&] { return a->counters().pings_sent == 1; }, 500ms));
+  // Every member (c too) shortened b's ttl to the ping grace (200 ms) and forgets it.
+  ASSERT_TRUE(run_until([&] { return !knows(*a, *b) && !knows(*c, *b); }, 2000ms));
+  EXPECT_TRUE(knows(*a, *c));  // the live member is kept
+}
+
+TEST_F(Membership, PingedLiveMemberAnswersAndStays) {
+  Options slow = fast();
+  slow.ttl = 10s;
+  auto a = member(slow, "127.0.0.1");
+  auto b = member(slow, "127.0.0.6");
+  ASSERT_TRUE(run_until([&] { return knows(*a, *b); }));
+  net.broken.insert("127.0.0.6/t");  // only the stream is down; b still hears multicast
+  SendFlags no_multicast;
+  no_multicast.allow_multicast = false;
+  a->send(a->resolve({b->sid()}), "x", no_multicast);
+  ASSERT_TRUE(run_until([&] { return a->counters().pings_sent == 1; }, 500ms));
+  run_until([] { return false; }, 600ms);  // past the 200 ms grace
+  EXPECT_TRUE(knows(*a, *b));
+}
+
+TEST_F(Membership, FilterDropsPacketsForOthersAndAcceptsOurTags) {
+  Options ob = fast();
+  ob.tags = {"db"};
+  auto a = member();
+  auto b = member(ob);
+  ASSERT_TRUE(run_until([&] { return knows(*a, *b) && knows(*b, *a); }));
+  int events = 0;
+  b->hook(HookPoint::event, "ev", [&](HookContext&) { return ++events, Verdict::pass; });
+  Payload p;
+  p.filter = StringList{"someone-else"};
+  p.data = "not for b";
+  const auto before = b->counters().dropped_filter;
+  a->broadcast(p);
+  p.filter = StringList{"db"};
+  p.data = "for tag db";
+  a->broadcast(p);
+  ASSERT_TRUE(run_until([&] { return events == 1; }));
+  EXPECT_EQ(b->counters().dropped_filter, before + 1);
+}
+
+TEST_F(Membership, ChannelsGateEventsAndZeroToTwoCannotBeLeft) {
+  auto a = member();
+  auto b = member();
+  ASSERT_TRUE(run_until([&] { return knows(*a, *b) && knows(*b, *a); }));
+  std::vector<std::string> got;
+  b->hook(HookPoint::event, "ev", [&](HookContext& c) { return got.push_back(*c.payload->data), Verdict::pass; });
+  SendFlags ch7;
+  ch7.channel = 7;
+  a->send(a->resolve({b->sid()}), "early", ch7);
+  run_until([] { return false; }, 100ms);
+  EXPECT_TRUE(got.empty());
+  EXPECT_GE(b->counters().dropped_channel, 1u);
+  b->subscribe(7);
+  a->send(a->resolve({b->sid()}), "subscribed", ch7);
+  ASSERT_TRUE(run_until([&] { return got.size() == 1; }));
+  EXPECT_EQ(got[0], "subscribed");
+  EXPECT_FALSE(b->unsubscribe(0));
+  EXPECT_FALSE(b->unsubscribe(2));
+  EXPECT_TRUE(b->unsubscribe(7));
+  EXPECT_EQ(b->channels(), (std::vector<std::uint64_t>{0, 1, 2}));
+}
+
+TEST_F(Membership, RemoteZeroIgnoresOtherHostsAndRemoteOneAcceptsThem) {
+  Options local_only = fast("02:00:00:00:00:01");
+  Options far = fast("02:00:00:00:00:99");
+  far.remote = 1;
+  auto a = member(local_only, "127.0.0.1");
+  auto b = member(far, "10.9.9.9");  // another host
+  run_until([] { return false; }, 300ms);
+  EXPECT_FALSE(knows(*a, *b));
+  EXPECT_GT(a->counters().dropped_remote, 0u);
+  Options open = fast("02:00:00:00:00:01");
+  open.remote = 1;
+  auto c = member(open, "127.0.0.1");
+  ASSERT_TRUE(run_until([&] { return knows(*c, *b) && knows(*b, *c); }));
+  EXPECT_FALSE(c->resolve({b->sid()})[0]->local());
+}
+
+TEST_F(Membership, RemoteZeroAlsoNeedsOurHid) {
+  auto a = member(fast("02:00:00:00:00:01"), "127.0.0.1");
+  auto b = member(fast("02:00:00:00:00:02"), "127.0.0.1");  // local address, other hid
+  run_until([] { return false; }, 300ms);
+  EXPECT_FALSE(knows(*a, *b));
+  EXPECT_GT(a->counters().dropped_remote, 0u);
+}
+
+TEST_F(Membership, LocalOnlyProtocolIsSkippedForRemotePeers) {
+  Options oa = fast("02:00:00:00:00:01");
+  oa.remote = 1;
+  oa.protocols = {"u", "t", "c"};
+  Options ob = fast("02:00:00:00:00:02");
+  ob.remote = 1;
+  ob.protocols = {"u", "t", "c"};
+  auto a = member(oa, "127.0.0.1");
+  auto b = member(ob, "10.1.1.1");
+  ASSERT_TRUE(run_until([&] { return knows(*a, *b) && knows(*b, *a); }));
+  std::string proto;
+  b->hook(HookPoint::event, "ev", [&](HookContext& c) { return (proto = std::string(c.protocol)), Verdict::pass; });
+  a->send(a->resolve({b->sid()}), "x");
+  ASSERT_TRUE(run_until([&] { return !proto.empty(); }));
+  EXPECT_EQ(proto, "t");
+  EXPECT_EQ(a->counters().send_failures, 0u);
+}
+
+TEST_F(Membership, PeerPriorityOrderWins) {
+  Options oa = fast();
+  oa.protocols = {"t", "u", "c"};
+  Options ob = fast();
+  ob.protocols = {"u", "t", "c"};
+  auto a = member(oa);
+  auto b = member(ob);
+  ASSERT_TRUE(run_until([&] { return knows(*a, *b) && knows(*b, *a); }));
+  std::string proto;
+  b->hook(HookPoint::event, "ev", [&](HookContext& c) { return (proto = std::string(c.protocol)), Verdict::pass; });
+  a->send(a->resolve({b->sid()}), "x");
+  ASSERT_TRUE(run_until([&] { return !proto.empty(); }));
+  EXPECT_EQ(proto, "u");  // b's first choice, though a prefers t
+}
+
+TEST_F(Membership, MoreThanThreeTargetsUseOneFilteredMulticast) {
+  auto a = member();
+  std::vector<std::unique_ptr<Cluster>> others;
+  for (int i = 0; i < 5; ++i) others.push_back(member());
+  ASSERT_TRUE(run_until([&] { return a->known_services() == 5; }));
+  int received = 0;
+  for (auto& o : others) o->hook(HookPoint::event, "ev", [&](HookContext&) { return ++received, Verdict::pass; });
+  auto targets = a->resolve({"*"});
+  targets.pop_back();  // four of the five
+  const int multicasts = net.multicasts, directs = net.directs;
+  EXPECT_EQ(a->send(targets, "fan-out"), 4u);
+  ASSERT_TRUE(run_until([&] { return received == 4; }));
+  run_until([] { return false; }, 50ms);
+  EXPECT_EQ(received, 4);  // the fifth was filtered out
+  EXPECT_EQ(net.directs, directs);
+  EXPECT_GE(net.multicasts, multicasts + 1);
+}
+
+TEST_F(Membership, TagChangesSendOneImmediateHeartbeatAndFireTagsChanged) {
+  Options slow = fast();
+  slow.heartbeat = 10s;  // only the immediate heartbeat can carry the change
+  auto a = member(slow);
+  auto b = member(slow);
+  ASSERT_TRUE(run_until([&] { return knows(*a, *b); }));
+  std::vector<std::string> seen_tags;
+  a->hook(HookPoint::tags_changed, "tc", [&](HookContext& c) { return (seen_tags = c.service->tags), Verdict::pass; });
+  const int multicasts = net.multicasts;
+  b->tags_append({"x"});
+  b->tags_append({"y"});
+  b->tags_remove({"x"});
+  ASSERT_TRUE(run_until([&] { return !seen_tags.empty(); }, 500ms));
+  EXPECT_EQ(seen_tags, std::vector<std::string>{"y"});
+  EXPECT_EQ(net.multicasts, multicasts + 1);  // three changes, one heartbeat
+  EXPECT_EQ(a->resolve({b->sid()})[0]->tags(), std::vector<std::string>{"y"});
+  b->tags_replace({"p", "q"});
+  ASSERT_TRUE(run_until([&] { return a->resolve({b->sid()})[0]->tags().size() == 2; }, 500ms));
+}
+
+TEST_F(Membership, HooksCanVetoNewMembersAndPackets) {
+  auto a = member();
+  a->hook(HookPoint::service_evaluate, "refuse-beta", [](HookContext& c) {
+    return std::find(c.service->tags.begin(), c.service->tags.end(), "beta") != c.service->tags.end() ? Verdict::drop
+                                                                                                      : Verdict::pass;
+  });
+  Options ob = fast();
+  ob.tags = {"beta"};
+  auto b = member(ob);
+  auto c = member();
+  ASSERT_TRUE(run_until([&] { return knows(*a, *c); }));
+  EXPECT_FALSE(knows(*a, *b));
+  EXPECT_GT(a->counters().dropped_hook, 0u);
+}
+
+TEST_F(Membership, ThrowingHookIsContainedAndCountsAsDrop) {
+  auto a = member();
+  a->hook(HookPoint::evaluate_receive, "boom", [](HookContext&) -> Verdict { throw std::runtime_error("boom"); });
+  auto b = member();
+  run_until([] { return false; }, 200ms);
+  EXPECT_FALSE(knows(*a, *b));
+  EXPECT_GT(a->counters().dropped_hook, 0u);
+  EXPECT_TRUE(knows(*b, *a));
+}
+
+TEST_F(Membership, InvalidPacketsAreDroppedAndCounted) {
+  auto a = member();
+  auto* c = proto_of("127.0.0.1", "c");
+  ASSERT_NE(c, nullptr);
+  Payload no_c;  // protocols without "c"
+  no_c.sid = "Zzzzzzzz";
+  no_c.hid = "02:00:00:00:00:01";
+  no_c.type = 1;
+  no_c.channel = 0;
+  no_c.protocols = StringList{"t"};
+  std::string bytes;
+  bpacket::encode_payload(no_c, bytes);
+  c->deliver(bytes, "127.0.0.1", 0);
+  c->deliver("\xc0\x8d\x02\x10\x01\x00\x00", "127.0.0.1", 0);  // unknown field 16
+  c->deliver(std::string("\xc0\x8d", 2), "127.0.0.1", 0);      // the reference's killer datagram
+  EXPECT_EQ(a->counters().dropped_invalid, 1u);
+  EXPECT_GE(a->counters().dropped_malformed, 2u);
+  EXPECT_EQ(a->known_services(), 0u);
+}
+
+TEST_F(Membership, ResolverModes) {
+  ServiceInfo s;
+  s.sid = "Ab12Cd34";
+  s.hid = "02:00:00:00:00:01";
+  s.uuid = s.sid + "@" + s.hid;
+  s.ip = "10.0.0.7";
+  s.tags = {"db", "primary"};
+  s.local = true;
+  auto r = [](Resolver::Match m, Resolver::Mode mode, std::vector<std::string> t) {
+    Resolver x;
+    x.match = m;
+    x.mode = mode;
+    x.terms = std::move(t);
+    return x;
+  };
+  using M = Resolver::Match;
+  using D = Resolver::Mode;
+  EXPECT_TRUE(r(M::equal, D::some, {"nope", "db"}).matches(s));
+  EXPECT_FALSE(r(M::equal, D::has, {"nope", "db"}).matches(s));
+  EXPECT_TRUE(r(M::equal, D::has, {"db", "primary", "Ab12Cd34"}).matches(s));
+  EXPECT_TRUE(r(M::equal, D::not_, {"web"}).matches(s));
+  EXPECT_FALSE(r(M::equal, D::not_, {"db"}).matches(s));
+  EXPECT_TRUE(r(M::equal, D::exact, {"primary", "db"}).matches(s));
+  EXPECT_FALSE(r(M::equal, D::exact, {"db"}).matches(s));
+  EXPECT_TRUE(r(M::glob, D::some, {"prim*"}).matches(s));
+  EXPECT_TRUE(r(M::glob, D::some, {"10.0.0.?"}).matches(s));
+  EXPECT_TRUE(r(M::glob, D::some, {"[a-d]b"}).matches(s));
+  EXPECT_FALSE(r(M::glob, D::some, {"web*"}).matches(s));
+  EXPECT_TRUE(r(M::regex, D::some, {"^Ab[0-9]+"}).matches(s));
+  EXPECT_TRUE(r(M::equal, D::some, {"localhost"}).matches(s));
+  EXPECT_TRUE(r(M::equal, D::some, {"*"}).matches(s));
+  EXPECT_TRUE(r(M::equal, D::some, {s.uuid}).matches(s));
+  EXPECT_THROW(r(M::regex, D::some, {"("}).matches(s), std::invalid_argument);
+  EXPECT_TRUE(glob_match("a*b*c", "aXXbYYc"));
+  EXPECT_FALSE(glob_match("a*b*c", "aXXbYY"));
+  EXPECT_TRUE(glob_match("\\*", "*"));
+}
+
+TEST_F(Membership, ResolveSelfAndIdentity) {
+  Options o = fast();
+  o.tags = {"me"};
+  auto a = member(o);
+  EXPECT_EQ(a->sid().size(), 8u);
+  EXPECT_EQ(a->hid(), "02:00:00:00:00:01");
+  EXPECT_EQ(a->uuid(), a->sid() + "@" + a->hid());
+  Resolver r;
+  r.terms = {"me"};
+  EXPECT_TRUE(a->resolve_self(r));
+  r.terms = {"you"};
+  EXPECT_FALSE(a->resolve_self(r));
+}
+
+TEST_F(Membership, JoinRefusesUnknownProtocols) {
+  Options o = fast();
+  o.protocols = {"x", "c"};
+  EXPECT_THROW(member(o), ConfigError);
+}
