@@ -12,6 +12,7 @@
 #include "cluster/options.hpp"
 #include "cluster/payload.hpp"
 #include "cluster/plugin_manager.hpp"
+#include "cluster/query.hpp"
 #include "cluster/resolver.hpp"
 #include "cluster/sdk/hooks.hpp"
 #include "cluster/service.hpp"
@@ -99,6 +100,10 @@ class CLUSTER_API Cluster {
   std::size_t send(const std::vector<ServicePtr>& to, const std::string& data, const SendFlags& flags = {});
   /// Sends a payload we built to one member (negotiation, fallback, failure report).
   sdk::Result send_payload(const ServicePtr& to, Payload payload, const SendFlags& flags = {});
+  /// Starts a query (see QueryOptions). Throws std::invalid_argument when neither resolve nor
+  /// resolver is given. The callback runs on the loop thread; wait() blocks another thread.
+  QueryPtr query(QueryOptions options);
+
   /// Multicasts a payload to every member (type defaults to event, channel to 0).
   sdk::Result broadcast(Payload payload);
 

@@ -11,7 +11,7 @@
 
 namespace cluster {
 
-struct Options {
+struct CLUSTER_API Options {
   std::string address = "230.230.230.230";  ///< multicast group
   std::uint16_t port = 23000;               ///< multicast port
   /// Multicast TTL. 0 (default): beacons never leave this host AND packets from other hosts
@@ -45,7 +45,7 @@ struct Options {
 };
 
 /// A whole node description: [cluster], [plugins] and the plugins' own sections.
-struct NodeConfig {
+struct CLUSTER_API NodeConfig {
   Options options;
   std::vector<std::string> plugin_paths;  ///< [plugins] path (searched in order)
   std::vector<std::string> load;          ///< [plugins] load: names or paths

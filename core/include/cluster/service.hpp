@@ -35,6 +35,8 @@ class CLUSTER_API Service {
   bool alive() const;
   /// Sends an event (type 6) with `data` to this member on `channel`.
   sdk::Result send(const std::string& data, std::uint64_t channel = 0);
+  /// Queries this member alone (options.resolve/resolver are ignored).
+  std::shared_ptr<class Query> query(const std::string& text, struct QueryOptions options);
 
   Service(Cluster& cluster, std::string sid, std::string hid);
 

@@ -6,6 +6,7 @@
 
 #include <map>
 #include <mutex>
+#include <stdexcept>
 
 #include "cluster/bpacket/reader.hpp"
 #include "cluster/bpacket/writer.hpp"
@@ -80,7 +81,10 @@ void encode_message(const pb::Message& m, std::string& out) {
   r.ListFields(m, &set);  // ascending field number
   Writer w(out);
   for (const C* fd : set) {
-    const FieldSpec& s = *t.find(static_cast<std::uint32_t>(fd->number()));
+    const FieldSpec* spec = t.find(static_cast<std::uint32_t>(fd->number()));
+    if (spec == nullptr)  // cannot happen: the template was derived from this descriptor
+      throw std::logic_error("encode_message: field " + fd->full_name() + " not in template");
+    const FieldSpec& s = *spec;
     switch (s.type) {
       case FieldType::varint: w.varint(s.id, get_integer(r, m, *fd, -1)); break;
       case FieldType::string:
@@ -158,11 +162,11 @@ Status decode_message(std::string_view body, pb::Message& m) {
         pb::Message* sub = r.MutableMessage(&m, &fd);
         sub->Clear();
         const pb::Descriptor& sd = *sub->GetDescriptor();
+        const std::vector<std::string>& keys = f.spec->dict_keys;  // f.spec = t.find(f.id)
         std::size_t i = 0;
         for (auto s : f.list) {
-          if (i >= t.find(f.id)->dict_keys.size()) break;  // extra values have no key
-          sub->GetReflection()->SetString(sub, sd.FindFieldByName(t.find(f.id)->dict_keys[i++]),
-                                          std::string(s));
+          if (i >= keys.size()) break;  // extra values have no key
+          sub->GetReflection()->SetString(sub, sd.FindFieldByName(keys[i++]), std::string(s));
         }
         break;
       }

@@ -180,7 +180,7 @@ void encode_payload(const Payload& p, std::string& out) {
   if (p.tags.has()) w = put_list(put_key(w, FieldId::tags), *p.tags);
   if (p.keepalive.has()) {
     w = put_key(w, FieldId::keepalive);
-    *w++ = *p.keepalive ? 1 : 0;
+    *w++ = static_cast<std::uint8_t>(*p.keepalive ? 1 : 0);
   }
   if (p.error.has()) w = put_bytes(put_key(w, FieldId::error), *p.error);
   w[0] = 0;  // footer

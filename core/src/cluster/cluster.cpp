@@ -300,6 +300,19 @@ sdk::Result Cluster::broadcast(Payload payload) {
   });
 }
 
+QueryPtr Cluster::query(QueryOptions options) {
+  if (options.resolve.empty() && !options.resolver)
+    throw std::invalid_argument("query needs resolve terms or a resolver");
+  return impl_->on_loop([&] {
+    std::vector<ServiceState*> targets;
+    Resolver r = options.resolver ? *options.resolver : Resolver{};
+    if (!options.resolver) r.terms = options.resolve;
+    for (auto& [uuid, s] : impl_->services)
+      if (r.matches(s.info)) targets.push_back(&s);
+    return impl_->start_query(std::move(options), std::move(targets));
+  });
+}
+
 HookRegistry& Cluster::hooks() noexcept { return impl_->hook_table; }
 
 HookId Cluster::hook(HookPoint point, std::string name, HookFn fn, int order, std::string scope) {

@@ -13,6 +13,7 @@
 
 #include "cluster/bpacket/frame.hpp"
 #include "cluster/cluster.hpp"
+#include "cluster/query.hpp"
 #include "hook_table.hpp"
 
 namespace cluster {
@@ -90,6 +91,18 @@ struct Cluster::Impl {
   Payload scratch;  ///< decode buffer, reused
   std::mt19937_64 rng{std::random_device{}()};
   std::set<sdk::TimerId> timers;  ///< outstanding one-shot timers, cancelled on leave
+  struct RunningQuery {
+    QueryPtr query;
+    sdk::TimerId timer = 0;
+  };
+  std::map<std::string, RunningQuery> queries;  ///< by id
+  std::uint64_t query_counter = 0;
+
+  // queries (query.cpp)
+  QueryPtr start_query(QueryOptions o, std::vector<ServiceState*> targets);
+  void end_query(const std::string& id, bool timed_out);
+  void on_response(ServiceState& s);
+  void on_query(ProtocolSlot& slot, ServiceState& s, const sdk::Origin& origin);
 
   // lifecycle (lifecycle.cpp)
   void start();

@@ -112,6 +112,7 @@ void Cluster::Impl::leave() {
   if (ping_timer) loop_->cancel(ping_timer);
   for (auto id : timers) loop_->cancel(id);
   timers.clear();
+  while (!queries.empty()) end_query(queries.begin()->first, false);
   for (auto it = protocols.rbegin(); it != protocols.rend(); ++it) (*it)->proto->stop();
 }
 

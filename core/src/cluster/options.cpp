@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdlib>
 #include <filesystem>
 #include <set>
 
@@ -108,6 +109,19 @@ NodeConfig NodeConfig::from_ini(IniFile ini) {
   NodeConfig c;
   c.options = Options::from_ini(ini);
   c.plugin_paths = {CLUSTER_DEFAULT_PLUGIN_DIR};
+  std::vector<std::string> from_env;
+  if (const char* env = std::getenv("CLUSTER_PLUGIN_PATH")) {
+    std::string cur;
+    for (const char* q = env;; ++q) {
+      if (*q == ':' || *q == '\0') {
+        if (!cur.empty()) from_env.push_back(cur);
+        cur.clear();
+        if (*q == '\0') break;
+      } else {
+        cur.push_back(*q);
+      }
+    }
+  }
   if (const IniSection* p = ini.section("plugins")) {
     for (const auto& [key, v] : p->values) {
       if (key == "path") {
@@ -125,6 +139,7 @@ NodeConfig NodeConfig::from_ini(IniFile ini) {
       }
     }
   }
+  c.plugin_paths.insert(c.plugin_paths.begin(), from_env.begin(), from_env.end());
   c.ini = std::move(ini);
   return c;
 }

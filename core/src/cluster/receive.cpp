@@ -115,6 +115,16 @@ void Cluster::Impl::on_packet(ProtocolSlot& slot, std::string_view body, const s
     }
     fresh.handle = std::make_shared<Service>(*self, fresh.info.sid, fresh.info.hid);
     known = &services.emplace(uuid, std::move(fresh)).first->second;
+    if (type == PayloadType::heartbeat && !p.data.has()) {
+      // We missed its first heartbeat (a periodic one carries no props or tags): ask it alone,
+      // with a discovery filtered to its sid; it answers with a full direct heartbeat.
+      Payload ask = base(PayloadType::discovery);
+      ask.known = services.size();
+      ask.data = props_string();
+      ask.tags = tags;
+      ask.filter = StringList{*p.sid};
+      multicast(ask);
+    }
   } else {
     if (hook_table.run(HookPoint::service_validate, ctx) == Verdict::drop) {
       ++counters.dropped_hook;
@@ -192,8 +202,10 @@ void Cluster::Impl::dispatch(ProtocolSlot& slot, ServiceState& s, const sdk::Ori
       break;
     }
     case PayloadType::query:
+      on_query(slot, s, origin);
+      break;
     case PayloadType::response:
-      // The query layer (query.cpp) handles these when it is built in; until then, ignore.
+      on_response(s);
       break;
     default:
       break;  // unknown types are ignored (counted as received)

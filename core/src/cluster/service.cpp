@@ -1,6 +1,7 @@
 #include "cluster/service.hpp"
 
 #include "cluster/cluster.hpp"
+#include "cluster/query.hpp"
 #include "cluster/tcl.hpp"
 #include "impl.hpp"
 
@@ -42,6 +43,16 @@ sdk::Result Service::send(const std::string& data, std::uint64_t channel) {
     Payload p = im.base(PayloadType::event, channel);
     p.data = data;
     return im.send_to(*s, p, SendFlags{});
+  });
+}
+
+QueryPtr Service::query(const std::string& text, QueryOptions options) {
+  auto& im = cluster_->impl();
+  options.query = text;
+  return im.on_loop([&] {
+    std::vector<ServiceState*> targets;
+    if (ServiceState* s = im.find(sid_ + "@" + hid_)) targets.push_back(s);
+    return im.start_query(std::move(options), std::move(targets));
   });
 }
 
