@@ -38,7 +38,7 @@ class Queries : public ::testing::Test {
   static void answer_with(Cluster& c, std::string prefix) {
     c.hook(HookPoint::query, "answer", [prefix](HookContext& ctx) {
       ctx.answer = prefix + ":" + *ctx.payload->data;
-      return Verdict::pass;
+      return Verdict::modified;
     });
   }
   // Three members; a asks, b and c answer.

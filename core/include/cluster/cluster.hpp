@@ -108,6 +108,9 @@ class CLUSTER_API Cluster {
   sdk::Result broadcast(Payload payload);
 
   HookRegistry& hooks() noexcept;
+  /// Creates hook set `name` (registered by a loaded plugin) and attaches its hooks. Throws
+  /// std::invalid_argument for an unknown name, std::runtime_error when it fails to attach.
+  void use_hook_set(const std::string& name);
   /// Shorthand for hooks().add(...).
   HookId hook(HookPoint point, std::string name, HookFn fn, int order = 0, std::string scope = {});
 

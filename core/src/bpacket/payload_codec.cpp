@@ -16,7 +16,6 @@ namespace {
 
 static_assert(kMaxClusterFieldId < 0x80, "every cluster field key must be one byte");
 
-constexpr std::uint32_t id(FieldId f) { return static_cast<std::uint32_t>(f); }
 
 // ---------------------------------------------------------------- encoding
 

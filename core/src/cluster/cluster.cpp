@@ -138,14 +138,8 @@ std::unique_ptr<Cluster> Cluster::join(const NodeConfig& config) {
   std::unique_ptr<Cluster> c(new Cluster(std::move(impl)));
   Impl& im = *c->impl_;
   im.own_loop = std::move(loop);
-  for (const auto& h : config.hook_sets) {
-    auto slot = std::make_unique<HookSetSlot>(im, plugins->hook_set_config(h));
-    slot->set = plugins->create_hook_set(h, *slot);
-    if (!slot->set) throw std::runtime_error("hook set '" + h + "' could not be created");
-    if (auto r = slot->set->attach(im.hook_table); !r)
-      throw std::runtime_error("hook set '" + h + "' failed to attach: " + r.message());
-    im.hook_sets.push_back(std::move(slot));
-  }
+  // Hook sets attach before joining, so they see (and sign) the very first packets.
+  for (const auto& h : config.hook_sets) im.attach_hook_set(h);
   im.start();
   std::promise<void> go;
   auto ready = go.get_future();
@@ -314,6 +308,20 @@ QueryPtr Cluster::query(QueryOptions options) {
 }
 
 HookRegistry& Cluster::hooks() noexcept { return impl_->hook_table; }
+
+void Cluster::use_hook_set(const std::string& name) {
+  impl_->on_loop([&] { impl_->attach_hook_set(name); });
+}
+
+void Cluster::Impl::attach_hook_set(const std::string& name) {
+  if (!plugins || !plugins->has_hook_set(name)) throw std::invalid_argument("no loaded plugin provides hook set '" + name + "'");
+  auto slot = std::make_unique<HookSetSlot>(*this, plugins->hook_set_config(name));
+  slot->set = plugins->create_hook_set(name, *slot);
+  if (!slot->set) throw std::runtime_error("hook set '" + name + "' could not be created");
+  if (auto r = slot->set->attach(hook_table); !r)
+    throw std::runtime_error("hook set '" + name + "' failed to attach: " + r.message());
+  hook_sets.push_back(std::move(slot));
+}
 
 HookId Cluster::hook(HookPoint point, std::string name, HookFn fn, int order, std::string scope) {
   return impl_->on_loop([&] { return impl_->hook_table.add(point, std::move(name), std::move(fn), order, std::move(scope)); });

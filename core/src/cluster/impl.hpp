@@ -134,6 +134,7 @@ struct Cluster::Impl {
   bool run_send_hooks(Payload& p, std::string_view protocol, const ServiceInfo* to);
 
   // helpers
+  void attach_hook_set(const std::string& name);
   ServiceInfo self_info() const;
   ServiceState* find(std::string_view uuid);
   ProtocolSlot* slot(std::string_view id);

@@ -175,13 +175,12 @@ void Cluster::Impl::on_query(ProtocolSlot& slot, ServiceState& s, const sdk::Ori
   resp.ruid = p.ruid.value_or("");
   resp.keepalive = p.keepalive.value_or(false);
   resp.filter = StringList{s.info.sid};
-  if (hook_table.empty(HookPoint::query)) {
-    resp.error = std::string("no query handler");
-  } else if (hook_table.run(HookPoint::query, ctx) == Verdict::drop) {
-    resp.error = ctx.reason.empty() ? std::string("query refused") : ctx.reason;
-  } else {
-    resp.data = std::move(ctx.answer);
-  }
+  // A hook answers by setting ctx.answer and returning modified; drop refuses (ctx.reason is
+  // the error text). When no hook answered, the querier gets an error instead of waiting.
+  const Verdict v = hook_table.run(HookPoint::query, ctx);
+  if (v == Verdict::drop) resp.error = ctx.reason.empty() ? std::string("query refused") : ctx.reason;
+  else if (v == Verdict::modified) resp.data = std::move(ctx.answer);
+  else resp.error = std::string("no query handler");
   if (left) return;
   // Back over the protocol (and connection) the query came on; others if that fails.
   SendFlags flags;

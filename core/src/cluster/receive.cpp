@@ -235,7 +235,7 @@ void Cluster::Impl::merge_props(ServiceInfo& info, const std::string& data, bool
   for (auto& [proto, value] : top) {
     tcl::Dict d;
     if (!tcl::parse_dict(value, d)) continue;
-    auto it = std::find_if(info.props.begin(), info.props.end(), [&](const auto& e) { return e.first == proto; });
+    auto it = std::find_if(info.props.begin(), info.props.end(), [&pr = proto](const auto& e) { return e.first == pr; });
     if (it == info.props.end()) info.props.emplace_back(proto, std::move(d));
     else it->second = std::move(d);
   }

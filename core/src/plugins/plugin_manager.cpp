@@ -57,12 +57,20 @@ bool valid_boolean(const std::string& v) {
 sdk::PluginConfig validate_section(const std::string& section_name, const IniSection* section,
                                    const sdk::ConfigKey* keys, std::size_t count) {
   std::map<std::string, std::string, std::less<>> values;
-  for (std::size_t i = 0; i < count; ++i) values[keys[i].name] = keys[i].default_value;
+  bool open_schema = false;
+  for (std::size_t i = 0; i < count; ++i) {
+    if (std::string_view(keys[i].name) == "*") open_schema = true;
+    else values[keys[i].name] = keys[i].default_value;
+  }
   if (section != nullptr) {
     for (const auto& [key, v] : section->values) {
       const sdk::ConfigKey* spec = nullptr;
       for (std::size_t i = 0; i < count; ++i)
         if (key == keys[i].name) spec = &keys[i];
+      if (spec == nullptr && open_schema) {
+        values[key] = v.value;
+        continue;
+      }
       if (spec == nullptr) {
         std::string known;
         for (std::size_t i = 0; i < count; ++i) known += (i ? ", " : "") + std::string(keys[i].name);
@@ -170,7 +178,7 @@ const PluginInfo& PluginManager::load(const std::string& path, const IniSection*
     throw PluginError(PluginErrc::init_failed, path, error.empty() ? "init returned false" : error);
   for (const auto& [id, f] : reg.protocols)
     if (has_protocol(id) || std::count_if(reg.protocols.begin(), reg.protocols.end(),
-                                          [&](const auto& p) { return p.first == id; }) > 1) {
+                                          [&idr = id](const auto& p) { return p.first == idr; }) > 1) {
       if (d->shutdown != nullptr) d->shutdown();
       throw PluginError(PluginErrc::duplicate, path, "protocol id '" + id + "' is already registered");
     }

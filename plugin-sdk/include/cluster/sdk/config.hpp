@@ -13,6 +13,8 @@ namespace cluster::sdk {
 enum class ConfigType : std::uint8_t { string, integer, boolean, list };
 
 /// One key of a plugin's schema. Plain data so a descriptor can hold a static array of them.
+/// A key named "*" (type string) lets the section hold any other keys too: for plugins whose
+/// section is data, like the kv responder.
 struct ConfigKey {
   const char* name;
   ConfigType type;
