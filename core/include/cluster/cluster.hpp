@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -50,8 +51,11 @@ class CLUSTER_API Cluster {
   static std::unique_ptr<Cluster> join(Options options, std::shared_ptr<PluginManager> plugins,
                                        EventLoop& loop);
   /// Joins as a node file says: loads its plugins, attaches its hook sets, and runs its own
-  /// loop thread. Throws ConfigError / PluginError / std::runtime_error.
-  static std::unique_ptr<Cluster> join(const NodeConfig& config);
+  /// loop thread. `prepare` runs before the first packet is sent or received (register hooks
+  /// there to see every member from the start). Throws ConfigError / PluginError /
+  /// std::runtime_error.
+  static std::unique_ptr<Cluster> join(const NodeConfig& config,
+                                       const std::function<void(Cluster&)>& prepare = {});
 
   ~Cluster();  ///< leaves gracefully if leave() was not called
   Cluster(const Cluster&) = delete;

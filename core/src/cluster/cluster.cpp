@@ -106,7 +106,7 @@ std::unique_ptr<Cluster> Cluster::join(Options options, std::shared_ptr<PluginMa
   return c;
 }
 
-std::unique_ptr<Cluster> Cluster::join(const NodeConfig& config) {
+std::unique_ptr<Cluster> Cluster::join(const NodeConfig& config, const std::function<void(Cluster&)>& prepare) {
   auto plugins = std::make_shared<PluginManager>();
   static const std::set<std::string> core_sections = {"cluster", "plugins", "control", "logging"};
   std::set<std::string> plugin_sections;
@@ -140,6 +140,7 @@ std::unique_ptr<Cluster> Cluster::join(const NodeConfig& config) {
   im.own_loop = std::move(loop);
   // Hook sets attach before joining, so they see (and sign) the very first packets.
   for (const auto& h : config.hook_sets) im.attach_hook_set(h);
+  if (prepare) prepare(*c);
   im.start();
   std::promise<void> go;
   auto ready = go.get_future();
