@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstring>
 #include <filesystem>
+#include <iostream>
 #include <system_error>
 
 namespace cluster {
@@ -104,9 +105,16 @@ struct PluginManager::Impl {
   // Collects what init registers; committed only when the whole load succeeded.
   class Registrar final : public sdk::Registrar {
    public:
-    explicit Registrar(const sdk::PluginConfig& c) : config_(c) {}
+    Registrar(const sdk::PluginConfig& c, std::string path) : config_(c), path_(std::move(path)) {}
     const sdk::PluginConfig& config() const noexcept override { return config_; }
-    void log(sdk::LogLevel, std::string_view) noexcept override {}
+    void log(sdk::LogLevel level, std::string_view message) noexcept override {
+      // There is no cluster yet while plugins load: warnings and errors go to stderr.
+      if (level < sdk::LogLevel::warning) return;
+      try {
+        std::cerr << "plugin " << path_ << ": " << message << "\n";
+      } catch (...) {
+      }
+    }
     void add_protocol(std::string id, sdk::ProtocolFactory f) noexcept override {
       try { protocols.emplace_back(std::move(id), std::move(f)); } catch (...) { failed = true; }
     }
@@ -119,6 +127,7 @@ struct PluginManager::Impl {
 
    private:
     const sdk::PluginConfig& config_;
+    std::string path_;
   };
 };
 
@@ -172,7 +181,7 @@ const PluginInfo& PluginManager::load(const std::string& path, const IniSection*
   } catch (const ConfigError& e) {
     throw PluginError(PluginErrc::bad_config, path, e.what());
   }
-  Impl::Registrar reg(*loaded->config);
+  Impl::Registrar reg(*loaded->config, path);
   std::string error;
   if (d->init == nullptr || !d->init(reg, error) || reg.failed)
     throw PluginError(PluginErrc::init_failed, path, error.empty() ? "init returned false" : error);

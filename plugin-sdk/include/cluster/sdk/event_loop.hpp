@@ -26,7 +26,8 @@ class EventLoop {
   /// Runs fn once after `delay`. Safe to cancel from anywhere on the loop thread.
   virtual TimerId after(std::chrono::milliseconds delay, std::function<void()> fn) noexcept = 0;
   virtual void cancel(TimerId id) noexcept = 0;
-  /// Runs fn on the loop thread soon. Thread-safe.
+  /// Runs fn on the loop thread soon. Thread-safe. It cannot be cancelled: a plugin that may be
+  /// stopped before fn runs should use after(0ms, fn) and cancel() it in stop() instead.
   virtual void post(std::function<void()> fn) noexcept = 0;
   virtual bool in_loop_thread() const noexcept = 0;
   /// Cached time of the current loop iteration.

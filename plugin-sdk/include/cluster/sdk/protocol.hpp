@@ -36,7 +36,7 @@ struct ClusterSettings {
 /// Where received bytes came from.
 struct Origin {
   std::string ip;           ///< source address; "" when the transport has none (unix)
-  bool local = true;        ///< the source is this host
+  bool local = false;       ///< the source is this host (say so explicitly: remote = 0 relies on it)
   ConnectionId conn = 0;    ///< the stream connection, 0 for a datagram
 };
 
@@ -55,6 +55,8 @@ class ProtocolHost {
   /// Bytes read: a whole datagram (conn 0) or the next chunk of a stream. The core frames them.
   virtual void received(std::string_view bytes, const Origin& origin) noexcept = 0;
   /// A stream connection is gone (closed by either side): the core drops its framing state.
+  /// Never call it from inside a call the core made into the protocol (send, close, ...) or
+  /// from inside received(): queue it and deliver it from a timer (after(0) + cancel in stop()).
   virtual void connection_closed(ConnectionId conn) noexcept = 0;
   /// The protocol's props changed (e.g. a recreated server has a new port): re-advertise.
   virtual void props_changed() noexcept = 0;

@@ -1,0 +1,148 @@
+#include "net.hpp"
+
+#include <arpa/inet.h>
+#include <ifaddrs.h>
+#include <netinet/in.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+namespace cluster::transport {
+namespace {
+
+// strerror_r is the GNU variant (returns char*) or the XSI one (returns int).
+[[maybe_unused]] const char* strerror_pick(int rc, const char* buf) { return rc == 0 ? buf : "unknown error"; }
+[[maybe_unused]] const char* strerror_pick(const char* text, const char*) { return text; }
+
+bool is_loopback_text(std::string_view ip) {
+  return ip == "::1" || ip.substr(0, 4) == "127.";
+}
+
+}  // namespace
+
+std::string errno_text(int err) {
+  char buf[256] = {0};
+  return strerror_pick(::strerror_r(err, buf, sizeof buf), buf);
+}
+
+std::string sys_error(std::string_view what) {
+  const int err = errno;
+  std::string s(what);
+  s += ": ";
+  s += errno_text(err);
+  return s;
+}
+
+void close_fd(int& fd) noexcept {
+  if (fd < 0) return;
+  const int saved = errno;
+  ::close(fd);
+  errno = saved;
+  fd = -1;
+}
+
+bool set_int_option(int fd, int level, int name, int value) noexcept {
+  return ::setsockopt(fd, level, name, &value, sizeof value) == 0;
+}
+
+std::string address_text(const sockaddr* sa, socklen_t len) {
+  char buf[INET6_ADDRSTRLEN] = {0};
+  if (sa->sa_family == AF_INET && len >= static_cast<socklen_t>(sizeof(sockaddr_in))) {
+    sockaddr_in sin;
+    std::memcpy(&sin, sa, sizeof sin);
+    if (::inet_ntop(AF_INET, &sin.sin_addr, buf, sizeof buf) == nullptr) return {};
+    return buf;
+  }
+  if (sa->sa_family == AF_INET6 && len >= static_cast<socklen_t>(sizeof(sockaddr_in6))) {
+    sockaddr_in6 sin6;
+    std::memcpy(&sin6, sa, sizeof sin6);
+    if (IN6_IS_ADDR_V4MAPPED(&sin6.sin6_addr)) {
+      in_addr v4;
+      std::memcpy(&v4, &sin6.sin6_addr.s6_addr[12], sizeof v4);
+      if (::inet_ntop(AF_INET, &v4, buf, sizeof buf) == nullptr) return {};
+      return buf;
+    }
+    if (::inet_ntop(AF_INET6, &sin6.sin6_addr, buf, sizeof buf) == nullptr) return {};
+    return buf;
+  }
+  return {};
+}
+
+std::uint16_t address_port(const sockaddr* sa) noexcept {
+  if (sa->sa_family == AF_INET) {
+    sockaddr_in sin;
+    std::memcpy(&sin, sa, sizeof sin);
+    return ntohs(sin.sin_port);
+  }
+  if (sa->sa_family == AF_INET6) {
+    sockaddr_in6 sin6;
+    std::memcpy(&sin6, sa, sizeof sin6);
+    return ntohs(sin6.sin6_port);
+  }
+  return 0;
+}
+
+bool make_address(std::string_view ip, std::uint16_t port, sockaddr_storage& out, socklen_t& len) {
+  const std::string text(ip);
+  out = sockaddr_storage{};
+  sockaddr_in sin{};
+  if (::inet_pton(AF_INET, text.c_str(), &sin.sin_addr) == 1) {
+    sin.sin_family = AF_INET;
+    sin.sin_port = htons(port);
+    std::memcpy(&out, &sin, sizeof sin);
+    len = sizeof sin;
+    return true;
+  }
+  sockaddr_in6 sin6{};
+  if (::inet_pton(AF_INET6, text.c_str(), &sin6.sin6_addr) == 1) {
+    sin6.sin6_family = AF_INET6;
+    sin6.sin6_port = htons(port);
+    std::memcpy(&out, &sin6, sizeof sin6);
+    len = sizeof sin6;
+    return true;
+  }
+  return false;
+}
+
+std::uint16_t parse_port(std::string_view text) noexcept {
+  if (text.empty() || text.size() > 5) return 0;
+  unsigned v = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9') return 0;
+    v = v * 10 + static_cast<unsigned>(c - '0');
+  }
+  return v >= 1 && v <= 65535 ? static_cast<std::uint16_t>(v) : 0;
+}
+
+bool LocalAddresses::is_local(std::string_view ip) {
+  if (ip.empty()) return false;
+  if (is_loopback_text(ip)) return true;
+  auto known = [&] { return std::find(addresses_.begin(), addresses_.end(), ip) != addresses_.end(); };
+  if (loaded_ && known()) return true;
+  const auto now = Clock::now();
+  if (loaded_ && now - last_refresh_ < std::chrono::seconds(1)) return false;
+  last_refresh_ = now;
+  refresh();
+  return known();
+}
+
+void LocalAddresses::refresh() {
+  addresses_.clear();
+  loaded_ = true;
+  ifaddrs* list = nullptr;
+  if (::getifaddrs(&list) != 0) return;
+  for (const ifaddrs* a = list; a != nullptr; a = a->ifa_next) {
+    if (a->ifa_addr == nullptr) continue;
+    const int family = a->ifa_addr->sa_family;
+    if (family != AF_INET && family != AF_INET6) continue;
+    const socklen_t len = family == AF_INET ? sizeof(sockaddr_in) : sizeof(sockaddr_in6);
+    std::string text = address_text(a->ifa_addr, len);
+    if (!text.empty() && std::find(addresses_.begin(), addresses_.end(), text) == addresses_.end())
+      addresses_.push_back(std::move(text));
+  }
+  ::freeifaddrs(list);
+}
+
+}  // namespace cluster::transport

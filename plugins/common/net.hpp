@@ -1,0 +1,59 @@
+// Small POSIX socket helpers shared by the transport plugins (compiled into each plugin .so;
+// nothing here is exported or part of the core).
+#pragma once
+
+#include <sys/socket.h>
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace cluster::transport {
+
+/// strerror_r text for an errno value ("Connection refused").
+std::string errno_text(int err);
+
+/// "<what>: <strerror(errno)>" for the current errno.
+std::string sys_error(std::string_view what);
+
+/// Closes fd (if >= 0) and sets it to -1, keeping errno intact.
+void close_fd(int& fd) noexcept;
+
+/// Sets an integer socket option; false (errno set) on failure.
+bool set_int_option(int fd, int level, int name, int value) noexcept;
+
+/// Numeric text of an IPv4/IPv6 address; a v4-mapped IPv6 address is returned as IPv4.
+/// "" for other families.
+std::string address_text(const sockaddr* sa, socklen_t len);
+
+/// The port of an AF_INET/AF_INET6 address, 0 otherwise.
+std::uint16_t address_port(const sockaddr* sa) noexcept;
+
+/// Parses a numeric IPv4 or IPv6 address plus port into `out`; false when `ip` is not numeric.
+bool make_address(std::string_view ip, std::uint16_t port, sockaddr_storage& out, socklen_t& len);
+
+/// Parses a decimal port 1..65535; 0 when invalid.
+std::uint16_t parse_port(std::string_view text) noexcept;
+
+/// The addresses of this host, from getifaddrs, cached. A miss refreshes the cache, at most once
+/// per second, so a new address is picked up without a syscall storm from foreign senders.
+class LocalAddresses {
+ public:
+  using Clock = std::chrono::steady_clock;
+
+  /// True for loopback addresses (127.0.0.0/8, ::1) and every address of a local interface.
+  bool is_local(std::string_view ip);
+  /// Forces the next lookup to re-read the interfaces.
+  void invalidate() noexcept { loaded_ = false; }
+
+ private:
+  void refresh();
+
+  std::vector<std::string> addresses_;
+  Clock::time_point last_refresh_{};
+  bool loaded_ = false;
+};
+
+}  // namespace cluster::transport

@@ -1,0 +1,411 @@
+#include "stream_transport.hpp"
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <utility>
+
+namespace cluster::transport {
+
+using sdk::ConnectionId;
+using sdk::LogLevel;
+using sdk::Result;
+
+namespace {
+
+constexpr std::size_t kReadBuffer = 64 * 1024;
+constexpr int kReadsPerWakeup = 16;    // then let other sockets run (epoll is level-triggered)
+constexpr int kAcceptsPerWakeup = 64;
+constexpr std::size_t kCompactAt = 64 * 1024;
+constexpr std::size_t kShrinkAbove = 1u << 20;
+
+bool would_block(int err) noexcept { return err == EAGAIN || err == EWOULDBLOCK; }
+
+}  // namespace
+
+StreamTransport::StreamTransport(sdk::ProtocolHost& host, StreamOptions options)
+    : host_(host), options_(std::move(options)) {}
+
+StreamTransport::~StreamTransport() { shutdown(); }
+
+StreamTransport::Conn* StreamTransport::find(ConnectionId id) noexcept {
+  auto it = conns_.find(id);
+  return it == conns_.end() ? nullptr : it->second.get();
+}
+
+std::size_t StreamTransport::pending_bytes(ConnectionId id) const noexcept {
+  auto it = conns_.find(id);
+  return it == conns_.end() ? 0 : it->second->out.size() - it->second->out_pos;
+}
+
+Result StreamTransport::listen(int fd) {
+  stopped_ = false;
+  const sdk::WatchId w = host_.loop().watch(fd, sdk::readable, [this](std::uint32_t) noexcept {
+    try {
+      on_accept();
+    } catch (...) {
+      host_.log(LogLevel::error, "accept failed (out of memory?)");
+    }
+  });
+  if (w == 0) {
+    int tmp = fd;
+    close_fd(tmp);
+    return Result::failure(options_.name + ": cannot watch the listening socket");
+  }
+  close_listener();
+  listen_fd_ = fd;
+  listen_watch_ = w;
+  return Result::success();
+}
+
+void StreamTransport::close_listener() noexcept {
+  if (accept_retry_ != 0) {
+    host_.loop().cancel(accept_retry_);
+    accept_retry_ = 0;
+  }
+  if (listen_watch_ != 0) {
+    host_.loop().unwatch(listen_watch_);
+    listen_watch_ = 0;
+  }
+  close_fd(listen_fd_);
+}
+
+void StreamTransport::configure(int fd) noexcept {
+  if (options_.tcp) {
+    set_int_option(fd, IPPROTO_TCP, TCP_NODELAY, 1);
+    if (options_.keepalive) set_int_option(fd, SOL_SOCKET, SO_KEEPALIVE, 1);
+  }
+}
+
+void StreamTransport::on_accept() {
+  for (int i = 0; i < kAcceptsPerWakeup && listen_fd_ >= 0; ++i) {
+    sockaddr_storage ss{};
+    socklen_t len = sizeof ss;
+    const int fd = ::accept4(listen_fd_, reinterpret_cast<sockaddr*>(&ss), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) {
+      const int err = errno;
+      if (would_block(err)) return;
+      if (err == EINTR || err == ECONNABORTED || err == EPROTO) continue;
+      if (err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM) {
+        host_.log(LogLevel::warning, options_.name + ": accept: " + errno_text(err));
+        // Out of descriptors: stop accepting for a moment instead of spinning on a ready fd.
+        host_.loop().modify(listen_watch_, 0);
+        if (accept_retry_ == 0)
+          accept_retry_ = host_.loop().after(std::chrono::milliseconds(200), [this]() noexcept {
+            accept_retry_ = 0;
+            if (listen_watch_ != 0) host_.loop().modify(listen_watch_, sdk::readable);
+          });
+        return;
+      }
+      // The listener itself is broken (EINVAL: it no longer listens, e.g. after a shutdown(2)).
+      // It stays ready (hang-ups are reported whatever the interest), so stop watching it, or
+      // the loop spins here; refresh() (after a peer's failure report) opens a new one.
+      host_.log(LogLevel::error, options_.name + ": accept: " + errno_text(err) +
+                                     "; the listener is dead, not accepting until it is refreshed");
+      host_.loop().unwatch(listen_watch_);
+      listen_watch_ = 0;
+      return;
+    }
+    std::string ip;
+    bool local = true;
+    if (ss.ss_family == AF_INET || ss.ss_family == AF_INET6) {
+      ip = address_text(reinterpret_cast<const sockaddr*>(&ss), len);
+      local = locals_.is_local(ip);
+    }
+    configure(fd);
+    const ConnectionId id = adopt(fd, ip, local, {});
+    if (id != 0)
+      host_.log(LogLevel::debug, options_.name + ": accepted connection " + std::to_string(id) +
+                                     (ip.empty() ? std::string() : " from " + ip));
+  }
+}
+
+ConnectionId StreamTransport::adopt(int fd, std::string ip, bool local, std::string peer_uuid) {
+  const ConnectionId id = next_id_++;
+  auto c = std::make_unique<Conn>();
+  c->id = id;
+  c->fd = fd;
+  c->ip = std::move(ip);
+  c->local = local;
+  c->peer_uuid = std::move(peer_uuid);
+  c->watch = host_.loop().watch(fd, sdk::readable, [this, id](std::uint32_t flags) noexcept {
+    try {
+      on_ready(id, flags);
+    } catch (...) {
+      host_.log(LogLevel::error, "connection event failed (out of memory?)");
+    }
+  });
+  if (c->watch == 0) {
+    close_fd(c->fd);
+    host_.log(LogLevel::error, options_.name + ": cannot watch a connection");
+    return 0;
+  }
+  if (!c->peer_uuid.empty()) by_uuid_[c->peer_uuid] = id;
+  conns_.emplace(id, std::move(c));
+  return id;
+}
+
+bool StreamTransport::usable(ConnectionId id) {
+  Conn* c = find(id);
+  if (c == nullptr || c->closing) return false;
+  // A peer that closed its side leaves a readable EOF we may not have processed yet: writing
+  // there would "succeed" into the void. Peek for it (one cheap syscall).
+  char b;
+  const ssize_t n = ::recv(c->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+  if (n == 0) {
+    close_now(id, "closed by peer");
+    return false;
+  }
+  if (n < 0 && !would_block(errno) && errno != EINTR) {
+    close_now(id, sys_error("recv"));
+    return false;
+  }
+  return true;
+}
+
+Result StreamTransport::write(ConnectionId id, std::string_view bytes, bool& overflow) {
+  overflow = false;
+  Conn* c = find(id);
+  if (c == nullptr) return Result::failure(options_.name + ": connection " + std::to_string(id) + " is closed");
+  if (c->out_pos < c->out.size()) {
+    if (!flush(*c)) return Result::failure(options_.name + ": connection " + std::to_string(id) + " failed");
+  }
+  std::size_t done = 0;
+  if (c->out_pos == c->out.size()) {
+    while (done < bytes.size()) {
+      const ssize_t n = ::send(c->fd, bytes.data() + done, bytes.size() - done, MSG_NOSIGNAL);
+      if (n > 0) {
+        done += static_cast<std::size_t>(n);
+        continue;
+      }
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && would_block(errno)) break;
+      const std::string err = n < 0 ? sys_error("send") : std::string("send: wrote nothing");
+      close_now(id, err);
+      return Result::failure(options_.name + ": " + err);
+    }
+  }
+  const std::size_t rest = bytes.size() - done;
+  if (rest == 0) return Result::success();
+  const std::size_t pending = c->out.size() - c->out_pos;
+  if (pending + rest > options_.max_pending_bytes) {
+    overflow = true;
+    const std::string err = "pending output of connection " + std::to_string(id) + " would exceed " +
+                            std::to_string(options_.max_pending_bytes) + " bytes (peer not reading)";
+    close_now(id, err);
+    return Result::failure(options_.name + ": " + err);
+  }
+  if (c->out_pos >= kCompactAt || (c->out_pos > 0 && c->out_pos * 2 >= c->out.size())) {
+    c->out.erase(0, c->out_pos);
+    c->out_pos = 0;
+  }
+  c->out.append(bytes.data() + done, rest);
+  update_interest(*c);
+  return Result::success();
+}
+
+bool StreamTransport::flush(Conn& c) {
+  const ConnectionId id = c.id;
+  while (c.out_pos < c.out.size()) {
+    const ssize_t n = ::send(c.fd, c.out.data() + c.out_pos, c.out.size() - c.out_pos, MSG_NOSIGNAL);
+    if (n > 0) {
+      c.out_pos += static_cast<std::size_t>(n);
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && would_block(errno)) break;
+    close_now(id, n < 0 ? sys_error("send") : std::string("send: wrote nothing"));
+    return false;
+  }
+  if (c.out_pos == c.out.size()) {
+    c.out.clear();
+    c.out_pos = 0;
+    if (c.out.capacity() > kShrinkAbove) c.out.shrink_to_fit();
+    if (c.closing) {
+      close_now(id, "closed after flushing");
+      return false;
+    }
+  }
+  update_interest(c);
+  return true;
+}
+
+void StreamTransport::update_interest(Conn& c) noexcept {
+  const bool want = c.out_pos < c.out.size();
+  if (want == c.want_write) return;
+  c.want_write = want;
+  host_.loop().modify(c.watch, sdk::readable | (want ? sdk::writable : 0u));
+}
+
+void StreamTransport::on_ready(ConnectionId id, std::uint32_t flags) {
+  if ((flags & sdk::writable) != 0) {
+    Conn* c = find(id);
+    if (c == nullptr || !flush(*c)) return;
+  }
+  if ((flags & (sdk::readable | sdk::error | sdk::hangup)) != 0) read_some(id, flags);
+}
+
+void StreamTransport::read_some(ConnectionId id, std::uint32_t flags) {
+  if (read_buf_.size() != kReadBuffer) read_buf_.resize(kReadBuffer);
+  for (int i = 0; i < kReadsPerWakeup; ++i) {
+    Conn* c = find(id);
+    if (c == nullptr || stopped_) return;
+    const ssize_t n = ::recv(c->fd, read_buf_.data(), read_buf_.size(), 0);
+    if (n > 0) {
+      // A copy: the host may close this connection (and free its Conn) while it runs.
+      const sdk::Origin origin{c->ip, c->local, id};
+      host_.received(std::string_view(read_buf_.data(), static_cast<std::size_t>(n)), origin);
+      continue;
+    }
+    if (n == 0) {
+      close_now(id, "closed by peer");
+      return;
+    }
+    const int err = errno;
+    if (err == EINTR) continue;
+    if (would_block(err)) {
+      if ((flags & (sdk::error | sdk::hangup)) != 0) {
+        int soerr = 0;
+        socklen_t len = sizeof soerr;
+        ::getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &soerr, &len);
+        close_now(id, soerr != 0 ? errno_text(soerr) : std::string("hang-up"));
+      }
+      return;
+    }
+    close_now(id, "recv: " + errno_text(err));
+    return;
+  }
+}
+
+void StreamTransport::close_now(ConnectionId id, std::string_view why) {
+  auto it = conns_.find(id);
+  if (it == conns_.end()) return;
+  std::unique_ptr<Conn> c = std::move(it->second);
+  conns_.erase(it);
+  if (c->watch != 0) host_.loop().unwatch(c->watch);
+  close_fd(c->fd);
+  if (!c->peer_uuid.empty()) {
+    auto u = by_uuid_.find(c->peer_uuid);
+    if (u != by_uuid_.end() && u->second == id) by_uuid_.erase(u);
+  }
+  host_.log(LogLevel::debug, options_.name + ": connection " + std::to_string(id) +
+                                 (c->peer_uuid.empty() ? std::string() : " (" + c->peer_uuid + ")") +
+                                 " closed: " + std::string(why));
+  notify_closed(id);
+}
+
+void StreamTransport::notify_closed(ConnectionId id) {
+  if (stopped_) return;
+  closed_.push_back(id);
+  if (closed_timer_ == 0)
+    closed_timer_ = host_.loop().after(std::chrono::milliseconds(0), [this]() noexcept {
+      closed_timer_ = 0;
+      try {
+        deliver_closed();
+      } catch (...) {
+        host_.log(LogLevel::error, "connection-closed delivery failed (out of memory?)");
+      }
+    });
+}
+
+void StreamTransport::deliver_closed() {
+  std::vector<ConnectionId> ids;
+  ids.swap(closed_);
+  for (ConnectionId id : ids) {
+    if (stopped_) return;
+    host_.connection_closed(id);
+  }
+}
+
+Result StreamTransport::send(const ServiceInfo& peer, std::string_view packet,
+                             const sdk::SendOptions& options, const Connector& connect) {
+  bool overflow = false;
+  if (options.via != 0 && usable(options.via)) {
+    Result r = write(options.via, packet, overflow);
+    if (r || overflow) return r;  // a full buffer fails the send; a dead connection falls through
+  }
+  if (!peer.uuid.empty()) {
+    auto it = by_uuid_.find(peer.uuid);
+    if (it != by_uuid_.end() && it->second != options.via) {
+      const ConnectionId id = it->second;
+      if (usable(id)) {
+        Result r = write(id, packet, overflow);
+        if (r || overflow) return r;
+      }
+    }
+  }
+  int fd = -1;
+  std::string ip;
+  bool local = true;
+  Result r = connect(fd, ip, local);
+  if (!r) return r;
+  configure(fd);
+  const ConnectionId id = adopt(fd, std::move(ip), local, peer.uuid);
+  if (id == 0) return Result::failure(options_.name + ": cannot watch the new connection");
+  host_.log(LogLevel::debug, options_.name + ": connection " + std::to_string(id) + " to " + peer.uuid);
+  return write(id, packet, overflow);
+}
+
+void StreamTransport::bind(ConnectionId conn, std::string_view peer_uuid) {
+  Conn* c = find(conn);
+  if (c == nullptr || c->closing || peer_uuid.empty()) return;
+  if (c->peer_uuid == peer_uuid) {
+    by_uuid_.try_emplace(c->peer_uuid, conn);
+    return;
+  }
+  if (!c->peer_uuid.empty()) {  // re-bound to someone else: drop the old mapping
+    auto u = by_uuid_.find(c->peer_uuid);
+    if (u != by_uuid_.end() && u->second == conn) by_uuid_.erase(u);
+  }
+  c->peer_uuid = std::string(peer_uuid);
+  auto u = by_uuid_.find(peer_uuid);
+  // Both sides may have connected at once: keep the connection already in use, so each peer
+  // keeps sending over one connection; the other still delivers and closes with the peer.
+  if (u != by_uuid_.end() && u->second != conn && usable(u->second)) return;
+  by_uuid_[c->peer_uuid] = conn;
+}
+
+void StreamTransport::close(ConnectionId conn) {
+  Conn* c = find(conn);
+  if (c == nullptr) return;
+  if (c->out_pos == c->out.size()) {
+    close_now(conn, "closed");
+    return;
+  }
+  c->closing = true;
+  if (!c->peer_uuid.empty()) {
+    auto u = by_uuid_.find(c->peer_uuid);
+    if (u != by_uuid_.end() && u->second == conn) by_uuid_.erase(u);
+  }
+}
+
+void StreamTransport::close_peer(std::string_view peer_uuid) {
+  if (peer_uuid.empty()) return;
+  std::vector<ConnectionId> ids;
+  for (const auto& [id, c] : conns_)
+    if (c->peer_uuid == peer_uuid) ids.push_back(id);
+  for (ConnectionId id : ids) close_now(id, "peer lost");
+  by_uuid_.erase(std::string(peer_uuid));
+}
+
+void StreamTransport::shutdown() noexcept {
+  stopped_ = true;
+  close_listener();
+  if (closed_timer_ != 0) {
+    host_.loop().cancel(closed_timer_);
+    closed_timer_ = 0;
+  }
+  for (auto& [id, c] : conns_) {
+    if (c->watch != 0) host_.loop().unwatch(c->watch);
+    close_fd(c->fd);
+  }
+  conns_.clear();
+  by_uuid_.clear();
+  closed_.clear();
+}
+
+}  // namespace cluster::transport

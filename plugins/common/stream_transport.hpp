@@ -1,0 +1,114 @@
+// The stream-connection machinery shared by the tcp ("t") and unix ("u") transports: a
+// listener, accepted and outgoing connections keyed by peer uuid ("one connection per peer,
+// reused in both directions"), non-blocking reads reported to the host chunk by chunk (the core
+// does the framing), and per-connection output buffers flushed when the socket is writable.
+//
+// Re-entrancy: host.received() may call back into the protocol (send a reply, close the
+// connection, even stop). Every path re-checks that its connection still exists after a host
+// call, and connection_closed() is never called from inside a host->protocol call: it is queued
+// and delivered from a zero-delay timer (cancelled by shutdown(), so nothing of the plugin is
+// left in the loop after stop()).
+#pragma once
+
+#include <sys/socket.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "cluster/sdk/protocol.hpp"
+#include "net.hpp"
+
+namespace cluster::transport {
+
+struct StreamOptions {
+  std::string name;                              ///< protocol id, for log messages
+  std::size_t max_pending_bytes = 16u << 20;     ///< unsent output per connection before failing
+  bool tcp = false;                              ///< TCP_NODELAY (+ keepalive below) on connections
+  bool keepalive = false;                        ///< SO_KEEPALIVE on connections
+};
+
+/// Opens an outgoing connection: sets `fd` to a connected, non-blocking socket and `ip`/`local`
+/// to what Origin should say, or returns a failure.
+using Connector = std::function<sdk::Result(int& fd, std::string& ip, bool& local)>;
+
+class StreamTransport {
+ public:
+  StreamTransport(sdk::ProtocolHost& host, StreamOptions options);
+  ~StreamTransport();
+  StreamTransport(const StreamTransport&) = delete;
+  StreamTransport& operator=(const StreamTransport&) = delete;
+
+  /// Takes ownership of a bound, listening, non-blocking socket and accepts on it; the previous
+  /// listener (if any) is closed once the new one is watched. Open connections stay open.
+  sdk::Result listen(int fd);
+  void close_listener() noexcept;
+  int listener_fd() const noexcept { return listen_fd_; }
+
+  /// send(): `via` first, then the connection of peer.uuid, else a new one from `connect`.
+  sdk::Result send(const ServiceInfo& peer, std::string_view packet, const sdk::SendOptions& options,
+                   const Connector& connect);
+  void bind(sdk::ConnectionId conn, std::string_view peer_uuid);
+  /// Closes after the pending output is flushed.
+  void close(sdk::ConnectionId conn);
+  /// Closes every connection bound to `peer_uuid` now.
+  void close_peer(std::string_view peer_uuid);
+  /// Closes everything, unwatches every fd, cancels timers. No host call follows.
+  void shutdown() noexcept;
+
+  // For tests and diagnostics.
+  std::size_t connection_count() const noexcept { return conns_.size(); }
+  std::size_t pending_bytes(sdk::ConnectionId conn) const noexcept;
+
+ private:
+  struct Conn {
+    sdk::ConnectionId id = 0;
+    int fd = -1;
+    sdk::WatchId watch = 0;
+    std::string ip;
+    bool local = true;
+    std::string peer_uuid;
+    std::string out;          ///< pending output from out_pos on
+    std::size_t out_pos = 0;
+    bool closing = false;     ///< close once `out` is flushed
+    bool want_write = false;  ///< watching for writable
+  };
+
+  Conn* find(sdk::ConnectionId id) noexcept;
+  sdk::ConnectionId adopt(int fd, std::string ip, bool local, std::string peer_uuid);
+  void configure(int fd) noexcept;
+  /// A connection usable for a new packet: open, not closing, not closed by the peer.
+  bool usable(sdk::ConnectionId id);
+  /// Writes or queues `bytes`; `overflow` tells a full output buffer from a dead connection.
+  sdk::Result write(sdk::ConnectionId id, std::string_view bytes, bool& overflow);
+  /// Writes pending output; false when the connection failed (and was closed).
+  bool flush(Conn& c);
+  void update_interest(Conn& c) noexcept;
+  void on_ready(sdk::ConnectionId id, std::uint32_t flags);
+  void read_some(sdk::ConnectionId id, std::uint32_t flags);
+  void on_accept();
+  void close_now(sdk::ConnectionId id, std::string_view why);
+  void notify_closed(sdk::ConnectionId id);
+  void deliver_closed();
+
+  sdk::ProtocolHost& host_;
+  StreamOptions options_;
+  int listen_fd_ = -1;
+  sdk::WatchId listen_watch_ = 0;
+  sdk::TimerId accept_retry_ = 0;
+  sdk::ConnectionId next_id_ = 1;
+  std::map<sdk::ConnectionId, std::unique_ptr<Conn>> conns_;
+  std::map<std::string, sdk::ConnectionId, std::less<>> by_uuid_;
+  std::vector<sdk::ConnectionId> closed_;  ///< connection_closed() notifications to deliver
+  sdk::TimerId closed_timer_ = 0;
+  std::vector<char> read_buf_;
+  bool stopped_ = false;
+  LocalAddresses locals_;
+};
+
+}  // namespace cluster::transport

@@ -1,0 +1,324 @@
+// The tcp transport ("t"): a listening TCP socket advertised as {port N}, one connection per
+// peer reused in both directions, non-blocking writes with a bounded per-connection buffer.
+// The core frames the byte stream; this plugin only moves bytes (docs/transports.md).
+#include <netdb.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <iterator>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "cluster/sdk.hpp"
+#include "net.hpp"
+#include "stream_transport.hpp"
+
+namespace {
+
+using cluster::Dict;
+using cluster::ServiceInfo;
+using cluster::sdk::ConfigKey;
+using cluster::sdk::ConfigType;
+using cluster::sdk::ConnectionId;
+using cluster::sdk::LogLevel;
+using cluster::sdk::PluginConfig;
+using cluster::sdk::ProtocolHost;
+using cluster::sdk::ProtocolTraits;
+using cluster::sdk::Result;
+using cluster::sdk::SendOptions;
+namespace net = cluster::transport;
+
+constexpr ConfigKey kKeys[] = {
+    {"bind", ConfigType::string, "0.0.0.0",
+     "address to listen on: 0.0.0.0 (all IPv4), :: (all, dual stack), or one address or host name"},
+    {"port", ConfigType::integer, "0", "port to listen on; 0 = an ephemeral port chosen by the system"},
+    {"connect_timeout_ms", ConfigType::integer, "1000",
+     "how long send() waits for a new outgoing connection before failing (the core then tries the "
+     "next protocol); loopback connects complete at once"},
+    {"max_pending_bytes", ConfigType::integer, "16777216",
+     "unsent output a connection may hold while the peer does not read; beyond it the send fails "
+     "and the connection is closed"},
+    {"keepalive", ConfigType::boolean, "true", "enable SO_KEEPALIVE on every connection"},
+};
+
+struct TcpConfig {
+  std::string bind;
+  std::uint16_t port = 0;
+  int connect_timeout_ms = 1000;
+  std::size_t max_pending_bytes = 16u << 20;
+  bool keepalive = true;
+};
+
+Result parse_config(const PluginConfig& cfg, TcpConfig& out) {
+  out.bind = cfg.get("bind");
+  if (out.bind.empty()) out.bind = "0.0.0.0";
+  const std::int64_t port = cfg.get_int("port");
+  if (port < 0 || port > 65535) return Result::failure("[tcp] port must be 0..65535, not " + cfg.get("port"));
+  out.port = static_cast<std::uint16_t>(port);
+  const std::int64_t timeout = cfg.get_int("connect_timeout_ms");
+  if (timeout < 1 || timeout > 600000)
+    return Result::failure("[tcp] connect_timeout_ms must be 1..600000, not " + cfg.get("connect_timeout_ms"));
+  out.connect_timeout_ms = static_cast<int>(timeout);
+  const std::int64_t pending = cfg.get_int("max_pending_bytes");
+  if (pending < 1) return Result::failure("[tcp] max_pending_bytes must be positive, not " + cfg.get("max_pending_bytes"));
+  out.max_pending_bytes = static_cast<std::size_t>(pending);
+  out.keepalive = cfg.get_bool("keepalive");
+  return Result::success();
+}
+
+/// Opens a listening socket on bind:port; sets `port` to the port actually bound.
+Result open_listener(const std::string& bind, std::uint16_t wanted, int& fd_out, std::uint16_t& port_out) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+  addrinfo* list = nullptr;
+  const std::string service = std::to_string(wanted);
+  const int gai = ::getaddrinfo(bind.c_str(), service.c_str(), &hints, &list);
+  if (gai != 0) return Result::failure("tcp: cannot resolve bind address '" + bind + "': " + ::gai_strerror(gai));
+  std::unique_ptr<addrinfo, void (*)(addrinfo*)> guard(list, ::freeaddrinfo);
+  std::string last_error = "no address";
+  for (const addrinfo* a = list; a != nullptr; a = a->ai_next) {
+    int fd = ::socket(a->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+      last_error = net::sys_error("socket");
+      continue;
+    }
+    net::set_int_option(fd, SOL_SOCKET, SO_REUSEADDR, 1);
+    if (::bind(fd, a->ai_addr, a->ai_addrlen) != 0) {
+      last_error = net::sys_error("bind");
+      net::close_fd(fd);
+      continue;
+    }
+    if (::listen(fd, SOMAXCONN) != 0) {
+      last_error = net::sys_error("listen");
+      net::close_fd(fd);
+      continue;
+    }
+    sockaddr_storage ss{};
+    socklen_t len = sizeof ss;
+    if (::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0) {
+      last_error = net::sys_error("getsockname");
+      net::close_fd(fd);
+      continue;
+    }
+    fd_out = fd;
+    port_out = net::address_port(reinterpret_cast<const sockaddr*>(&ss));
+    return Result::success();
+  }
+  return Result::failure("tcp: cannot listen on " + bind + ":" + service + ": " + last_error);
+}
+
+/// Non-blocking connect, waiting with poll() up to timeout_ms for completion.
+Result connect_to(const std::string& ip, std::uint16_t port, int timeout_ms, int& fd_out) {
+  sockaddr_storage ss{};
+  socklen_t len = 0;
+  if (!net::make_address(ip, port, ss, len)) return Result::failure("tcp: '" + ip + "' is not an IP address");
+  int fd = ::socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return Result::failure("tcp: " + net::sys_error("socket"));
+  const std::string where = ip + ":" + std::to_string(port);
+  // EINTR: the connect goes on asynchronously, like EINPROGRESS.
+  const int rc = ::connect(fd, reinterpret_cast<const sockaddr*>(&ss), len);
+  if (rc != 0 && errno != EINPROGRESS && errno != EINTR) {
+    Result r = Result::failure("tcp: connect to " + where + ": " + net::errno_text(errno));
+    net::close_fd(fd);
+    return r;
+  }
+  if (rc != 0) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+    for (;;) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      pollfd p{fd, POLLOUT, 0};
+      const int n = ::poll(&p, 1, static_cast<int>(std::max<std::int64_t>(0, left.count())));
+      if (n > 0) break;
+      if (n < 0 && errno == EINTR) continue;
+      Result r = Result::failure(n == 0 ? "tcp: connect to " + where + ": timed out after " +
+                                              std::to_string(timeout_ms) + " ms"
+                                        : "tcp: connect to " + where + ": " + net::sys_error("poll"));
+      net::close_fd(fd);
+      return r;
+    }
+    int err = 0;
+    socklen_t elen = sizeof err;
+    if (::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen) != 0) err = errno;
+    if (err != 0) {
+      Result r = Result::failure("tcp: connect to " + where + ": " + net::errno_text(err));
+      net::close_fd(fd);
+      return r;
+    }
+  }
+  fd_out = fd;
+  return Result::success();
+}
+
+class TcpProtocol final : public cluster::sdk::Protocol {
+ public:
+  explicit TcpProtocol(ProtocolHost& host) : host_(host) {}
+  ~TcpProtocol() override { stop(); }
+
+  std::string_view id() const noexcept override { return "t"; }
+  ProtocolTraits traits() const noexcept override { return ProtocolTraits{false, false, false}; }
+
+  Result start() noexcept override {
+    try {
+      if (started_) return Result::failure("tcp: already started");
+      Result r = parse_config(host_.config(), cfg_);
+      if (!r) return r;
+      conns_ = std::make_unique<net::StreamTransport>(
+          host_, net::StreamOptions{"t", cfg_.max_pending_bytes, true, cfg_.keepalive});
+      int fd = -1;
+      r = open_listener(cfg_.bind, cfg_.port, fd, port_);
+      if (!r) return r;
+      r = conns_->listen(fd);
+      if (!r) return r;
+      started_ = true;
+      host_.log(LogLevel::info, "tcp: listening on " + cfg_.bind + ":" + std::to_string(port_));
+      return Result::success();
+    } catch (const std::exception& e) {
+      return Result::failure(std::string("tcp: start: ") + e.what());
+    } catch (...) {
+      return Result::failure("tcp: start failed");
+    }
+  }
+
+  Dict props() const noexcept override {
+    try {
+      if (!started_) return {};
+      return Dict{{"port", std::to_string(port_)}};
+    } catch (...) {
+      return {};
+    }
+  }
+
+  Result send(const ServiceInfo& peer, std::string_view packet, const SendOptions& options) noexcept override {
+    try {
+      if (!started_) return Result::failure("tcp: not started");
+      return conns_->send(peer, packet, options, [&](int& fd, std::string& ip, bool& local) {
+        return connect_peer(peer, fd, ip, local);
+      });
+    } catch (const std::exception& e) {
+      return Result::failure(std::string("tcp: send: ") + e.what());
+    } catch (...) {
+      return Result::failure("tcp: send failed");
+    }
+  }
+
+  void bind(ConnectionId conn, std::string_view peer_uuid) noexcept override {
+    try {
+      if (started_) conns_->bind(conn, peer_uuid);
+    } catch (...) {
+      host_.log(LogLevel::error, "tcp: bind failed");
+    }
+  }
+
+  void close(ConnectionId conn) noexcept override {
+    try {
+      if (started_) conns_->close(conn);
+    } catch (...) {
+      host_.log(LogLevel::error, "tcp: close failed");
+    }
+  }
+
+  void peer_lost(const ServiceInfo& peer) noexcept override {
+    try {
+      if (started_) conns_->close_peer(peer.uuid);
+    } catch (...) {
+      host_.log(LogLevel::error, "tcp: peer_lost failed");
+    }
+  }
+
+  Result refresh() noexcept override {
+    try {
+      if (!started_) return Result::failure("tcp: not started");
+      const std::uint16_t old_port = port_;
+      int fd = -1;
+      std::uint16_t port = 0;
+      if (cfg_.port == 0) {
+        // Open the new listener before closing the old one: the system cannot hand out the
+        // same ephemeral port again, so peers holding the stale props fail fast.
+        Result r = open_listener(cfg_.bind, 0, fd, port);
+        if (!r) return r;
+      } else {
+        conns_->close_listener();
+        Result r = open_listener(cfg_.bind, cfg_.port, fd, port);
+        if (!r) {
+          host_.log(LogLevel::error, r.message());
+          return r;
+        }
+      }
+      Result r = conns_->listen(fd);  // closes the old listener; connections stay open
+      if (!r) return r;
+      port_ = port;
+      host_.log(LogLevel::notice, "tcp: listener recreated, port " + std::to_string(old_port) + " -> " +
+                                      std::to_string(port_));
+      host_.props_changed();
+      return Result::success();
+    } catch (const std::exception& e) {
+      return Result::failure(std::string("tcp: refresh: ") + e.what());
+    } catch (...) {
+      return Result::failure("tcp: refresh failed");
+    }
+  }
+
+  void stop() noexcept override {
+    if (conns_) conns_->shutdown();
+    started_ = false;
+  }
+
+ private:
+  Result connect_peer(const ServiceInfo& peer, int& fd, std::string& ip, bool& local) {
+    const std::string port_text = peer.prop("t", "port");
+    const std::uint16_t port = net::parse_port(port_text);
+    if (port == 0)
+      return Result::failure("tcp: " + peer.uuid + " advertises no valid t port ('" + port_text + "')");
+    // A local peer is reached over loopback; its advertised address is the fallback (e.g. a peer
+    // that listens on one address only).
+    std::vector<std::string> candidates;
+    if (peer.ip.empty() || peer.local) candidates.emplace_back("127.0.0.1");
+    if (!peer.ip.empty() && (candidates.empty() || candidates.front() != peer.ip)) candidates.push_back(peer.ip);
+    Result last = Result::failure("tcp: no address for " + peer.uuid);
+    for (const std::string& candidate : candidates) {
+      last = connect_to(candidate, port, cfg_.connect_timeout_ms, fd);
+      if (last) {
+        ip = candidate;
+        local = peer.local || locals_.is_local(candidate);
+        return last;
+      }
+    }
+    return last;
+  }
+
+  ProtocolHost& host_;
+  TcpConfig cfg_;
+  std::unique_ptr<net::StreamTransport> conns_;
+  net::LocalAddresses locals_;
+  std::uint16_t port_ = 0;
+  bool started_ = false;
+};
+
+bool init(cluster::sdk::Registrar& registrar, std::string& error) noexcept {
+  try {
+    TcpConfig cfg;
+    Result r = parse_config(registrar.config(), cfg);
+    if (!r) {
+      error = r.message();
+      return false;
+    }
+    registrar.add_protocol("t", [](ProtocolHost& host) -> std::unique_ptr<cluster::sdk::Protocol> {
+      return std::make_unique<TcpProtocol>(host);
+    });
+    return true;
+  } catch (...) {
+    return false;
+  }
+}
+
+}  // namespace
+
+CLUSTER_PLUGIN("tcp", "1.0.0", "TCP stream transport (protocol t)", kKeys, std::size(kKeys), init, nullptr)

@@ -1,0 +1,356 @@
+// The udp-multicast transport ("c"): one UDP socket bound to the cluster group and port, shared
+// by every member on the host (SO_REUSEADDR + SO_REUSEPORT), joined on the configured interface
+// or on every multicast-capable interface that is up. Everything it sends is one datagram to
+// the group, direct sends included (the core adds a filter so only the target processes it).
+// Interface rules and failure behaviour: docs/transports.md.
+#include <arpa/inet.h>
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <iterator>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "cluster/sdk.hpp"
+#include "net.hpp"
+
+namespace {
+
+using cluster::Dict;
+using cluster::ServiceInfo;
+using cluster::sdk::ConfigKey;
+using cluster::sdk::ConfigType;
+using cluster::sdk::LogLevel;
+using cluster::sdk::PluginConfig;
+using cluster::sdk::ProtocolHost;
+using cluster::sdk::ProtocolTraits;
+using cluster::sdk::Result;
+using cluster::sdk::SendOptions;
+namespace net = cluster::transport;
+
+constexpr ConfigKey kKeys[] = {
+    {"receive_buffer", ConfigType::integer, "0",
+     "receive buffer of the multicast socket in bytes (SO_RCVBUF; beyond net.core.rmem_max only "
+     "with CAP_NET_ADMIN); 0 = the system default"},
+};
+
+constexpr std::size_t kDatagramBuffer = 65536;
+constexpr int kDatagramsPerWakeup = 256;  // then let other sockets run (epoll is level-triggered)
+
+Result parse_config(const PluginConfig& cfg, int& receive_buffer) {
+  const std::int64_t v = cfg.get_int("receive_buffer");
+  if (v < 0 || v > (1 << 30))
+    return Result::failure("[udp-multicast] receive_buffer must be 0..1073741824, not " + cfg.get("receive_buffer"));
+  receive_buffer = static_cast<int>(v);
+  return Result::success();
+}
+
+struct Interface {
+  std::string name;
+  unsigned index = 0;
+  in_addr address{};  ///< its first IPv4 address (0.0.0.0 if none): the source of what we send
+};
+
+/// The first IPv4 address of interface `name`, 0.0.0.0 when it has none.
+in_addr ipv4_of(const std::string& name) {
+  in_addr out{};
+  ifaddrs* list = nullptr;
+  if (::getifaddrs(&list) != 0) return out;
+  for (const ifaddrs* a = list; a != nullptr; a = a->ifa_next) {
+    if (a->ifa_addr == nullptr || a->ifa_addr->sa_family != AF_INET || a->ifa_name == nullptr) continue;
+    if (name != a->ifa_name) continue;
+    sockaddr_in sin;
+    std::memcpy(&sin, a->ifa_addr, sizeof sin);
+    out = sin.sin_addr;
+    break;
+  }
+  ::freeifaddrs(list);
+  return out;
+}
+
+/// Interfaces that are up and multicast-capable, with an IPv4 address, each once.
+std::vector<Interface> multicast_interfaces() {
+  std::vector<Interface> out;
+  ifaddrs* list = nullptr;
+  if (::getifaddrs(&list) != 0) return out;
+  for (const ifaddrs* a = list; a != nullptr; a = a->ifa_next) {
+    if (a->ifa_addr == nullptr || a->ifa_addr->sa_family != AF_INET || a->ifa_name == nullptr) continue;
+    if ((a->ifa_flags & IFF_UP) == 0 || (a->ifa_flags & IFF_MULTICAST) == 0) continue;
+    const std::string name = a->ifa_name;
+    if (std::any_of(out.begin(), out.end(), [&](const Interface& i) { return i.name == name; })) continue;
+    const unsigned index = ::if_nametoindex(name.c_str());
+    sockaddr_in sin;
+    std::memcpy(&sin, a->ifa_addr, sizeof sin);
+    if (index != 0) out.push_back({name, index, sin.sin_addr});
+  }
+  ::freeifaddrs(list);
+  return out;
+}
+
+/// An interface by name, or by one of its IPv4 addresses. index 0 when there is none.
+Interface find_interface(const std::string& spec) {
+  Interface found{spec, ::if_nametoindex(spec.c_str()), {}};
+  if (found.index != 0) {
+    found.address = ipv4_of(spec);
+    return found;
+  }
+  in_addr wanted{};
+  if (::inet_pton(AF_INET, spec.c_str(), &wanted) != 1) return found;
+  ifaddrs* list = nullptr;
+  if (::getifaddrs(&list) != 0) return found;
+  for (const ifaddrs* a = list; a != nullptr; a = a->ifa_next) {
+    if (a->ifa_addr == nullptr || a->ifa_addr->sa_family != AF_INET || a->ifa_name == nullptr) continue;
+    sockaddr_in sin;
+    std::memcpy(&sin, a->ifa_addr, sizeof sin);
+    if (sin.sin_addr.s_addr == wanted.s_addr) {
+      found = {a->ifa_name, ::if_nametoindex(a->ifa_name), wanted};
+      break;
+    }
+  }
+  ::freeifaddrs(list);
+  return found;
+}
+
+class UdpMulticastProtocol final : public cluster::sdk::Protocol {
+ public:
+  explicit UdpMulticastProtocol(ProtocolHost& host) : host_(host) {}
+  ~UdpMulticastProtocol() override { stop(); }
+
+  std::string_view id() const noexcept override { return "c"; }
+  ProtocolTraits traits() const noexcept override { return ProtocolTraits{false, true, true}; }
+
+  Result start() noexcept override {
+    try {
+      if (fd_ >= 0) return Result::failure("udp-multicast: already started");
+      Result r = open();
+      if (!r) close_socket();
+      return r;
+    } catch (const std::exception& e) {
+      close_socket();
+      return Result::failure(std::string("udp-multicast: start: ") + e.what());
+    } catch (...) {
+      close_socket();
+      return Result::failure("udp-multicast: start failed");
+    }
+  }
+
+  Dict props() const noexcept override { return {}; }
+
+  /// A direct send over "c" is a multicast too: the core's filter makes only the peer process it.
+  Result send(const ServiceInfo& /*peer*/, std::string_view packet, const SendOptions& /*options*/) noexcept override {
+    return multicast(packet);
+  }
+
+  Result multicast(std::string_view packet) noexcept override {
+    try {
+      if (fd_ < 0) return Result::failure("udp-multicast: not started");
+      for (;;) {
+        const ssize_t n = ::sendto(fd_, packet.data(), packet.size(), 0,
+                                   reinterpret_cast<const sockaddr*>(&group_), sizeof group_);
+        if (n >= 0 && static_cast<std::size_t>(n) == packet.size()) return Result::success();
+        if (n < 0 && errno == EINTR) continue;
+        if (n >= 0) return Result::failure("udp-multicast: short send");
+        return Result::failure("udp-multicast: send " + std::to_string(packet.size()) + " bytes to " + where_ +
+                               ": " + net::errno_text(errno));
+      }
+    } catch (...) {
+      return Result::failure("udp-multicast: send failed");
+    }
+  }
+
+  /// Joins interfaces that came up since (when no interface is configured).
+  void check() noexcept override {
+    try {
+      if (fd_ < 0 || !host_.settings().interface.empty()) return;
+      join_all(false);
+    } catch (...) {
+      host_.log(LogLevel::error, "udp-multicast: check failed");
+    }
+  }
+
+  void stop() noexcept override { close_socket(); }
+
+ private:
+  Result open() {
+    const cluster::sdk::ClusterSettings& s = host_.settings();
+    int receive_buffer = 0;
+    Result r = parse_config(host_.config(), receive_buffer);
+    if (!r) return r;
+    const std::string address = s.address.empty() ? "230.230.230.230" : s.address;
+    group_ = sockaddr_in{};
+    group_.sin_family = AF_INET;
+    if (::inet_pton(AF_INET, address.c_str(), &group_.sin_addr) != 1 || !IN_MULTICAST(ntohl(group_.sin_addr.s_addr)))
+      return Result::failure("udp-multicast: '" + address + "' is not an IPv4 multicast address");
+    if (s.port == 0) return Result::failure("udp-multicast: no port");
+    group_.sin_port = htons(s.port);
+    where_ = address + ":" + std::to_string(s.port);
+
+    fd_ = ::socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd_ < 0) return Result::failure("udp-multicast: " + net::sys_error("socket"));
+    // Every member on the host binds the same port; each socket gets its own copy.
+    if (!net::set_int_option(fd_, SOL_SOCKET, SO_REUSEADDR, 1) ||
+        !net::set_int_option(fd_, SOL_SOCKET, SO_REUSEPORT, 1))
+      return Result::failure("udp-multicast: " + net::sys_error("SO_REUSEADDR/SO_REUSEPORT"));
+    // SO_RCVBUFFORCE may exceed net.core.rmem_max (needs CAP_NET_ADMIN); else SO_RCVBUF, capped.
+    if (receive_buffer > 0 && !net::set_int_option(fd_, SOL_SOCKET, SO_RCVBUFFORCE, receive_buffer) &&
+        !net::set_int_option(fd_, SOL_SOCKET, SO_RCVBUF, receive_buffer))
+      host_.log(LogLevel::warning, "udp-multicast: " + net::sys_error("SO_RCVBUF"));
+    // Bound to the group address: only datagrams for this group arrive, not those of other
+    // groups that someone on the host joined on the same port.
+    if (::bind(fd_, reinterpret_cast<const sockaddr*>(&group_), sizeof group_) != 0)
+      return Result::failure("udp-multicast: bind " + where_ + ": " + net::errno_text(errno));
+#ifdef IP_MULTICAST_ALL
+    net::set_int_option(fd_, IPPROTO_IP, IP_MULTICAST_ALL, 0);
+#endif
+    const int ttl = static_cast<int>(std::min(s.remote, 255u));
+    if (!net::set_int_option(fd_, IPPROTO_IP, IP_MULTICAST_TTL, ttl))
+      return Result::failure("udp-multicast: " + net::sys_error("IP_MULTICAST_TTL"));
+    if (!net::set_int_option(fd_, IPPROTO_IP, IP_MULTICAST_LOOP, 1))
+      return Result::failure("udp-multicast: " + net::sys_error("IP_MULTICAST_LOOP"));
+
+    if (!s.interface.empty()) {
+      const Interface itf = find_interface(s.interface);
+      if (itf.index == 0) return Result::failure("udp-multicast: no interface '" + s.interface + "'");
+      if (!set_send_interface(itf))
+        return Result::failure("udp-multicast: " + net::sys_error("IP_MULTICAST_IF " + itf.name));
+      if (!join(itf))
+        return Result::failure("udp-multicast: join " + address + " on " + itf.name + ": " + net::errno_text(errno));
+    } else if (!join_all(true)) {
+      return Result::failure("udp-multicast: cannot join " + address + " on any interface (not even lo)");
+    }
+
+    watch_ = host_.loop().watch(fd_, cluster::sdk::readable, [this](std::uint32_t) noexcept {
+      try {
+        on_readable();
+      } catch (...) {
+        host_.log(LogLevel::error, "udp-multicast: receive failed (out of memory?)");
+      }
+    });
+    if (watch_ == 0) return Result::failure("udp-multicast: cannot watch the socket");
+    std::string joined_names;
+    for (const Interface& i : joined_) joined_names += (joined_names.empty() ? "" : ", ") + i.name;
+    host_.log(LogLevel::info, "udp-multicast: " + where_ + " ttl " + std::to_string(ttl) + ", joined on " +
+                                  joined_names + (fallback_lo_ ? " (fallback: no multicast interface is up)" : ""));
+    return Result::success();
+  }
+
+  /// Sends through `itf`, from its address: without one (imr_address 0.0.0.0) the kernel may
+  /// pick source 0.0.0.0 (e.g. on lo without a route that names a src), and receivers cannot
+  /// tell the sender is local.
+  bool set_send_interface(const Interface& itf) noexcept {
+    ip_mreqn m{};
+    m.imr_ifindex = static_cast<int>(itf.index);
+    m.imr_address = itf.address;
+    return ::setsockopt(fd_, IPPROTO_IP, IP_MULTICAST_IF, &m, sizeof m) == 0;
+  }
+
+  bool join(const Interface& itf) {
+    if (std::any_of(joined_.begin(), joined_.end(), [&](const Interface& i) { return i.index == itf.index; }))
+      return true;
+    ip_mreqn m{};
+    m.imr_multiaddr = group_.sin_addr;
+    m.imr_ifindex = static_cast<int>(itf.index);
+    if (::setsockopt(fd_, IPPROTO_IP, IP_ADD_MEMBERSHIP, &m, sizeof m) != 0 && errno != EADDRINUSE) return false;
+    joined_.push_back(itf);
+    return true;
+  }
+
+  /// Joins every multicast-capable interface that is up; with none, falls back to lo (also for
+  /// sending, as there is no other way out). Returns false when nothing could be joined.
+  bool join_all(bool first) {
+    const std::vector<Interface> all = multicast_interfaces();
+    bool any = false;
+    bool real = false;  // an interface other than lo
+    for (const Interface& itf : all) {
+      const bool was_joined =
+          std::any_of(joined_.begin(), joined_.end(), [&](const Interface& i) { return i.index == itf.index; });
+      if (join(itf)) {
+        any = true;
+        real = real || itf.name != "lo";
+        if (!first && !was_joined) host_.log(LogLevel::info, "udp-multicast: joined " + where_ + " on " + itf.name);
+      } else {
+        host_.log(LogLevel::warning, "udp-multicast: join on " + itf.name + ": " + net::errno_text(errno));
+      }
+    }
+    if (fallback_lo_ && real) {
+      // A real interface is up now: send through the default multicast route again.
+      set_send_interface(Interface{});
+      fallback_lo_ = false;
+    }
+    if (any || !joined_.empty()) return true;
+    const Interface lo{"lo", ::if_nametoindex("lo"), ipv4_of("lo")};
+    if (lo.index == 0 || !join(lo)) return false;
+    set_send_interface(lo);
+    fallback_lo_ = true;
+    return true;
+  }
+
+  void on_readable() {
+    if (buffer_.size() != kDatagramBuffer) buffer_.resize(kDatagramBuffer);
+    for (int i = 0; i < kDatagramsPerWakeup && fd_ >= 0; ++i) {
+      sockaddr_storage from{};
+      socklen_t len = sizeof from;
+      const ssize_t n = ::recvfrom(fd_, buffer_.data(), buffer_.size(), 0, reinterpret_cast<sockaddr*>(&from), &len);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        if (errno != EAGAIN && errno != EWOULDBLOCK)
+          host_.log(LogLevel::warning, "udp-multicast: " + net::sys_error("recvfrom"));
+        return;
+      }
+      cluster::sdk::Origin origin;
+      origin.ip = net::address_text(reinterpret_cast<const sockaddr*>(&from), len);
+      origin.local = locals_.is_local(origin.ip);
+      origin.conn = 0;
+      host_.received(std::string_view(buffer_.data(), static_cast<std::size_t>(n)), origin);
+    }
+  }
+
+  void close_socket() noexcept {
+    if (watch_ != 0) {
+      host_.loop().unwatch(watch_);
+      watch_ = 0;
+    }
+    net::close_fd(fd_);  // leaves the groups
+    joined_.clear();
+    fallback_lo_ = false;
+  }
+
+  ProtocolHost& host_;
+  int fd_ = -1;
+  cluster::sdk::WatchId watch_ = 0;
+  sockaddr_in group_{};
+  std::string where_;
+  std::vector<Interface> joined_;
+  bool fallback_lo_ = false;
+  std::vector<char> buffer_;
+  net::LocalAddresses locals_;
+};
+
+bool init(cluster::sdk::Registrar& registrar, std::string& error) noexcept {
+  try {
+    int receive_buffer = 0;
+    Result r = parse_config(registrar.config(), receive_buffer);
+    if (!r) {
+      error = r.message();
+      return false;
+    }
+    registrar.add_protocol("c", [](ProtocolHost& host) -> std::unique_ptr<cluster::sdk::Protocol> {
+      return std::make_unique<UdpMulticastProtocol>(host);
+    });
+    return true;
+  } catch (...) {
+    return false;
+  }
+}
+
+}  // namespace
+
+CLUSTER_PLUGIN("udp-multicast", "1.0.0", "UDP multicast transport (protocol c): heartbeats, discovery, broadcasts",
+               kKeys, std::size(kKeys), init, nullptr)

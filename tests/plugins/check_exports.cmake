@@ -1,0 +1,26 @@
+# cmake -DPLUGINS="a.so;b.so" -P check_exports.cmake
+# Every transport plugin exports exactly one symbol, cluster_plugin_descriptor, and has no
+# STB_GNU_UNIQUE symbol (which would pin it in memory: dlclose would do nothing).
+find_program(READELF readelf REQUIRED)
+foreach(so IN LISTS PLUGINS)
+  execute_process(COMMAND ${READELF} -sW --dyn-syms ${so} OUTPUT_VARIABLE all RESULT_VARIABLE rc)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "readelf failed on ${so}")
+  endif()
+  if(all MATCHES "UNIQUE")
+    message(FATAL_ERROR "${so} has STB_GNU_UNIQUE symbols")
+  endif()
+  execute_process(COMMAND ${READELF} -W --dyn-syms ${so} OUTPUT_VARIABLE syms)
+  # Defined (section index is a number, not UND/ABS) global or weak symbols of .dynsym.
+  string(REPLACE "\n" ";" lines "${syms}")
+  set(exported)
+  foreach(line IN LISTS lines)
+    if(line MATCHES "^ *[0-9]+: [0-9a-f]+ +[0-9]+ +[A-Z_]+ +(GLOBAL|WEAK) +DEFAULT +[0-9]+ +([^ ]+)")
+      list(APPEND exported ${CMAKE_MATCH_2})
+    endif()
+  endforeach()
+  if(NOT exported STREQUAL "cluster_plugin_descriptor")
+    message(FATAL_ERROR "${so} exports [${exported}], expected only cluster_plugin_descriptor")
+  endif()
+  message(STATUS "${so}: exports cluster_plugin_descriptor only, no UNIQUE symbols")
+endforeach()

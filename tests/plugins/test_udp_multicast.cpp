@@ -1,0 +1,206 @@
+// The udp-multicast transport ("c"). Everything that opens the multicast socket runs only in a
+// private network namespace (tests/plugins/netns-run: lo is the only interface), so no
+// datagram can leave the machine; elsewhere those tests skip. Each test has its own group and
+// port (239.255.77.x:2xxxx) and TTL 0.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <functional>
+
+#include "protocol_harness.hpp"
+
+namespace cluster::test {
+namespace {
+
+using ::testing::HasSubstr;
+
+class UdpMulticast : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!in_private_netns())
+      GTEST_SKIP() << "multicast tests run only in a private network namespace: run them through "
+                      "tests/plugins/netns-run (ctest does: test Plugin.UdpMulticast)";
+  }
+
+  /// Settings for a member of this test's group.
+  sdk::ClusterSettings settings(std::string sid, unsigned group = 1, std::string interface = {}) const {
+    sdk::ClusterSettings s;
+    s.address = "239.255.77." + std::to_string(group);
+    s.port = port();
+    s.remote = 0;
+    s.interface = std::move(interface);
+    s.sid = std::move(sid);
+    s.hid = "testhost";
+    return s;
+  }
+  /// A port of this test's own (24000..24999), from its name.
+  static std::uint16_t port() {
+    const std::string name = ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    return static_cast<std::uint16_t>(24000 + std::hash<std::string>{}(name) % 1000);
+  }
+  static bool has(const TestHost& h, const std::string& packet) {
+    return std::any_of(h.packets.begin(), h.packets.end(), [&](const Received& r) { return r.packet == packet; });
+  }
+};
+
+TEST_F(UdpMulticast, TwoMembersOnOnePortBothReceiveIncludingTheSender) {
+  Harness h("udp-multicast");
+  Node& a = h.start(settings("sidA0001"));
+  Node& b = h.start(settings("sidB0002"));
+  const std::string p = make_packet("sidA0001", "heartbeat");
+  const sdk::Result r = a.proto->multicast(p);
+  ASSERT_TRUE(r) << r.message();
+  ASSERT_TRUE(h.run_until([&] { return has(*a.host, p) && has(*b.host, p); }));
+  for (const Node* n : {&a, &b}) {
+    ASSERT_EQ(n->host->packets.size(), 1u);
+    const sdk::Origin& o = n->host->packets[0].origin;
+    EXPECT_TRUE(o.local);
+    EXPECT_EQ(o.ip, "127.0.0.1");
+    EXPECT_EQ(o.conn, 0u);
+  }
+  // And the other way round.
+  const std::string q = make_packet("sidB0002", "discovery");
+  ASSERT_TRUE(b.proto->multicast(q));
+  ASSERT_TRUE(h.run_until([&] { return has(*a.host, q) && has(*b.host, q); }));
+}
+
+TEST_F(UdpMulticast, RegistersProtocolCWithDatagramMulticastTraits) {
+  Harness h("udp-multicast");
+  Node& a = h.start(settings("sidA0001"));
+  EXPECT_EQ(a.proto->id(), "c");
+  const sdk::ProtocolTraits t = a.proto->traits();
+  EXPECT_TRUE(t.datagram);
+  EXPECT_TRUE(t.multicast);
+  EXPECT_FALSE(t.local_only);
+  EXPECT_TRUE(a.proto->props().empty());
+}
+
+TEST_F(UdpMulticast, DirectSendIsAMulticastToo) {
+  Harness h("udp-multicast");
+  Node& a = h.start(settings("sidA0001"));
+  Node& b = h.start(settings("sidB0002"));
+  Node& c = h.start(settings("sidC0003"));
+  const std::string p = make_packet("sidA0001", "to b only (the core adds a filter)");
+  ASSERT_TRUE(a.proto->send(b.info(), p, {}));
+  ASSERT_TRUE(h.run_until([&] { return has(*a.host, p) && has(*b.host, p) && has(*c.host, p); }));
+}
+
+TEST_F(UdpMulticast, LargeDatagramArrivesWhole) {
+  Harness h("udp-multicast");
+  Node& a = h.start(settings("sidA0001"));
+  Node& b = h.start(settings("sidB0002"));
+  const std::string p = make_packet("sidA0001", pattern(60000));
+  ASSERT_TRUE(a.proto->multicast(p));
+  ASSERT_TRUE(h.run_until([&] { return has(*b.host, p); }));
+  EXPECT_EQ(b.host->datagrams, 1u);
+  const sdk::Result r = a.proto->multicast(make_packet("sidA0001", pattern(70000)));
+  EXPECT_FALSE(r) << "a datagram cannot exceed 64 KiB";
+  EXPECT_FALSE(r.message().empty());
+}
+
+TEST_F(UdpMulticast, ManyDatagramsInABurst) {
+  Harness h("udp-multicast", {{"receive_buffer", "1048576"}});
+  Node& a = h.start(settings("sidA0001"));
+  Node& b = h.start(settings("sidB0002"));
+  for (std::size_t i = 0; i < 300; ++i) {
+    ASSERT_TRUE(a.proto->multicast(make_packet("sidA0001", std::to_string(i))));
+    if (i % 50 == 49) {
+      ASSERT_TRUE(h.run_until([&] { return b.host->packets.size() == i + 1; }));
+    }
+  }
+  for (int i = 0; i < 300; ++i)
+    EXPECT_EQ(b.host->packets[static_cast<std::size_t>(i)].packet, make_packet("sidA0001", std::to_string(i)));
+}
+
+TEST_F(UdpMulticast, AnotherGroupOnTheSamePortIsNotReceived) {
+  Harness h("udp-multicast");
+  Node& a = h.start(settings("sidA0001", 1));
+  Node& b = h.start(settings("sidB0002", 2));
+  const std::string p = make_packet("sidA0001", "group 1");
+  ASSERT_TRUE(a.proto->multicast(p));
+  ASSERT_TRUE(h.run_until([&] { return has(*a.host, p); }));
+  h.settle(100ms);
+  EXPECT_TRUE(b.host->packets.empty());
+}
+
+TEST_F(UdpMulticast, ExplicitInterfaceLo) {
+  Harness h("udp-multicast");
+  Node& a = h.start(settings("sidA0001", 1, "lo"));
+  Node& b = h.start(settings("sidB0002", 1, "127.0.0.1"));  // by address
+  const std::string p = make_packet("sidA0001", "via lo");
+  ASSERT_TRUE(a.proto->multicast(p));
+  ASSERT_TRUE(h.run_until([&] { return has(*a.host, p) && has(*b.host, p); }));
+}
+
+TEST_F(UdpMulticast, UnknownInterfaceFailsStart) {
+  Harness h("udp-multicast");
+  Node& a = h.add(settings("sidA0001", 1, "nosuch0"));
+  const sdk::Result r = a.proto->start();
+  EXPECT_FALSE(r);
+  EXPECT_THAT(r.message(), HasSubstr("nosuch0"));
+  EXPECT_FALSE(a.proto->multicast(make_packet("sidA0001", "x")));
+}
+
+TEST_F(UdpMulticast, NonMulticastAddressFailsStart) {
+  Harness h("udp-multicast");
+  sdk::ClusterSettings s = settings("sidA0001");
+  s.address = "10.1.2.3";
+  Node& a = h.add(s);
+  const sdk::Result r = a.proto->start();
+  EXPECT_FALSE(r);
+  EXPECT_THAT(r.message(), HasSubstr("multicast"));
+}
+
+TEST_F(UdpMulticast, WithoutAMulticastInterfaceItFallsBackToLo) {
+  // lo without the multicast flag and no multicast route: joining "every multicast-capable
+  // interface" finds none, so the plugin joins on lo and sends through lo.
+  ASSERT_EQ(std::system("ip link set lo multicast off && ip route del 224.0.0.0/4 dev lo"), 0);
+  struct Restore {
+    ~Restore() { (void)std::system("ip link set lo multicast on; ip route add 224.0.0.0/4 dev lo src 127.0.0.1"); }
+  } restore;
+  Harness h("udp-multicast");
+  Node& a = h.start(settings("sidA0001"));
+  Node& b = h.start(settings("sidB0002"));
+  const std::string p = make_packet("sidA0001", "fallback");
+  const sdk::Result r = a.proto->multicast(p);
+  ASSERT_TRUE(r) << r.message();
+  ASSERT_TRUE(h.run_until([&] { return has(*a.host, p) && has(*b.host, p); }));
+  EXPECT_TRUE(b.host->packets[0].origin.local);
+}
+
+TEST_F(UdpMulticast, StopClosesTheSocket) {
+  Harness h("udp-multicast");
+  Node& a = h.start(settings("sidA0001"));
+  Node& b = h.start(settings("sidB0002"));
+  b.proto->stop();
+  EXPECT_FALSE(b.proto->multicast(make_packet("sidB0002", "x")));
+  ASSERT_TRUE(a.proto->multicast(make_packet("sidA0001", "y")));
+  ASSERT_TRUE(h.run_until([&] { return a.host->packets.size() == 1; }));
+  h.settle(50ms);
+  EXPECT_TRUE(b.host->packets.empty());
+  ASSERT_TRUE(b.proto->start());  // and may start again
+  ASSERT_TRUE(a.proto->multicast(make_packet("sidA0001", "z")));
+  ASSERT_TRUE(h.run_until([&] { return b.host->packets.size() == 1; }));
+}
+
+// No socket is opened here: safe anywhere.
+TEST(UdpConfig, BadReceiveBufferIsRefusedAtLoad) {
+  try {
+    Harness h("udp-multicast", {{"receive_buffer", "-1"}});
+    ADD_FAILURE() << "accepted";
+  } catch (const PluginError& e) {
+    EXPECT_EQ(e.code(), PluginErrc::init_failed) << e.what();
+    EXPECT_THAT(e.what(), HasSubstr("receive_buffer"));
+  }
+}
+
+TEST(UdpConfig, NotStartedCannotSend) {
+  Harness h("udp-multicast");
+  Node& a = h.add("sidA0001");
+  EXPECT_FALSE(a.proto->multicast(make_packet("sidA0001", "x")));
+  EXPECT_FALSE(a.proto->send(a.info(), make_packet("sidA0001", "x"), {}));
+}
+
+}  // namespace
+}  // namespace cluster::test
