@@ -49,6 +49,8 @@ class StreamTransport {
   sdk::Result listen(int fd);
   void close_listener() noexcept;
   int listener_fd() const noexcept { return listen_fd_; }
+  /// False once the listener failed for good (see on_accept); check() then recreates it.
+  bool listening() const noexcept { return listen_fd_ >= 0 && (listen_watch_ != 0 || accept_retry_ != 0); }
 
   /// send(): `via` first, then the connection of peer.uuid, else a new one from `connect`.
   sdk::Result send(const ServiceInfo& peer, std::string_view packet, const sdk::SendOptions& options,

@@ -233,6 +233,14 @@ class TcpProtocol final : public cluster::sdk::Protocol {
     }
   }
 
+  /// On every heartbeat: a listener that died (accept failing for good) is recreated without
+  /// waiting for a peer's failure report.
+  void check() noexcept override {
+    if (!started_ || conns_->listening()) return;
+    host_.log(LogLevel::warning, "tcp: listener is dead; recreating it");
+    refresh();
+  }
+
   Result refresh() noexcept override {
     try {
       if (!started_) return Result::failure("tcp: not started");

@@ -49,7 +49,7 @@ class CLUSTER_API Cluster {
   /// on the loop thread or before the loop runs. Throws ConfigError for an unknown protocol id
   /// or bad options, std::runtime_error when a protocol fails to start.
   static std::unique_ptr<Cluster> join(Options options, std::shared_ptr<PluginManager> plugins,
-                                       EventLoop& loop);
+                                       EventLoop& loop, const std::function<void(Cluster&)>& prepare = {});
   /// Joins as a node file says: loads its plugins, attaches its hook sets, and runs its own
   /// loop thread. `prepare` runs before the first packet is sent or received (register hooks
   /// there to see every member from the start). Throws ConfigError / PluginError /

@@ -8,6 +8,9 @@
 
 #include "cluster/export.hpp"
 #include "cluster/ini.hpp"
+#include "cluster/sdk/protocol.hpp"
+
+#include <functional>
 
 namespace cluster {
 
@@ -38,6 +41,12 @@ struct CLUSTER_API Options {
   std::chrono::milliseconds ping_recent = std::chrono::seconds(3);
   /// Largest packet sent by multicast; larger ones go over a stream protocol (reference limit).
   std::size_t max_multicast_packet = 4096;
+  /// Messages of the core, protocols and hook sets at this level or above are logged
+  /// ([cluster] log_level: trace, debug, info, notice, warning, error). Drops by hooks are
+  /// logged at debug with their reason.
+  sdk::LogLevel log_level = sdk::LogLevel::warning;
+  /// Where they go; empty = standard error. Called on the loop thread.
+  std::function<void(sdk::LogLevel, std::string_view)> log_sink;
 
   /// Reads the [cluster] section. Throws ConfigError ("file:line: reason") for unknown keys and
   /// bad values.

@@ -42,13 +42,15 @@ void HookSetSlot::encode(const Payload& payload, std::string& out) const noexcep
 }
 
 void Cluster::Impl::log(sdk::LogLevel level, std::string_view message) noexcept {
-  // Logging goes through hooks/plugins (the log hook set); only warnings and errors reach
-  // stderr by default so that a misbehaving protocol is never silent.
-  if (level >= sdk::LogLevel::warning) {
-    try {
-      std::cerr << "cluster " << settings_.sid << ": " << message << "\n";
-    } catch (...) {
+  if (level < opt.log_level) return;
+  try {
+    if (opt.log_sink) {
+      opt.log_sink(level, message);
+    } else {
+      static constexpr const char* names[] = {"trace", "debug", "info", "notice", "warning", "error"};
+      std::cerr << "cluster " << settings_.sid << " " << names[static_cast<int>(level)] << ": " << message << "\n";
     }
+  } catch (...) {
   }
 }
 
@@ -96,12 +98,14 @@ ServiceInfo Cluster::Impl::self_info() const {
 
 Cluster::Cluster(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) { impl_->self = this; }
 
-std::unique_ptr<Cluster> Cluster::join(Options options, std::shared_ptr<PluginManager> plugins, EventLoop& loop) {
+std::unique_ptr<Cluster> Cluster::join(Options options, std::shared_ptr<PluginManager> plugins, EventLoop& loop,
+                                       const std::function<void(Cluster&)>& prepare) {
   auto impl = std::make_unique<Impl>();
   impl->opt = std::move(options);
   impl->loop_ = &loop;
   impl->plugins = std::move(plugins);
   std::unique_ptr<Cluster> c(new Cluster(std::move(impl)));
+  if (prepare) prepare(*c);
   c->impl_->start();
   return c;
 }

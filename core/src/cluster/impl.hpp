@@ -25,6 +25,7 @@ struct ServiceState {
   ServicePtr handle;
   Clock::time_point deadline;  ///< expires after this unless heard from (ttl, or a ping's grace)
   bool discovered = false;     ///< service discovered fired
+  int bare_heartbeats = 0;     ///< heartbeats without props seen before discovered fired
 };
 
 

@@ -53,7 +53,7 @@ Options Options::from_ini(const IniFile& ini) {
   static const std::set<std::string> known = {
       "address", "port", "remote", "ttl", "heartbeat", "protocols", "channels", "tags", "hid",
       "interface", "discovery_interval", "ping_delay", "ping_grace", "ping_recent",
-      "max_multicast_packet"};
+      "max_multicast_packet", "log_level"};
   for (const auto& [key, v] : s->values) {
     if (!known.count(key)) {
       std::string list;
@@ -95,6 +95,17 @@ Options Options::from_ini(const IniFile& ini) {
       o.ping_grace = parse_duration(v, key, std::chrono::milliseconds(1));
     } else if (key == "ping_recent") {
       o.ping_recent = parse_duration(v, key, std::chrono::milliseconds(1));
+    } else if (key == "log_level") {
+      static const std::pair<const char*, sdk::LogLevel> levels[] = {
+          {"trace", sdk::LogLevel::trace}, {"debug", sdk::LogLevel::debug}, {"info", sdk::LogLevel::info},
+          {"notice", sdk::LogLevel::notice}, {"warning", sdk::LogLevel::warning}, {"error", sdk::LogLevel::error}};
+      bool found = false;
+      for (const auto& [name, level] : levels)
+        if (v.value == name) {
+          o.log_level = level;
+          found = true;
+        }
+      if (!found) bad(v, key, "not a level (trace, debug, info, notice, warning, error)");
     } else if (key == "max_multicast_packet") {
       o.max_multicast_packet = parse_uint(v, key, 65000);
       if (o.max_multicast_packet < 64) bad(v, key, "must be at least 64");

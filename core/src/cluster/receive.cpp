@@ -211,7 +211,11 @@ void Cluster::Impl::dispatch(ProtocolSlot& slot, ServiceState& s, const sdk::Ori
       break;  // unknown types are ignored (counted as received)
   }
   ServiceState* still = find(uuid);
-  if (still != nullptr && !still->discovered &&
+  // Discovered once we know its props and tags: at its first heartbeat/discovery carrying them.
+  // A bare periodic heartbeat made us ask it directly (on_packet); if that answer does not come,
+  // the second bare heartbeat announces it anyway.
+  const bool complete = p.data.has() || (type == PayloadType::heartbeat && ++s.bare_heartbeats >= 2);
+  if (still != nullptr && !still->discovered && complete &&
       (type == PayloadType::heartbeat || type == PayloadType::discovery)) {
     still->discovered = true;
     HookContext ctx;

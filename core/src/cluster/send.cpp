@@ -22,7 +22,8 @@ std::string Cluster::Impl::props_string() const {
   tcl::Dict top;
   for (const auto& s : protocols) {
     Dict d = s->proto->props();
-    if (!d.empty()) top.emplace_back(s->id, tcl::format_dict(d));
+    // Direct protocols are always listed (even as "x {}"): peers only use what we advertise.
+    if (!d.empty() || !s->traits.multicast) top.emplace_back(s->id, tcl::format_dict(d));
   }
   return tcl::format_dict(top);
 }
@@ -97,6 +98,9 @@ sdk::Result Cluster::Impl::send_to(ServiceState& s, Payload& p, const SendFlags&
     if (sl == nullptr || std::find(order.begin(), order.end(), sl) != order.end()) continue;
     if (sl->traits.multicast && !flags.allow_multicast) continue;
     if (sl->traits.local_only && !s.info.local) continue;
+    // A stream protocol whose props we have not learned yet cannot reach the peer: skip it
+    // rather than count a failure (which would make the peer recreate a healthy server).
+    if (!sl->traits.multicast && s.info.props_for(id) == nullptr) continue;
     if (!flags.protocols.empty() && std::find(flags.protocols.begin(), flags.protocols.end(), id) == flags.protocols.end())
       continue;
     order.push_back(sl);
@@ -122,9 +126,12 @@ sdk::Result Cluster::Impl::send_to(ServiceState& s, Payload& p, const SendFlags&
         report.data = tcl::format_dict(d);
         report.filter = StringList{s.info.sid};
         report.keepalive = true;
-        std::string rb;
-        bpacket::encode_payload(report, rb);
-        if (sl->traits.multicast ? sl->proto->multicast(rb) : sl->proto->send(s.info, rb, {})) ++counters.sent;
+        // Through the send hooks like every packet (an auth hook must sign it too).
+        if (run_packet_send_hooks(hook_table, report, &s.info, counters) && run_send_hooks(report, sl->id, &s.info)) {
+          std::string rb;
+          bpacket::encode_payload(report, rb);
+          if (sl->traits.multicast ? sl->proto->multicast(rb) : sl->proto->send(s.info, rb, {})) ++counters.sent;
+        }
       }
       return r;
     }
