@@ -324,6 +324,21 @@ TEST_F(Membership, TagChangesSendOneImmediateHeartbeatAndFireTagsChanged) {
   ASSERT_TRUE(run_until([&] { return a->resolve({b->sid()})[0]->tags().size() == 2; }, 500ms));
 }
 
+TEST_F(Membership, TagsMapAndMappend) {
+  Options o = fast();
+  o.tags = {"web", "eu", "canary"};
+  auto a = member(o);
+  a->tags_map({{"eu", "us"}, {"canary", ""}, {"absent", "x"}});
+  EXPECT_EQ(a->tags(), (std::vector<std::string>{"web", "us"}));
+  a->tags_mappend({{"web", "api"}, {"gpu", "gpu"}});
+  EXPECT_EQ(a->tags(), (std::vector<std::string>{"api", "us", "gpu"}));
+  auto b = member();
+  ASSERT_TRUE(run_until([&] {
+    auto s = b->resolve({a->sid()});
+    return !s.empty() && s[0]->tags() == std::vector<std::string>{"api", "us", "gpu"};
+  }));
+}
+
 TEST_F(Membership, HooksCanVetoNewMembersAndPackets) {
   auto a = member();
   a->hook(HookPoint::service_evaluate, "refuse-beta", [](HookContext& c) {

@@ -92,6 +92,10 @@ class CLUSTER_API Cluster {
   void tags_append(const std::vector<std::string>& tags);
   void tags_remove(const std::vector<std::string>& tags);
   void tags_replace(const std::vector<std::string>& tags);
+  /// -map: each tag equal to a key becomes its value (an empty value removes the tag).
+  void tags_map(const std::vector<std::pair<std::string, std::string>>& mapping);
+  /// -mappend: like tags_map, and values whose key is not among our tags are appended.
+  void tags_mappend(const std::vector<std::pair<std::string, std::string>>& mapping);
 
   /// Channels we process: 0, 1, 2, the configured ones and those subscribed at run time.
   std::vector<std::uint64_t> channels() const;

@@ -1,4 +1,5 @@
 // Cluster's public API: joining, and thin wrappers that run each call on the loop thread.
+#include <algorithm>
 #include <future>
 #include <iostream>
 
@@ -246,6 +247,43 @@ void Cluster::tags_remove(const std::vector<std::string>& remove) {
 void Cluster::tags_replace(const std::vector<std::string>& tags) {
   impl_->on_loop([&] {
     impl_->tags = tags;
+    impl_->tags_dirty = true;
+    impl_->schedule_immediate_heartbeat();
+  });
+}
+
+namespace {
+
+// Applies a tag mapping; with `append`, values of keys we do not have are added.
+void map_tags(std::vector<std::string>& tags, const std::vector<std::pair<std::string, std::string>>& mapping,
+              bool append) {
+  std::vector<std::string> out;
+  for (const auto& t : tags) {
+    auto m = std::find_if(mapping.begin(), mapping.end(), [&](const auto& kv) { return kv.first == t; });
+    const std::string& v = m == mapping.end() ? t : m->second;
+    if (!v.empty() && std::find(out.begin(), out.end(), v) == out.end()) out.push_back(v);
+  }
+  if (append)
+    for (const auto& [key, value] : mapping)
+      if (std::find(tags.begin(), tags.end(), key) == tags.end() && !value.empty() &&
+          std::find(out.begin(), out.end(), value) == out.end())
+        out.push_back(value);
+  tags = std::move(out);
+}
+
+}  // namespace
+
+void Cluster::tags_map(const std::vector<std::pair<std::string, std::string>>& mapping) {
+  impl_->on_loop([&] {
+    map_tags(impl_->tags, mapping, false);
+    impl_->tags_dirty = true;
+    impl_->schedule_immediate_heartbeat();
+  });
+}
+
+void Cluster::tags_mappend(const std::vector<std::pair<std::string, std::string>>& mapping) {
+  impl_->on_loop([&] {
+    map_tags(impl_->tags, mapping, true);
     impl_->tags_dirty = true;
     impl_->schedule_immediate_heartbeat();
   });
