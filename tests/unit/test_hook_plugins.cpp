@@ -43,7 +43,7 @@ std::string plugin_path(const std::string& name) {
 }
 
 /// Loads plugin `name` with the section [name] of `ini_text` (none when the text has none).
-const PluginInfo& load(PluginManager& pm, const std::string& name, const std::string& ini_text = {}) {
+PluginInfo load(PluginManager& pm, const std::string& name, const std::string& ini_text = {}) {
   const IniFile ini = IniFile::parse(ini_text, "test.ini");
   return pm.load(plugin_path(name), ini.section(name));
 }

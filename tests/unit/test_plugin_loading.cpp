@@ -116,7 +116,9 @@ class PluginLoading : public ::testing::Test {
 
   /// The manager survived: the good fixture loads (unless it already is) and creates "fx".
   void expect_still_works() {
-    if (!pm.has_protocol("fx")) ASSERT_NO_THROW(pm.load(fixture("good")));
+    if (!pm.has_protocol("fx")) {
+      ASSERT_NO_THROW(pm.load(fixture("good")));
+    }
     FakeProtocolHost host(loop, pm.protocol_config("fx"));
     auto p = pm.create_protocol("fx", host);
     ASSERT_NE(p, nullptr);

@@ -2,6 +2,7 @@
 // Every failure is a PluginError naming the plugin path; a bad plugin never takes the host down.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <stdexcept>
@@ -53,7 +54,10 @@ class CLUSTER_API PluginManager {
 
   /// Loads `path`, validates `section` (may be null) against the plugin's schema and runs its
   /// init. Throws PluginError. On failure nothing of the plugin stays registered.
-  const PluginInfo& load(const std::string& path, const IniSection* section = nullptr);
+  PluginInfo load(const std::string& path, const IniSection* section = nullptr);
+  /// The same, taking the plugin's settings from `ini`: the section named `section_name`, or,
+  /// when that is empty, the section named after the plugin (its descriptor name).
+  PluginInfo load(const std::string& path, const IniFile& ini, const std::string& section_name = {});
 
   /// Registers an in-process protocol or hook set (host apps, tests); no library involved.
   void add_protocol(std::string id, sdk::ProtocolFactory factory);
@@ -74,6 +78,8 @@ class CLUSTER_API PluginManager {
   std::shared_ptr<sdk::HookSet> create_hook_set(std::string_view name, sdk::HookSetHost& host) const;
 
  private:
+  PluginInfo load_impl(const std::string& path,
+                       const std::function<const IniSection*(const std::string&)>& section_for);
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

@@ -30,7 +30,11 @@ class CLUSTER_API Service {
   /// Props per protocol as a Tcl dict string: "t {port 40123} u {path /tmp/x.sock}".
   std::string props() const;
   /// Props for one protocol, e.g. {port 40123}.
-  Dict proto_props(const std::string& protocol) const { return info().props_for(protocol) ? *info().props_for(protocol) : Dict{}; }
+  Dict proto_props(const std::string& protocol) const {
+    const ServiceInfo i = info();
+    const Dict* d = i.props_for(protocol);
+    return d != nullptr ? *d : Dict{};
+  }
   std::chrono::steady_clock::time_point last_seen() const { return info().last_seen; }
   bool alive() const;
   /// Sends an event (type 6) with `data` to this member on `channel`.

@@ -116,11 +116,11 @@ std::unique_ptr<Cluster> Cluster::join(const NodeConfig& config, const std::func
   static const std::set<std::string> core_sections = {"cluster", "plugins", "control", "logging"};
   std::set<std::string> plugin_sections;
   for (const auto& name : config.load) {
-    const std::string path = config.resolve_plugin(name);
-    const std::string section = name.find('/') == std::string::npos ? name : std::string();
-    const auto& info = plugins->load(path, section.empty() ? nullptr : config.ini.section(section));
-    plugin_sections.insert(info.name);
-    if (!section.empty()) plugin_sections.insert(section);
+    // A plugin named by name takes the section of that name; one given by path, the section
+    // named after the plugin itself.
+    const bool by_name = name.find('/') == std::string::npos;
+    const PluginInfo info = plugins->load(config.resolve_plugin(name), config.ini, by_name ? name : std::string());
+    plugin_sections.insert(by_name ? name : info.name);
   }
   for (const auto& s : config.ini.sections())
     if (!core_sections.count(s.name) && !plugin_sections.count(s.name))

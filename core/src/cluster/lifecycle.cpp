@@ -32,7 +32,10 @@ void Cluster::Impl::start() {
   for (const auto& id : opt.protocols) {
     auto s = std::make_unique<ProtocolSlot>(*this, id, plugins->protocol_config(id));
     s->proto = plugins->create_protocol(id, *s);
-    if (!s->proto) throw std::runtime_error("protocol '" + id + "' could not be created");
+    if (!s->proto) {
+      for (auto& started : protocols) started->proto->stop();
+      throw std::runtime_error("protocol '" + id + "' could not be created");
+    }
     s->traits = s->proto->traits();
     if (auto r = s->proto->start(); !r) {
       for (auto& started : protocols) started->proto->stop();

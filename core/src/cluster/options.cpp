@@ -1,6 +1,7 @@
 #include "cluster/options.hpp"
 
 #include <arpa/inet.h>
+#include <dlfcn.h>
 
 #include <algorithm>
 #include <cctype>
@@ -42,6 +43,21 @@ std::chrono::milliseconds parse_duration(const IniValue& v, const std::string& k
   if (suffix == "s") return std::chrono::seconds(n);
   if (suffix == "m") return std::chrono::minutes(n);
   bad(v, key, "unknown unit '" + suffix + "' (use ms, s or m)");
+}
+
+// <dir of libcluster.so>/cluster/plugins (an installed tree, wherever it was installed), then
+// the folder configured at build time.
+std::vector<std::string> default_plugin_dirs() {
+  std::vector<std::string> dirs;
+  Dl_info info{};
+  if (dladdr(reinterpret_cast<void*>(&default_plugin_dirs), &info) != 0 && info.dli_fname != nullptr) {
+    const auto beside = std::filesystem::path(info.dli_fname).parent_path() / "cluster" / "plugins";
+    std::error_code ec;
+    if (std::filesystem::is_directory(beside, ec)) dirs.push_back(beside.string());
+  }
+  if (std::find(dirs.begin(), dirs.end(), CLUSTER_DEFAULT_PLUGIN_DIR) == dirs.end())
+    dirs.emplace_back(CLUSTER_DEFAULT_PLUGIN_DIR);
+  return dirs;
 }
 
 }  // namespace
@@ -119,7 +135,7 @@ NodeConfig NodeConfig::load_file(const std::string& path) { return from_ini(IniF
 NodeConfig NodeConfig::from_ini(IniFile ini) {
   NodeConfig c;
   c.options = Options::from_ini(ini);
-  c.plugin_paths = {CLUSTER_DEFAULT_PLUGIN_DIR};
+  c.plugin_paths = default_plugin_dirs();
   std::vector<std::string> from_env;
   if (const char* env = std::getenv("CLUSTER_PLUGIN_PATH")) {
     std::string cur;

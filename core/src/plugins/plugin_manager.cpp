@@ -4,6 +4,8 @@
 #include <boost/dll/shared_library.hpp>
 
 #include <algorithm>
+#include <cctype>
+#include <functional>
 #include <cstring>
 #include <filesystem>
 #include <iostream>
@@ -32,7 +34,22 @@ PluginError::PluginError(PluginErrc code, std::string path, const std::string& m
 
 namespace {
 
-using Library = std::shared_ptr<boost::dll::shared_library>;
+// A loaded library. Its plugin's shutdown() runs when the last object holding it goes, just
+// before dlclose: never while plugin objects are alive.
+struct LoadedLibrary {
+  boost::dll::shared_library lib;
+  void (*shutdown)() noexcept = nullptr;
+  ~LoadedLibrary() {
+    if (shutdown != nullptr) shutdown();
+  }
+};
+using Library = std::shared_ptr<LoadedLibrary>;
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
 
 template <class Factory>
 struct Entry {
@@ -63,11 +80,15 @@ sdk::PluginConfig validate_section(const std::string& section_name, const IniSec
     if (std::string_view(keys[i].name) == "*") open_schema = true;
     else values[keys[i].name] = keys[i].default_value;
   }
+  // Ini keys arrive lowercased; schema names may use any case.
+  auto spec_of = [&](const std::string& key) -> const sdk::ConfigKey* {
+    for (std::size_t i = 0; i < count; ++i)
+      if (key == lower(keys[i].name)) return &keys[i];
+    return nullptr;
+  };
   if (section != nullptr) {
     for (const auto& [key, v] : section->values) {
-      const sdk::ConfigKey* spec = nullptr;
-      for (std::size_t i = 0; i < count; ++i)
-        if (key == keys[i].name) spec = &keys[i];
+      const sdk::ConfigKey* spec = spec_of(key);
       if (spec == nullptr && open_schema) {
         values[key] = v.value;
         continue;
@@ -83,7 +104,7 @@ sdk::PluginConfig validate_section(const std::string& section_name, const IniSec
       if (spec->type == sdk::ConfigType::boolean && !valid_boolean(v.value))
         throw ConfigError(v.where + ": [" + section_name + "] " + key + " = '" + v.value +
                           "' is not a boolean (true/false, yes/no, on/off, 1/0)");
-      values[key] = v.value;
+      values[spec->name] = v.value;
     }
   }
   return sdk::PluginConfig(section_name, std::move(values));
@@ -97,7 +118,7 @@ struct PluginManager::Impl {
     std::unique_ptr<sdk::PluginConfig> config;
   };
   std::vector<std::unique_ptr<Loaded>> loaded;
-  std::vector<PluginInfo> infos;
+  std::vector<PluginInfo> infos;  // returned by value from load(): references never dangle
   std::map<std::string, Entry<sdk::ProtocolFactory>, std::less<>> protocols;
   std::map<std::string, Entry<sdk::HookSetFactory>, std::less<>> hook_sets;
   sdk::PluginConfig empty_config;
@@ -134,38 +155,50 @@ struct PluginManager::Impl {
 PluginManager::PluginManager() : impl_(std::make_unique<Impl>()) {}
 
 PluginManager::~PluginManager() {
-  // Factories hold code of their libraries: drop them first, then shut down in reverse order.
+  // Factories hold code of their libraries: drop them first, then release the libraries in
+  // reverse load order. A library still held by a live plugin object stays loaded (and is shut
+  // down) until that object goes.
   impl_->protocols.clear();
   impl_->hook_sets.clear();
-  for (auto it = impl_->loaded.rbegin(); it != impl_->loaded.rend(); ++it)
-    if ((*it)->desc->shutdown != nullptr) (*it)->desc->shutdown();
   while (!impl_->loaded.empty()) impl_->loaded.pop_back();
 }
 
-const PluginInfo& PluginManager::load(const std::string& path, const IniSection* section) {
+PluginInfo PluginManager::load(const std::string& path, const IniFile& ini, const std::string& section_name) {
+  return load_impl(path, [&](const std::string& plugin_name) {
+    return ini.section(section_name.empty() ? plugin_name : section_name);
+  });
+}
+
+PluginInfo PluginManager::load(const std::string& path, const IniSection* section) {
+  return load_impl(path, [section](const std::string&) { return section; });
+}
+
+PluginInfo PluginManager::load_impl(const std::string& path,
+                                    const std::function<const IniSection*(const std::string&)>& section_for) {
   namespace fs = std::filesystem;
   std::error_code fec;
   if (!fs::exists(path, fec)) throw PluginError(PluginErrc::file_missing, path, "no such file");
   auto loaded = std::make_unique<Impl::Loaded>();
   try {
-    loaded->lib = std::make_shared<boost::dll::shared_library>(
-        fs::path(path), boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local);
+    loaded->lib = std::make_shared<LoadedLibrary>();
+    loaded->lib->lib.load(fs::path(path), boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local);
   } catch (const std::exception& e) {
     throw PluginError(PluginErrc::open_failed, path, e.what());
   }
-  if (!loaded->lib->has(sdk::kEntrySymbol))
+  if (!loaded->lib->lib.has(sdk::kEntrySymbol))
     throw PluginError(PluginErrc::not_a_plugin, path,
                       std::string("no ") + sdk::kEntrySymbol + " symbol (not built with CLUSTER_PLUGIN?)");
   using EntryFn = const sdk::PluginDescriptor*() noexcept;
-  const sdk::PluginDescriptor* d = loaded->lib->get<EntryFn>(sdk::kEntrySymbol)();
+  const sdk::PluginDescriptor* d = loaded->lib->lib.get<EntryFn>(sdk::kEntrySymbol)();
   if (d == nullptr) throw PluginError(PluginErrc::not_a_plugin, path, "descriptor is null");
   if (d->abi_major != sdk::kAbiMajor || d->abi_minor > sdk::kAbiMinor)
     throw PluginError(PluginErrc::abi_mismatch, path,
                       "plugin SDK ABI " + std::to_string(d->abi_major) + "." + std::to_string(d->abi_minor) +
                           ", host " + std::to_string(sdk::kAbiMajor) + "." + std::to_string(sdk::kAbiMinor));
-  if (d->struct_size != sizeof(sdk::PluginDescriptor))
+  if (d->struct_size < sdk::kDescriptorSizeV1_0 || d->struct_size > sizeof(sdk::PluginDescriptor))
     throw PluginError(PluginErrc::abi_mismatch, path,
-                      "descriptor size " + std::to_string(d->struct_size) + ", host expects " +
+                      "descriptor size " + std::to_string(d->struct_size) + ", host accepts " +
+                          std::to_string(sdk::kDescriptorSizeV1_0) + ".." +
                           std::to_string(sizeof(sdk::PluginDescriptor)));
   if (d->build_key == nullptr || std::strcmp(d->build_key, CLUSTER_SDK_BUILD_KEY) != 0)
     throw PluginError(PluginErrc::build_mismatch, path,
@@ -175,6 +208,7 @@ const PluginInfo& PluginManager::load(const std::string& path, const IniSection*
   for (const auto& l : impl_->loaded)
     if (l->info.name == name)
       throw PluginError(PluginErrc::duplicate, path, "plugin '" + name + "' already loaded from " + l->info.path);
+  const IniSection* section = section_for(name);
   try {
     loaded->config = std::make_unique<sdk::PluginConfig>(
         validate_section(section != nullptr ? section->name : name, section, d->config_keys, d->config_key_count));
@@ -183,19 +217,19 @@ const PluginInfo& PluginManager::load(const std::string& path, const IniSection*
   }
   Impl::Registrar reg(*loaded->config, path);
   std::string error;
-  if (d->init == nullptr || !d->init(reg, error) || reg.failed)
+  if (d->init == nullptr || !d->init(reg, error))
     throw PluginError(PluginErrc::init_failed, path, error.empty() ? "init returned false" : error);
+  // From here on a failure still shuts the plugin down (when the library is released).
+  loaded->lib->shutdown = d->shutdown;
+  if (reg.failed) throw PluginError(PluginErrc::init_failed, path, "registering failed (out of memory)");
   for (const auto& [id, f] : reg.protocols)
     if (has_protocol(id) || std::count_if(reg.protocols.begin(), reg.protocols.end(),
-                                          [&idr = id](const auto& p) { return p.first == idr; }) > 1) {
-      if (d->shutdown != nullptr) d->shutdown();
+                                          [&idr = id](const auto& p) { return p.first == idr; }) > 1)
       throw PluginError(PluginErrc::duplicate, path, "protocol id '" + id + "' is already registered");
-    }
   for (const auto& [n, f] : reg.hook_sets)
-    if (has_hook_set(n)) {
-      if (d->shutdown != nullptr) d->shutdown();
+    if (has_hook_set(n) || std::count_if(reg.hook_sets.begin(), reg.hook_sets.end(),
+                                         [&nr = n](const auto& h) { return h.first == nr; }) > 1)
       throw PluginError(PluginErrc::duplicate, path, "hook set '" + n + "' is already registered");
-    }
   loaded->desc = d;
   loaded->info = {name, d->version ? d->version : "", d->description ? d->description : "", path, {}, {}};
   for (auto& [id, f] : reg.protocols) {
@@ -208,7 +242,7 @@ const PluginInfo& PluginManager::load(const std::string& path, const IniSection*
   }
   impl_->infos.push_back(loaded->info);
   impl_->loaded.push_back(std::move(loaded));
-  return impl_->infos.back();
+  return impl_->infos.back();  // a copy
 }
 
 void PluginManager::add_protocol(std::string id, sdk::ProtocolFactory factory) {

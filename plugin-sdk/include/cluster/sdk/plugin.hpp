@@ -74,6 +74,10 @@ struct PluginDescriptor {
 
 inline constexpr const char* kEntrySymbol = "cluster_plugin_descriptor";
 
+/// Descriptors grow only at their end. A host accepts any struct_size from the first 1.x size up
+/// to its own, and reads only the fields the plugin's size covers.
+inline constexpr std::uint32_t kDescriptorSizeV1_0 = sizeof(PluginDescriptor);
+
 }  // namespace cluster::sdk
 
 /// Defines the entry symbol. KEYS is a static array of cluster::sdk::ConfigKey (or nullptr
