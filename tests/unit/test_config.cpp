@@ -155,3 +155,26 @@ TEST(PluginConfigValidation, DefaultsTypesAndUnknownKeys) {
   auto bad_bool = IniFile::parse("[tcp]\nnodelay = maybe\n", "p.ini");
   EXPECT_THROW(validate_section("tcp", bad_bool.section("tcp"), keys, 3), ConfigError);
 }
+
+// The node samples in conf/ parse, name only known keys, and their plugins accept their
+// sections (joining is not tried here: lan.ini would multicast beyond loopback).
+TEST(ConfSamples, NodeFilesLoadAndTheirPluginsAcceptThem) {
+  for (const char* name : {"cluster.ini", "lan.ini", "secure.ini"}) {
+    SCOPED_TRACE(name);
+    const NodeConfig node = NodeConfig::load_file(std::string(CLUSTER_HOOK_CONF_DIR) + "/" + name);
+    ASSERT_FALSE(node.load.empty());
+    PluginManager pm;
+    for (const auto& plugin : node.load) {
+      const std::string path = std::string(CLUSTER_HOOK_PLUGIN_DIR) + "/cluster-" + plugin + ".so";
+      if (plugin == "auth") {
+        // secure.ini ships without a secret on purpose: the plugin refuses until one is set.
+        EXPECT_THROW(pm.load(path, node.ini, plugin), PluginError);
+        continue;
+      }
+      EXPECT_NO_THROW(pm.load(path, node.ini, plugin));
+    }
+    for (const auto& hooks : node.hook_sets)
+      if (hooks != "auth") EXPECT_TRUE(pm.has_hook_set(hooks)) << hooks;
+  }
+  EXPECT_EQ(Options::from_ini(IniFile::load(std::string(CLUSTER_HOOK_CONF_DIR) + "/lan.ini")).remote, 1u);
+}
