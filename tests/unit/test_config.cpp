@@ -173,8 +173,11 @@ TEST(ConfSamples, NodeFilesLoadAndTheirPluginsAcceptThem) {
       }
       EXPECT_NO_THROW(pm.load(path, node.ini, plugin));
     }
-    for (const auto& hooks : node.hook_sets)
-      if (hooks != "auth") EXPECT_TRUE(pm.has_hook_set(hooks)) << hooks;
+    for (const auto& hooks : node.hook_sets) {
+      if (hooks != "auth") {
+        EXPECT_TRUE(pm.has_hook_set(hooks)) << hooks;
+      }
+    }
   }
   EXPECT_EQ(Options::from_ini(IniFile::load(std::string(CLUSTER_HOOK_CONF_DIR) + "/lan.ini")).remote, 1u);
 }

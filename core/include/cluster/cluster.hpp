@@ -115,9 +115,13 @@ class CLUSTER_API Cluster {
   /// Multicasts a payload to every member (type defaults to event, channel to 0).
   sdk::Result broadcast(Payload payload);
 
+  /// The registry itself: use it on the loop thread only (inside hooks, or before join
+  /// returns via `prepare`). From other threads use hook() and unhook().
   HookRegistry& hooks() noexcept;
+  /// Removes a hook; thread-safe. False when there was no such hook.
+  bool unhook(HookId id);
   /// Creates hook set `name` (registered by a loaded plugin) and attaches its hooks. Throws
-  /// std::invalid_argument for an unknown name, std::runtime_error when it fails to attach.
+  /// std::invalid_argument for an unknown name, ConfigError when it refuses to attach.
   void use_hook_set(const std::string& name);
   /// Shorthand for hooks().add(...).
   HookId hook(HookPoint point, std::string name, HookFn fn, int order = 0, std::string scope = {});

@@ -352,6 +352,10 @@ QueryPtr Cluster::query(QueryOptions options) {
 
 HookRegistry& Cluster::hooks() noexcept { return impl_->hook_table; }
 
+bool Cluster::unhook(HookId id) {
+  return impl_->on_loop([&] { return impl_->hook_table.remove(id); });
+}
+
 void Cluster::use_hook_set(const std::string& name) {
   impl_->on_loop([&] { impl_->attach_hook_set(name); });
 }
@@ -361,8 +365,8 @@ void Cluster::Impl::attach_hook_set(const std::string& name) {
   auto slot = std::make_unique<HookSetSlot>(*this, plugins->hook_set_config(name));
   slot->set = plugins->create_hook_set(name, *slot);
   if (!slot->set) throw std::runtime_error("hook set '" + name + "' could not be created");
-  if (auto r = slot->set->attach(hook_table); !r)
-    throw std::runtime_error("hook set '" + name + "' failed to attach: " + r.message());
+  if (auto r = slot->set->attach(hook_table); !r)  // its settings are wrong: a config error
+    throw ConfigError("hook set '" + name + "' failed to attach: " + r.message());
   hook_sets.push_back(std::move(slot));
 }
 

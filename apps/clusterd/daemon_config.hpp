@@ -1,0 +1,23 @@
+// Everything clusterd reads from its node file: the node ([cluster], [plugins], plugin
+// sections), [control] and [logging].
+#pragma once
+
+#include <string>
+
+#include "cluster/options.hpp"
+#include "control_config.hpp"
+#include "logging_config.hpp"
+
+namespace clusterd {
+
+struct DaemonConfig {
+  cluster::NodeConfig node;
+  clusterapp::ControlConfig control;
+  LoggingConfig logging;
+
+  /// Loads and validates `path`. Throws cluster::ConfigError "file:line: reason" (or
+  /// "file: reason"). Plugins are not loaded here (joining does that).
+  static DaemonConfig load(const std::string& path);
+};
+
+}  // namespace clusterd

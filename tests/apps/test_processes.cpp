@@ -1,0 +1,226 @@
+// clusterd and clusterctl as processes over the real plugins, inside a private network
+// namespace (ctest runs this suite through tests/plugins/netns-run).
+#include <csignal>
+
+#include "daemon_fixture.hpp"
+#include "netns.hpp"
+
+using namespace clusterapp;
+using namespace clusterapp::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+class Processes : public DaemonFixture {
+ protected:
+  void SetUp() override {
+    if (!in_private_netns()) GTEST_SKIP() << "needs a private network namespace: run through tests/plugins/netns-run";
+    DaemonFixture::SetUp();
+  }
+  /// Two daemons that know each other: a {alpha common}, b {beta common}.
+  void pair() {
+    pa = daemon(node("a", "alpha common"));
+    pb = daemon(node("b", "beta common"));
+    ua = ready(sock("a"));
+    ub = ready(sock("b"));
+    ASSERT_FALSE(ua.empty()) << pa->err();
+    ASSERT_FALSE(ub.empty()) << pb->err();
+    ASSERT_TRUE(eventually([&] { return members(sock("a")) == std::vector<std::string>{ub}; }));
+    ASSERT_TRUE(eventually([&] { return members(sock("b")) == std::vector<std::string>{ua}; }));
+  }
+  std::unique_ptr<Process> pa, pb;
+  std::string ua, ub;
+};
+
+}  // namespace
+
+TEST_F(Processes, MembersSendQueryAndTags) {
+  pair();
+  Ran r = ctl({"--socket", sock("a"), "members"});
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_NE(r.out.find("\n" + ub + "  127.0.0.1  yes"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("beta common"), std::string::npos) << r.out;
+
+  r = ctl({"--socket", sock("a"), "send", "--resolve", "beta", "--data", "hello"});
+  EXPECT_EQ(r.rc, 0) << r.err;
+  EXPECT_EQ(r.out, "reached 1 of 1 member\n");
+  r = ctl({"--socket", sock("a"), "send", "--resolve", "nobody", "--data", "hello"});
+  EXPECT_EQ(r.rc, 1);
+
+  r = ctl({"--socket", sock("a"), "query", "--resolve", "beta", "--query", "get role", "--timeout", "3000"});
+  if (have_kv()) {
+    EXPECT_EQ(r.rc, 0) << r.err;
+    EXPECT_EQ(r.out, ub + " response b\n");
+  } else {
+    EXPECT_EQ(r.rc, 1);
+    EXPECT_EQ(r.out, ub + " error no query handler\n");
+  }
+
+  r = ctl({"--socket", sock("a"), "tags", "add", "gamma"});
+  EXPECT_EQ(r.out, "alpha common gamma\n");
+  EXPECT_TRUE(eventually([&] {
+    Ran q = ctl({"--socket", sock("b"), "members", "--json"});
+    return q.out.find(R"("tags":["alpha","common","gamma"])") != std::string::npos;
+  }));
+  r = ctl({"--socket", sock("a"), "channel", "join", "40"});
+  EXPECT_EQ(r.out, "0 1 2 40\n");
+}
+
+TEST_F(Processes, JoinModeQueriesTheDaemonsAndLeaves) {
+  pair();
+  const std::string ctl_ini = node("ctl", "operator", "", false, false);
+  Ran r = ctl({"--join", ctl_ini, "--settle", "1000", "query", "--resolve", "common", "--query", "get role", "--json"});
+  JsonPtr o = parse_object(r.out);
+  JsonArrayPtr results = o->getArray("results");
+  ASSERT_EQ(results->size(), 2u) << r.out << r.err;
+  std::map<std::string, std::pair<std::string, std::string>> by;
+  for (unsigned i = 0; i < 2; ++i) {
+    JsonPtr x = results->getObject(i);
+    by[x->getValue<std::string>("uuid")] = {x->getValue<std::string>("event"), x->getValue<std::string>("data")};
+  }
+  if (have_kv()) {
+    EXPECT_EQ(r.rc, 0) << r.err;
+    EXPECT_EQ(by[ua], std::make_pair(std::string("response"), std::string("a")));
+    EXPECT_EQ(by[ub], std::make_pair(std::string("response"), std::string("b")));
+  } else {
+    EXPECT_EQ(r.rc, 1);
+    EXPECT_EQ(by[ua], std::make_pair(std::string("error"), std::string("no query handler")));
+  }
+  EXPECT_FALSE(o->getValue<bool>("timed_out"));
+  // It left gracefully: the daemons drop it at once (reason "left"), not after the ttl.
+  EXPECT_TRUE(eventually([&] { return members(sock("a")).size() == 1; }, 1500ms));
+  EXPECT_NE(read_file(dir / "a.log").find(" (left) ip 127.0.0.1 tags {operator}"), std::string::npos) << read_file(dir / "a.log");
+
+  r = ctl({"--join", ctl_ini, "--settle", "800", "members", "--json"});
+  EXPECT_EQ(r.rc, 0) << r.err;
+  EXPECT_NE(r.out.find(ua), std::string::npos);
+  EXPECT_NE(r.out.find(ub), std::string::npos);
+}
+
+TEST_F(Processes, WatchStreamsUntilInterrupted) {
+  pair();
+  Process w({CLUSTERCTL_BIN, "--socket", sock("b"), "watch", "--json"}, env(), dir / "w.out", dir / "w.err");
+  ASSERT_TRUE(eventually([&] {
+    ctl({"--socket", sock("a"), "send", "--resolve", "beta", "--data", "probe"});
+    std::this_thread::sleep_for(100ms);
+    return w.out().find("\"data\":\"probe\"") != std::string::npos;
+  }));
+  ctl({"--socket", sock("a"), "tags", "replace", "renamed"});
+  auto pc = daemon(node("c", "gamma"));
+  const std::string uc = ready(sock("c"));
+  ASSERT_TRUE(eventually([&] { return w.out().find(R"({"event":"discovered","uuid":")" + uc) != std::string::npos; }));
+  pc->signal(SIGTERM);
+  ASSERT_EQ(pc->wait(5000ms), 0);
+  ASSERT_TRUE(eventually([&] { return w.out().find(R"({"event":"lost","uuid":")" + uc) != std::string::npos; }));
+  EXPECT_NE(w.out().find(R"({"event":"tags","uuid":")" + ua + R"(","tags":["renamed"]})"), std::string::npos) << w.out();
+  EXPECT_NE(w.out().find(R"({"event":"event","uuid":")" + ua + R"(","channel":0,"protocol":)"), std::string::npos);
+  w.signal(SIGINT);
+  EXPECT_EQ(w.wait(3000ms), 0) << w.err();
+
+  // A reader that goes away (`watch | head -n 1`) ends the watch.
+  Process head({"/bin/sh", "-c", std::string(CLUSTERCTL_BIN) + " --socket " + sock("b") + " watch | head -n 1"}, env(),
+               dir / "h.out", dir / "h.err");
+  EXPECT_TRUE(eventually([&] {
+    ctl({"--socket", sock("a"), "send", "--resolve", "beta", "--data", "more"});
+    return !head.running();
+  }));
+  EXPECT_EQ(head.out().rfind("event " + ua + " channel 0: ", 0), 0u) << head.out() << head.err();
+
+  // A watcher of a daemon that stops: exit 3.
+  Process w2({CLUSTERCTL_BIN, "--socket", sock("b"), "watch"}, env(), dir / "w2.out", dir / "w2.err");
+  std::this_thread::sleep_for(300ms);
+  pb->signal(SIGTERM);
+  EXPECT_EQ(pb->wait(5000ms), 0);
+  EXPECT_EQ(w2.wait(3000ms), 3);
+  EXPECT_EQ(w2.err(), "clusterctl: the daemon closed the connection\n");
+}
+
+TEST_F(Processes, StopsGracefullyAndCleansUp) {
+  pair();
+  const std::string nested = dir / "run/sub/d.sock";
+  const std::string conf = node("d", "delta", "[control]\nsocket = " + nested + "\n", false);
+  auto pd = daemon(conf, {"--pidfile", dir / "d.pid"});
+  const std::string ud = ready(nested);
+  ASSERT_FALSE(ud.empty()) << pd->err();
+  EXPECT_EQ(read_file(dir / "d.pid"), std::to_string(pd->pid()) + "\n");
+  EXPECT_EQ(mode_of(nested), 0600u);
+  EXPECT_EQ(mode_of(dir / "run"), 0700u);
+  EXPECT_EQ(mode_of(dir / "run/sub"), 0700u);
+  ASSERT_TRUE(eventually([&] { return members(sock("a")).size() == 2; }));
+
+  pd->signal(SIGTERM);
+  EXPECT_EQ(pd->wait(5000ms), 0) << pd->err();
+  EXPECT_FALSE(exists(nested)) << "socket removed";
+  EXPECT_FALSE(exists(dir / "d.pid")) << "pid file removed";
+  // The others dropped it at once: it said goodbye.
+  EXPECT_TRUE(eventually([&] { return members(sock("a")).size() == 1; }, 1000ms));
+  const std::string log = read_file(dir / "d.log");
+  EXPECT_NE(log.find("Information clusterd: joined as " + ud), std::string::npos) << log;
+  EXPECT_NE(log.find("Information clusterd: discovered " + ua + " ip 127.0.0.1 tags {alpha common} local"), std::string::npos) << log;
+  EXPECT_NE(log.find("clusterd: leaving"), std::string::npos);
+  EXPECT_NE(read_file(dir / "a.log").find("clusterd: lost " + ud + " (left) ip 127.0.0.1 tags {delta}"), std::string::npos);
+
+  // SIGINT works the same way.
+  pb->signal(SIGINT);
+  EXPECT_EQ(pb->wait(5000ms), 0);
+  EXPECT_FALSE(exists(sock("b")));
+}
+
+TEST_F(Processes, DaemonModeWritesThePidAndDetaches) {
+  const std::string conf = node("a", "alpha");
+  Ran r = clusterd({"--daemon", "--pidfile", dir / "a.pid", "--config", conf});
+  EXPECT_EQ(r.rc, 0) << r.err;
+  ASSERT_TRUE(eventually([&] { return !read_file(dir / "a.pid").empty(); })) << read_file(dir / "a.log");
+  const pid_t pid = static_cast<pid_t>(std::stoi(read_file(dir / "a.pid")));
+  struct Reaper {  // the daemon is not our child: kill it by pid if the test fails midway
+    pid_t pid;
+    ~Reaper() { ::kill(pid, SIGKILL); }
+  } reaper{pid};
+  EXPECT_EQ(::kill(pid, 0), 0);
+  EXPECT_EQ(mode_of(dir / "a.pid"), 0644u);
+  EXPECT_FALSE(ready(sock("a")).empty()) << read_file(dir / "a.log");
+  EXPECT_EQ(mode_of(sock("a")), 0600u);
+
+  // A second daemon on the same socket fails before detaching.
+  r = clusterd({"--daemon", "--config", conf});
+  EXPECT_EQ(r.rc, 73);
+  EXPECT_EQ(r.err, "clusterd: " + sock("a") + ": another daemon is serving this socket\n");
+
+  ::kill(pid, SIGTERM);
+  EXPECT_TRUE(eventually([&] { return ::kill(pid, 0) != 0; }, 5000ms));
+  EXPECT_FALSE(exists(sock("a")));
+  EXPECT_FALSE(exists(dir / "a.pid"));
+  EXPECT_NE(read_file(dir / "a.log").find("clusterd: left"), std::string::npos);
+}
+
+TEST_F(Processes, BusySocketExits73AndAStaleOneIsReplaced) {
+  const std::string conf = node("a", "alpha");
+  auto first = daemon(conf);
+  ASSERT_FALSE(ready(sock("a")).empty()) << first->err();
+  Ran r = clusterd({"--config", conf});
+  EXPECT_EQ(r.rc, 73);
+  EXPECT_EQ(r.err, "clusterd: " + sock("a") + ": another daemon is serving this socket\n");
+  EXPECT_FALSE(ready(sock("a")).empty()) << "the first one still serves";
+
+  // Killed hard, the first leaves its socket file behind: the next daemon replaces it.
+  first->signal(SIGKILL);
+  first->wait(3000ms);
+  ASSERT_TRUE(exists(sock("a")));
+  auto second = daemon(conf);
+  EXPECT_FALSE(ready(sock("a")).empty()) << second->err();
+  second->signal(SIGTERM);
+  EXPECT_EQ(second->wait(5000ms), 0);
+}
+
+TEST_F(Processes, SeveralDaemonsOnOneHost) {
+  auto p1 = daemon(node("one", "x"));
+  auto p2 = daemon(node("two", "x"));
+  auto p3 = daemon(node("three", "x"));
+  const std::string u1 = ready(sock("one"));
+  ASSERT_FALSE(u1.empty());
+  ASSERT_FALSE(ready(sock("two")).empty());
+  ASSERT_FALSE(ready(sock("three")).empty());
+  EXPECT_TRUE(eventually([&] { return members(sock("one")).size() == 2 && members(sock("three")).size() == 2; }));
+  Ran r = ctl({"--socket", sock("two"), "send", "--resolve", "x", "--data", "all"});
+  EXPECT_EQ(r.out, "reached 2 of 2 members\n");
+}
