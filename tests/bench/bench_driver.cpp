@@ -45,10 +45,13 @@ struct Settings {
   std::uint16_t next_port = 24100;
   bool wants(const std::string& s) const { return only.empty() || only.count(s) != 0; }
   std::uint16_t port() { return next_port++; }  ///< a fresh multicast port per fleet: no cross-talk
+  raw::Env raw() const { return raw::Env{fleet.self, fleet.tmp}; }
 };
 
+const std::int64_t g_started = now_ns();
+
 void progress(const std::string& s) {
-  std::fprintf(stderr, "[bench %s] %s\n", fmt(static_cast<double>(now_ns() % 100000000000) / 1e9, 1).c_str(), s.c_str());
+  std::fprintf(stderr, "[bench %6.1f s] %s\n", static_cast<double>(now_ns() - g_started) / 1e9, s.c_str());
   std::fflush(stderr);
 }
 
@@ -151,7 +154,7 @@ void discovery(Settings& s, Report& rep) {
   if (!q) layouts.push_back({200, {50, 50, 50, 49}, 5, 0, "4194304"});
   const std::string opts = "protocols=u,t,c hb=1000 ttl=3000";
   // The floor of "a newcomer is known": one multicast hop (half a raw multicast round trip).
-  auto hop = raw::multicast_ping_pong(s.fleet.group, s.port(), 150, q ? 500 : 2000, 100);
+  auto hop = raw::multicast_ping_pong(s.raw(), s.fleet.group, s.port(), 150, q ? 500 : 2000, 100);
   const double hop_us = percentile(hop, 50) / 2;
   s.port();  // ping_pong used port and port + 1
   rep.result("discovery.raw.multicast_hop_p50_us", hop_us, "us");
@@ -168,7 +171,7 @@ void discovery(Settings& s, Report& rep) {
     const std::string how_procs = L.n <= 50 ? n + " processes × 1 instance"
                                             : std::to_string(L.base.size()) + " processes × " + std::to_string(L.base[0]) +
                                                   " instances (one shared loop each) + 1 process × 1";
-    const int deadline_ms = L.n >= 200 && !q ? 15000 : 10000;
+    const int deadline_ms = L.n >= 200 ? (q ? 5000 : 15000) : 10000;
 
     // (b) one newcomer joins a running cluster of n - 1: until all others know it, and until it
     // knows all of them. The n - 1 are brought up gradually (at most 10 joins at a time, each
@@ -291,7 +294,7 @@ void discovery(Settings& s, Report& rep) {
       target = "all know all ≤ " + std::string(L.n == 50 ? "0.2 s" : "1 s");
       status = rep.target("discovery N=" + n + ": all know each other within " + ms(limit) + " (p95 of cold starts)",
                           incomplete == 0 && m95 <= limit,
-                          "p50 " + ms(m50) + ", p95 " + ms(m95) +
+                          (mesh_ms.empty() ? std::string("no run complete") : "p50 " + ms(m50) + ", p95 " + ms(m95)) +
                               (incomplete ? ", " + std::to_string(incomplete) + " of " + std::to_string(L.mesh_rounds) +
                                                 " runs incomplete after " + std::to_string(deadline_ms / 1000) + " s"
                                           : ""));
@@ -350,7 +353,7 @@ void failure(Settings& s, Report& rep) {
         return true;
       }, 5000);
       // A random point in the heartbeat period, so the kill does not always fall at one phase.
-      f.sleep_pumping(200 + static_cast<int>(rng() % 1000));
+      f.sleep_pumping(200 + static_cast<int>(rng() % (s.quick ? 500 : 1000)));
       const std::int64_t t0 = now_ns();
       f.kill9(victim);
       // kill() returns before the process is gone: wait until it is reaped (its sockets closed),
@@ -403,7 +406,7 @@ void failure(Settings& s, Report& rep) {
 // ---- 3. query round trip ----
 
 void query(Settings& s, Report& rep) {
-  const int reps = s.quick ? 1 : 3;
+  const int reps = s.quick ? 2 : 3;
   const std::size_t text = 16;
   const std::size_t req = wire_size(cluster::PayloadType::query, text, true);
   const std::size_t resp = wire_size(cluster::PayloadType::response, text, true);
@@ -422,7 +425,7 @@ void query(Settings& s, Report& rep) {
 
   for (const std::string proto : {"u", "t"}) {
     for (const int targets : {1, 10}) {
-      const std::size_t count = targets == 1 ? (s.quick ? 2000 : 5000) : (s.quick ? 500 : 2000);
+      const std::size_t count = targets == 1 ? (s.quick ? 1000 : 5000) : (s.quick ? 300 : 2000);
       const std::size_t warm = count / 10;
       double best50 = NAN, best99 = NAN, best_raw50 = NAN, best_raw99 = NAN;
       std::size_t errors = 0;
@@ -438,8 +441,8 @@ void query(Settings& s, Report& rep) {
           best50 = p50;
           best99 = p99;
         }
-        auto raw = raw::ping_pong(proto == "u" ? raw::Kind::unix_stream : raw::Kind::tcp, targets, req, resp, count, warm,
-                                  s.fleet.tmp);
+        auto raw = raw::ping_pong(s.raw(), proto == "u" ? raw::Kind::unix_stream : raw::Kind::tcp, targets, req, resp,
+                                  count, warm);
         const double r50 = percentile(raw, 50), r99 = percentile(raw, 99);
         if (std::isnan(best_raw50) || r50 < best_raw50) {
           best_raw50 = r50;
@@ -467,7 +470,7 @@ void query(Settings& s, Report& rep) {
                " B text; best p50 of " + std::to_string(reps) + (errors ? "; " + std::to_string(errors) + " errors" : ""),
            "p50 " + us(best50) + ", p99 " + us(best99),
            "p50 " + us(best_raw50) + ", p99 " + us(best_raw99) + " (" + std::to_string(req) + "/" + std::to_string(resp) +
-               " B ping-pong, " + std::to_string(targets) + " echo thread" + (targets > 1 ? "s" : "") + ")",
+               " B ping-pong, " + std::to_string(targets) + " echo process" + (targets > 1 ? "es" : "") + ")",
            fmt(ratio, 2) + "× (p99 " + fmt(best99 / best_raw99, 2) + "×)", target, status});
     }
   }
@@ -538,9 +541,9 @@ void throughput(Settings& s, Report& rep) {
         best_loss = loss;
         best_send_rate = t_last > t_first ? static_cast<double>(sent) / (static_cast<double>(t_last - t_first) / 1e9) : 0;
       }
-      raw::Throughput t = stream ? raw::stream(c.proto == "u" ? raw::Kind::unix_stream : raw::Kind::tcp, wire, count,
-                                               seconds, s.fleet.tmp)
-                                 : raw::multicast(s.fleet.group, s.port(), wire, count, seconds);
+      raw::Throughput t = stream ? raw::stream(s.raw(), c.proto == "u" ? raw::Kind::unix_stream : raw::Kind::tcp, wire,
+                                               count, seconds)
+                                 : raw::multicast(s.raw(), s.fleet.group, s.port(), wire, count, seconds);
       if (t.rate() > best_raw) {
         best_raw = t.rate();
         best_raw_loss = t.sent > 0 ? 100.0 * (1.0 - static_cast<double>(t.received) / static_cast<double>(t.sent)) : 0;
@@ -574,7 +577,8 @@ void throughput(Settings& s, Report& rep) {
         {"4", "events " + c.proto + " " + size + (c.foreign ? ", Cluster::send from a non-loop thread" : ""),
          "sender process → receiver process, " + std::string(c.foreign ? "send() from the main thread (posted + waited)"
                                                                        : "send() on the loop thread, 256 per loop turn") +
-             (stream ? ", ≤ " + std::to_string(window) + " un-acked (1 ack event per 1024)" : ", no flow control") +
+             (stream && !c.foreign ? ", ≤ " + std::to_string(window) + " un-acked (1 ack event per 1024)"
+                                   : ", no flow control") +
              "; ≤ " + fmt(seconds, 1) + " s; " + std::to_string(wire) + " B on the wire; best of " + std::to_string(reps) +
              (failures ? "; " + std::to_string(failures) + " failed sends" : "") +
              (stalls ? "; " + std::to_string(stalls) + " stalled" : ""),
@@ -671,7 +675,7 @@ void footprint(Settings& s, Report& rep) {
   }
   // The floor: a plain process that receives the same datagrams (epoll + recv) and drops them.
   Child sink({s.fleet.self, "udp-sink", s.fleet.group, port}, dir + "/udp-sink.err");
-  f.sleep_pumping(2000);  // settle: connections made, first heartbeats done
+  f.sleep_pumping(s.quick ? 1000 : 2000);  // settle: connections made, first heartbeats done
   const pid_t pid = d.pid();
   const long long t0 = cpu_ticks(pid);
   const long long sink0 = cpu_ticks(sink.pid());

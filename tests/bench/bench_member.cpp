@@ -108,6 +108,7 @@ struct Instance {
   std::uint64_t ack_every = 0;
   std::map<std::string, cluster::ServicePtr> ack_to;
   Blast blast;
+  std::uint64_t blast_gen = 0;  ///< which blast a stall timer belongs to
 };
 
 struct QueryRun {
@@ -231,10 +232,10 @@ class Host {
       if (b.window != 0 && b.sent - b.acked >= b.window) {
         b.waiting = true;
         b.waiting_since = now_ns();
-        const std::uint64_t at = b.sent;
-        loop_.after(milliseconds(3000), [this, in, at] {  // no ack for 3 s: stalled, give up
+        const std::uint64_t at = b.sent, gen = in->blast_gen;
+        loop_.after(milliseconds(3000), [this, in, at, gen] {  // no ack for 3 s: stalled, give up
           Blast& bb = in->blast;
-          if (bb.active && bb.waiting && bb.sent == at) {
+          if (in->blast_gen == gen && bb.active && bb.waiting && bb.sent == at) {
             bb.stalled = true;
             finish(in);
           }
@@ -422,6 +423,7 @@ std::string Host::command(const std::string& line, bool& quit) {
       in = get(w[1]);
       Blast& b = in->blast;
       b = Blast{};
+      ++in->blast_gen;
       const auto found = in->c->resolve(std::vector<std::string>{w[2]});
       if (found.empty()) {
         err = "error no member " + w[2];

@@ -91,7 +91,23 @@ sdk::TimerId EventLoop::after(std::chrono::milliseconds delay, std::function<voi
   }
 }
 
-void EventLoop::cancel(sdk::TimerId id) noexcept { timers_.erase(id); }
+void EventLoop::cancel(sdk::TimerId id) noexcept {
+  timers_.erase(id);
+  // Cancelled entries stay in the heap until due; rebuild it when they dominate, so many
+  // cancelled long timers (query timeouts) cannot grow it without bound.
+  if (timer_queue_.size() > 1024 && timer_queue_.size() > 2 * timers_.size()) {
+    try {
+      std::vector<TimerEntry> live;
+      live.reserve(timers_.size());
+      while (!timer_queue_.empty()) {
+        if (timers_.count(timer_queue_.top().id)) live.push_back(timer_queue_.top());
+        timer_queue_.pop();
+      }
+      timer_queue_ = decltype(timer_queue_)(std::greater<>(), std::move(live));
+    } catch (...) {
+    }
+  }
+}
 
 void EventLoop::post(std::function<void()> fn) noexcept {
   bool was_empty;
