@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <iterator>
 #include <memory>
@@ -292,6 +293,27 @@ class UdpMulticastProtocol final : public cluster::sdk::Protocol {
     return true;
   }
 
+  /// The Origin of a datagram. Formatting the address and looking it up among ours cost more
+  /// than the rest of the receive path, so the last IPv4 source is remembered for a second.
+  const cluster::sdk::Origin& origin_of(const sockaddr_storage& from, socklen_t len) {
+    const auto now = host_.loop().now();
+    if (from.ss_family == AF_INET && len >= static_cast<socklen_t>(sizeof(sockaddr_in))) {
+      in_addr a;
+      std::memcpy(&a, &reinterpret_cast<const sockaddr_in*>(&from)->sin_addr, sizeof a);
+      if (cached_valid_ && a.s_addr == cached_addr_.s_addr && now - cached_at_ < std::chrono::seconds(1))
+        return cached_origin_;
+      cached_addr_ = a;
+      cached_valid_ = true;
+    } else {
+      cached_valid_ = false;
+    }
+    cached_at_ = now;
+    cached_origin_.ip = net::address_text(reinterpret_cast<const sockaddr*>(&from), len);
+    cached_origin_.local = locals_.is_local(cached_origin_.ip);
+    cached_origin_.conn = 0;
+    return cached_origin_;
+  }
+
   void on_readable() {
     if (buffer_.size() != kDatagramBuffer) buffer_.resize(kDatagramBuffer);
     for (int i = 0; i < kDatagramsPerWakeup && fd_ >= 0; ++i) {
@@ -304,11 +326,7 @@ class UdpMulticastProtocol final : public cluster::sdk::Protocol {
           host_.log(LogLevel::warning, "udp-multicast: " + net::sys_error("recvfrom"));
         return;
       }
-      cluster::sdk::Origin origin;
-      origin.ip = net::address_text(reinterpret_cast<const sockaddr*>(&from), len);
-      origin.local = locals_.is_local(origin.ip);
-      origin.conn = 0;
-      host_.received(std::string_view(buffer_.data(), static_cast<std::size_t>(n)), origin);
+      host_.received(std::string_view(buffer_.data(), static_cast<std::size_t>(n)), origin_of(from, len));
     }
   }
 
@@ -329,6 +347,10 @@ class UdpMulticastProtocol final : public cluster::sdk::Protocol {
   std::string where_;
   std::vector<Interface> joined_;
   bool fallback_lo_ = false;
+  cluster::sdk::Origin cached_origin_;  ///< see origin_of()
+  in_addr cached_addr_{};
+  bool cached_valid_ = false;
+  cluster::sdk::EventLoop::Clock::time_point cached_at_{};
   std::vector<char> buffer_;
   net::LocalAddresses locals_;
 };
