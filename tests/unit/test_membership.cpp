@@ -112,6 +112,19 @@ TEST_F(Membership, SilentMemberExpiresAfterTtl) {
   EXPECT_LE(took, 800ms);  // ...and within ttl + one heartbeat period
 }
 
+TEST_F(Membership, EvictionHappensWhenTtlRunsOutNotAtTheNextHeartbeat) {
+  Options slow = fast();
+  slow.heartbeat = 10s;  // no heartbeat tick (and so no tick-driven expiry) during the test
+  slow.ttl = 300ms;
+  auto a = member(slow);
+  auto b = member(slow);
+  ASSERT_TRUE(run_until([&] { return knows(*a, *b); }));
+  b->hook(HookPoint::evaluate_send, "mute", [](HookContext&) { return Verdict::drop; });
+  const auto t0 = std::chrono::steady_clock::now();
+  ASSERT_TRUE(run_until([&] { return !knows(*a, *b); }, 2000ms));
+  EXPECT_LE(std::chrono::steady_clock::now() - t0, 400ms);
+}
+
 TEST_F(Membership, FallbackToNextProtocolSendsFailureReportAndPeerRefreshes) {
   auto a = member(fast(), "127.0.0.1");
   auto b = member(fast(), "127.0.0.1");

@@ -112,6 +112,11 @@ struct Cluster::Impl {
   void send_heartbeat(bool full);
   void send_discovery();
   void expire();
+  /// Keeps one timer at the earliest deadline, so a silent member is evicted when its ttl runs
+  /// out, not at the next heartbeat tick.
+  void schedule_expiry();
+  sdk::TimerId expiry_timer = 0;
+  Clock::time_point expiry_due{};
   void schedule_immediate_heartbeat();
 
   // receiving (receive.cpp)

@@ -102,6 +102,21 @@ void Cluster::Impl::expire() {
   for (const auto& [uuid, s] : services)
     if (now > s.deadline) gone.push_back(uuid);
   for (const auto& uuid : gone) lose(uuid, "expired");
+  schedule_expiry();
+}
+
+void Cluster::Impl::schedule_expiry() {
+  if (left || services.empty()) return;
+  Clock::time_point earliest = Clock::time_point::max();
+  for (const auto& [uuid, s] : services) earliest = std::min(earliest, s.deadline);
+  if (expiry_timer != 0 && expiry_due <= earliest) return;  // an earlier check is due anyway
+  if (expiry_timer != 0) loop_->cancel(expiry_timer);
+  expiry_due = earliest;
+  const auto wait = std::chrono::ceil<std::chrono::milliseconds>(earliest - loop_->now()) + std::chrono::milliseconds(1);
+  expiry_timer = loop_->after(std::max(wait, std::chrono::milliseconds(1)), [this] {
+    expiry_timer = 0;
+    expire();
+  });
 }
 
 void Cluster::Impl::leave() {
@@ -112,6 +127,7 @@ void Cluster::Impl::leave() {
   multicast(p);
   left = true;
   if (heartbeat_timer) loop_->cancel(heartbeat_timer);
+  if (expiry_timer) loop_->cancel(expiry_timer);
   if (ping_timer) loop_->cancel(ping_timer);
   for (auto id : timers) loop_->cancel(id);
   timers.clear();

@@ -115,6 +115,7 @@ void Cluster::Impl::on_packet(ProtocolSlot& slot, std::string_view body, const s
     }
     fresh.handle = std::make_shared<Service>(*self, fresh.info.sid, fresh.info.hid);
     known = &services.emplace(uuid, std::move(fresh)).first->second;
+    schedule_expiry();
     if (type == PayloadType::heartbeat && !p.data.has()) {
       // We missed its first heartbeat (a periodic one carries no props or tags): ask it alone,
       // with a discovery filtered to its sid; it answers with a full direct heartbeat.
@@ -267,7 +268,7 @@ void Cluster::Impl::on_ping(const Payload& p) {
       s.deadline = std::min(s.deadline, now + opt.ping_grace);
     }
   }
-  after(opt.ping_grace * 3 / 2, [this] { expire(); });  // 30 s for the default 20 s grace
+  schedule_expiry();
 }
 
 void Cluster::Impl::on_failed_report(ServiceState& s, const Payload& p) {

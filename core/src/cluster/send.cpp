@@ -183,7 +183,7 @@ void Cluster::Impl::flush_ping() {
   for (auto& [uuid, s] : services)
     if (std::find(sids.begin(), sids.end(), s.info.sid) != sids.end() && now - s.info.last_seen >= opt.ping_recent)
       s.deadline = std::min(s.deadline, now + opt.ping_grace);
-  after(opt.ping_grace * 3 / 2, [this] { expire(); });  // 30 s for the default 20 s grace
+  schedule_expiry();
 }
 
 }  // namespace cluster
