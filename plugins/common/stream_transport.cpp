@@ -152,6 +152,7 @@ ConnectionId StreamTransport::adopt(int fd, std::string ip, bool local, std::str
 bool StreamTransport::usable(ConnectionId id) {
   Conn* c = find(id);
   if (c == nullptr || c->closing) return false;
+  if (c->batching) return true;  // checked by the first write of this turn
   // A peer that closed its side leaves a readable EOF we may not have processed yet: writing
   // there would "succeed" into the void. Peek for it (one cheap syscall).
   char b;
@@ -171,11 +172,12 @@ Result StreamTransport::write(ConnectionId id, std::string_view bytes, bool& ove
   overflow = false;
   Conn* c = find(id);
   if (c == nullptr) return Result::failure(options_.name + ": connection " + std::to_string(id) + " is closed");
-  if (c->out_pos < c->out.size()) {
-    if (!flush(*c)) return Result::failure(options_.name + ": connection " + std::to_string(id) + " failed");
-  }
+  // The first packet of a turn goes out at once when nothing is queued; later ones (and any
+  // behind a full socket) are appended for the batch timer.
+  const bool first = !c->batching;
+  if (first) start_batch(*c);
   std::size_t done = 0;
-  if (c->out_pos == c->out.size()) {
+  if (first && c->out_pos == c->out.size()) {
     while (done < bytes.size()) {
       const ssize_t n = ::send(c->fd, bytes.data() + done, bytes.size() - done, MSG_NOSIGNAL);
       if (n > 0) {
@@ -203,9 +205,37 @@ Result StreamTransport::write(ConnectionId id, std::string_view bytes, bool& ove
     c->out.erase(0, c->out_pos);
     c->out_pos = 0;
   }
-  c->out.append(bytes.data() + done, rest);
-  update_interest(*c);
+  c->out.append(bytes.data() + done, rest);  // the batch timer (or writable) flushes it
   return Result::success();
+}
+
+void StreamTransport::start_batch(Conn& c) {
+  c.batching = true;
+  batched_.push_back(c.id);
+  if (batch_timer_ != 0) return;
+  batch_timer_ = host_.loop().after(std::chrono::milliseconds(0), [this]() noexcept {
+    batch_timer_ = 0;
+    try {
+      flush_batches();
+    } catch (...) {
+      host_.log(LogLevel::error, options_.name + ": flushing batched output failed (out of memory?)");
+    }
+  });
+  if (batch_timer_ == 0) {  // no timer: do not batch, write each packet at once
+    c.batching = false;
+    batched_.pop_back();
+  }
+}
+
+void StreamTransport::flush_batches() {
+  std::vector<ConnectionId> ids;
+  ids.swap(batched_);
+  for (ConnectionId id : ids) {
+    Conn* c = find(id);
+    if (c == nullptr) continue;
+    c->batching = false;
+    flush(*c);  // closes it on failure; a full socket waits for writable
+  }
 }
 
 bool StreamTransport::flush(Conn& c) {
@@ -399,8 +429,19 @@ void StreamTransport::shutdown() noexcept {
     host_.loop().cancel(closed_timer_);
     closed_timer_ = 0;
   }
+  if (batch_timer_ != 0) {
+    host_.loop().cancel(batch_timer_);
+    batch_timer_ = 0;
+  }
+  batched_.clear();
   for (auto& [id, c] : conns_) {
     if (c->watch != 0) host_.loop().unwatch(c->watch);
+    // Best effort, without blocking: what was sent in the last turn (a reply, a leave) goes out.
+    while (c->out_pos < c->out.size()) {
+      const ssize_t n = ::send(c->fd, c->out.data() + c->out_pos, c->out.size() - c->out_pos, MSG_NOSIGNAL | MSG_DONTWAIT);
+      if (n <= 0) break;
+      c->out_pos += static_cast<std::size_t>(n);
+    }
     close_fd(c->fd);
   }
   conns_.clear();

@@ -3,6 +3,12 @@
 // reused in both directions"), non-blocking reads reported to the host chunk by chunk (the core
 // does the framing), and per-connection output buffers flushed when the socket is writable.
 //
+// Write coalescing: the first packet to an idle connection is written at once (no added latency
+// for a lone request or reply, and its errors are reported to the sender); packets that follow
+// in the same loop turn are appended to the connection's buffer and written together by a
+// zero-delay timer, one send(2) for the lot. System calls dominate the cost of a small message,
+// so a burst of N packets costs two writes instead of N.
+//
 // Re-entrancy: host.received() may call back into the protocol (send a reply, close the
 // connection, even stop). Every path re-checks that its connection still exists after a host
 // call, and connection_closed() is never called from inside a host->protocol call: it is queued
@@ -79,6 +85,7 @@ class StreamTransport {
     std::size_t out_pos = 0;
     bool closing = false;     ///< close once `out` is flushed
     bool want_write = false;  ///< watching for writable
+    bool batching = false;    ///< written to this turn: append, the batch timer flushes
   };
 
   Conn* find(sdk::ConnectionId id) noexcept;
@@ -97,6 +104,9 @@ class StreamTransport {
   void close_now(sdk::ConnectionId id, std::string_view why);
   void notify_closed(sdk::ConnectionId id);
   void deliver_closed();
+  /// Marks `c` as written this turn and makes sure the batch timer runs.
+  void start_batch(Conn& c);
+  void flush_batches();
 
   sdk::ProtocolHost& host_;
   StreamOptions options_;
@@ -108,6 +118,8 @@ class StreamTransport {
   std::map<std::string, sdk::ConnectionId, std::less<>> by_uuid_;
   std::vector<sdk::ConnectionId> closed_;  ///< connection_closed() notifications to deliver
   sdk::TimerId closed_timer_ = 0;
+  std::vector<sdk::ConnectionId> batched_;  ///< connections written to this turn
+  sdk::TimerId batch_timer_ = 0;
   std::vector<char> read_buf_;
   bool stopped_ = false;
   LocalAddresses locals_;

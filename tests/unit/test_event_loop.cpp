@@ -14,3 +14,14 @@ TEST(EventLoopTimers, CancelledTimersDoNotAccumulate) {
   loop.run_for(std::chrono::milliseconds(50));
   EXPECT_EQ(fired, 1);
 }
+
+// A transport batches the writes of one turn behind a zero-delay timer: when the writes come
+// from posted work (Cluster calls from other threads), the batch must still go out in the same
+// run_once, not after another epoll_wait.
+TEST(EventLoopTimers, ZeroDelayTimerFromPostedWorkRunsInTheSameTurn) {
+  EventLoop loop;
+  int fired = 0;
+  loop.post([&] { loop.after(std::chrono::milliseconds(0), [&] { ++fired; }); });
+  loop.run_once(std::chrono::milliseconds(0));
+  EXPECT_EQ(fired, 1);
+}

@@ -108,11 +108,19 @@ sdk::Result Cluster::Impl::send_to(ServiceState& s, Payload& p, const SendFlags&
   std::vector<std::string> failed;
   std::string last_error = "no common protocol";
   const std::string uuid = s.info.uuid;
+  // A protocol send hook may rewrite the packet for one protocol only: then each attempt gets
+  // its own copy; without such hooks the packet is encoded as it is (no copy per message).
+  const bool protocol_hooks = !hook_table.empty(HookPoint::protocol_send);
   for (ProtocolSlot* sl : order) {
-    Payload attempt = p;  // a protocol hook may rewrite it for this protocol only
-    if (!run_send_hooks(attempt, sl->id, &s.info)) return sdk::Result::failure("dropped by a protocol send hook");
+    Payload copy;
+    Payload* attempt = &p;
+    if (protocol_hooks) {
+      copy = p;
+      attempt = &copy;
+      if (!run_send_hooks(copy, sl->id, &s.info)) return sdk::Result::failure("dropped by a protocol send hook");
+    }
     std::string bytes;
-    bpacket::encode_payload(attempt, bytes);
+    bpacket::encode_payload(*attempt, bytes);
     sdk::Result r = sl->traits.multicast
                         ? (bytes.size() > opt.max_multicast_packet ? sdk::Result::failure("too large for multicast")
                                                                    : sl->proto->multicast(bytes))
@@ -153,9 +161,10 @@ std::size_t Cluster::Impl::send_many(const std::vector<ServiceState*>& to, Paylo
     p.filter = std::move(filter);
     return multicast(p) ? to.size() : 0;
   }
+  if (to.size() == 1) return send_to(*to.front(), p, flags) ? 1 : 0;
   std::size_t ok = 0;
   for (auto* s : to) {
-    Payload copy = p;
+    Payload copy = p;  // send_to sets the filter and send hooks may rewrite it, per target
     if (send_to(*s, copy, flags)) ++ok;
   }
   return ok;

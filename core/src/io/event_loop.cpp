@@ -199,7 +199,10 @@ std::size_t EventLoop::run_once(std::chrono::milliseconds timeout) {
     ++ran;
   }
   ran += run_timers();
-  ran += run_posted();
+  const std::size_t posted = run_posted();
+  // Zero-delay timers set by posted work (a transport's write batch) run in this turn, not
+  // after another epoll_wait.
+  if (posted != 0) ran += posted + run_timers();
   return ran;
 }
 
