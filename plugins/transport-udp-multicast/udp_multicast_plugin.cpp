@@ -37,9 +37,9 @@ using cluster::sdk::SendOptions;
 namespace net = cluster::transport;
 
 constexpr ConfigKey kKeys[] = {
-    {"receive_buffer", ConfigType::integer, "0",
+    {"receive_buffer", ConfigType::integer, "1048576",
      "receive buffer of the multicast socket in bytes (SO_RCVBUF; beyond net.core.rmem_max only "
-     "with CAP_NET_ADMIN); 0 = the system default"},
+     "with CAP_NET_ADMIN, else capped there); 0 = the system default"},
 };
 
 constexpr std::size_t kDatagramBuffer = 65536;

@@ -117,7 +117,7 @@ struct DiscoveryLayout {
   int n;
   std::vector<int> base;  ///< instances per base process (n - 1 in all); the newcomer is separate
   int mesh_rounds, join_rounds;
-  std::string rcvbuf;     ///< [udp-multicast] receive_buffer ("0" = system default)
+  std::string rcvbuf;     ///< [udp-multicast] receive_buffer ("default" = the plugin default)
 };
 
 /// Sums one key of the "counters" replies of every process.
@@ -146,10 +146,10 @@ bool bring_up(Fleet& f, const std::vector<std::size_t>& procs, const std::vector
 void discovery(Settings& s, Report& rep) {
   const bool q = s.quick;
   std::vector<DiscoveryLayout> layouts = {
-      {2, {1}, q ? 3 : 10, q ? 8 : 30, "0"},
-      {10, std::vector<int>(9, 1), q ? 2 : 5, q ? 4 : 15, "0"},
-      {50, std::vector<int>(49, 1), q ? 2 : 5, q ? 3 : 10, "0"},
-      {200, {50, 50, 50, 49}, q ? 1 : 5, q ? 2 : 8, "0"},
+      {2, {1}, q ? 3 : 10, q ? 8 : 30, "default"},
+      {10, std::vector<int>(9, 1), q ? 2 : 5, q ? 4 : 15, "default"},
+      {50, std::vector<int>(49, 1), q ? 2 : 5, q ? 3 : 10, "default"},
+      {200, {50, 50, 50, 49}, q ? 1 : 5, q ? 2 : 8, "default"},
   };
   if (!q) layouts.push_back({200, {50, 50, 50, 49}, 5, 0, "4194304"});
   const std::string opts = "protocols=u,t,c hb=1000 ttl=3000";
@@ -161,9 +161,9 @@ void discovery(Settings& s, Report& rep) {
   for (const auto& L : layouts) {
     if (!s.discovery_sizes.empty() && !s.discovery_sizes.count(L.n)) continue;
     FleetConfig fc = s.fleet;
-    if (L.rcvbuf != "0") fc.rcvbuf = L.rcvbuf;
+    if (L.rcvbuf != "default") fc.rcvbuf = L.rcvbuf;
     const std::string n = std::to_string(L.n);
-    const std::string variant = L.rcvbuf == "0" ? "" : " (receive_buffer " + std::to_string(std::atoll(L.rcvbuf.c_str()) >> 20) + " MiB)";
+    const std::string variant = L.rcvbuf == "default" ? "" : " (receive_buffer " + std::to_string(std::atoll(L.rcvbuf.c_str()) >> 20) + " MiB)";
     Fleet f(fc, s.port());
     std::vector<std::size_t> base;
     for (std::size_t i = 0; i < L.base.size(); ++i) base.push_back(f.spawn("disc" + n + "-" + std::to_string(i)));
@@ -257,7 +257,7 @@ void discovery(Settings& s, Report& rep) {
                " filtered datagrams discarded by members");
     }
 
-    const std::string key = "discovery." + std::string(L.rcvbuf == "0" ? "" : "rcvbuf4m.");
+    const std::string key = "discovery." + std::string(L.rcvbuf == "default" ? "" : "rcvbuf4m.");
     const double j50 = median(others_ms), j95 = percentile(others_ms, 95);
     const double k50 = median(new_ms), k95 = percentile(new_ms, 95);
     const double m50 = median(mesh_ms), m95 = percentile(mesh_ms, 95);
@@ -289,7 +289,7 @@ void discovery(Settings& s, Report& rep) {
     rep.result(key + "mesh.n" + n + ".udp_rcvbuf_drops", static_cast<double>(drops), "datagrams");
     rep.result(key + "mesh.n" + n + ".filtered_discarded_max", static_cast<double>(filtered_max), "datagrams");
     std::string target = "—", status = "—";
-    if ((L.n == 50 || L.n == 200) && L.rcvbuf == "0") {
+    if ((L.n == 50 || L.n == 200) && L.rcvbuf == "default") {
       const double limit = L.n == 50 ? 200 : 1000;
       target = "all know all ≤ " + std::string(L.n == 50 ? "0.2 s" : "1 s");
       status = rep.target("discovery N=" + n + ": all know each other within " + ms(limit) + " (p95 of cold starts)",

@@ -23,7 +23,7 @@ struct FleetConfig {
   std::string plugin_dir;  ///< the build's plugins folder
   std::string tmp;         ///< scratch folder: socket files, member stderr
   std::string group = "239.255.91.1";
-  std::string rcvbuf = "0";  ///< [udp-multicast] receive_buffer of the members (0 = system default)
+  std::string rcvbuf = "default";  ///< [udp-multicast] receive_buffer of the members ("default": not set)
 };
 
 class Fleet {

@@ -126,7 +126,7 @@ class Host {
 
   void start() {
     ini_ = cluster::IniFile::parse("[tcp]\nconnect_timeout_ms = 500\n[unix]\npath_prefix = " + socket_dir_ +
-                                       "/\n[udp-multicast]\nreceive_buffer = " + rcvbuf_ + "\n",
+                                       "/\n[udp-multicast]\n" + (rcvbuf_ == "default" ? std::string() : "receive_buffer = " + rcvbuf_ + "\n"),
                                    "cluster_bench");
     plugins_ = std::make_shared<cluster::PluginManager>();
     plugins_->load(plugin_dir_ + "/cluster-udp-multicast.so", ini_.section("udp-multicast"));
@@ -496,7 +496,7 @@ std::string Host::command(const std::string& line, bool& quit) {
 }  // namespace
 
 int member_main(int argc, char** argv) {
-  std::string plugin_dir, socket_dir = "/tmp", rcvbuf = "0";
+  std::string plugin_dir, socket_dir = "/tmp", rcvbuf = "default";
   for (int i = 2; i + 1 < argc; i += 2) {
     const std::string a = argv[i];
     if (a == "--plugins") plugin_dir = argv[i + 1];

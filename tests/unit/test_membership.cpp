@@ -304,6 +304,7 @@ TEST_F(Membership, MoreThanThreeTargetsUseOneFilteredMulticast) {
   std::vector<std::unique_ptr<Cluster>> others;
   for (int i = 0; i < 5; ++i) others.push_back(member());
   ASSERT_TRUE(run_until([&] { return a->known_services() == 5; }));
+  run_until([] { return false; }, 120ms);  // discovery answers held back in a burst window are out
   int received = 0;
   for (auto& o : others) o->hook(HookPoint::event, "ev", [&](HookContext&) { return ++received, Verdict::pass; });
   auto targets = a->resolve({"*"});
@@ -315,6 +316,44 @@ TEST_F(Membership, MoreThanThreeTargetsUseOneFilteredMulticast) {
   EXPECT_EQ(received, 4);  // the fifth was filtered out
   EXPECT_EQ(net.directs, directs);
   EXPECT_GE(net.multicasts, multicasts + 1);
+}
+
+TEST_F(Membership, BurstOfNewcomersIsAnsweredByOneMulticastHeartbeat) {
+  Options slow = fast();
+  slow.heartbeat = 10s;  // no periodic heartbeat helps: only the answers to discoveries count
+  slow.ttl = 30s;
+  auto a = member(slow);
+  run_until([] { return false; }, 20ms);
+  std::vector<std::unique_ptr<Cluster>> newcomers;
+  for (int i = 0; i < 6; ++i) newcomers.push_back(member(slow));  // in one loop turn: a burst
+  ASSERT_TRUE(run_until([&] {
+    for (auto& n : newcomers)
+      if (!knows(*n, *a) || !knows(*a, *n)) return false;
+    return true;
+  }, 1000ms));
+  run_until([] { return false; }, 120ms);
+  // The first discovery is answered directly at once, the other five by one multicast heartbeat.
+  EXPECT_EQ(a->counters().burst_answers, 1u);
+  for (auto& n : newcomers) EXPECT_EQ(n->resolve({"*"}).size(), 6u) << "every newcomer knows all others";
+}
+
+TEST_F(Membership, UnknownSendersAreAskedAboutInOneFilteredDiscovery) {
+  Options o = fast();
+  o.ttl = 5s;
+  auto a = member(o, "127.0.0.9");
+  net.muted.insert("127.0.0.9");  // a misses the newcomers' announcements, they miss a's
+  std::vector<std::unique_ptr<Cluster>> others;
+  for (int i = 0; i < 6; ++i) others.push_back(member(o));
+  run_until([] { return false; }, 30ms);
+  EXPECT_EQ(a->known_services(), 0u);
+  net.muted.clear();
+  // Their next (bare) heartbeats name six unknown members: the first is asked about at once,
+  // the rest together, in one discovery filtered to their sids; each answers with its props.
+  std::vector<std::string> discovered;
+  a->hook(HookPoint::service_discovered, "d", [&](HookContext& c) { return discovered.push_back(c.service->uuid), Verdict::pass; });
+  ASSERT_TRUE(run_until([&] { return discovered.size() == 6; }, 1000ms));
+  EXPECT_LE(a->counters().asks_sent, 2u);
+  for (const auto& s : a->resolve({"*"})) EXPECT_FALSE(s->info().props.empty()) << s->uuid() << " has no props";
 }
 
 TEST_F(Membership, TagChangesSendOneImmediateHeartbeatAndFireTagsChanged) {

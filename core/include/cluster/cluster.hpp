@@ -34,6 +34,8 @@ struct Counters {
   std::uint64_t send_failures = 0;     ///< a protocol failed (and the next one was tried)
   std::uint64_t unreachable = 0;       ///< no protocol could reach a member (ping scheduled)
   std::uint64_t pings_sent = 0;
+  std::uint64_t burst_answers = 0;     ///< discoveries of a burst answered by one multicast heartbeat
+  std::uint64_t asks_sent = 0;         ///< filtered discoveries asking about unknown senders
 };
 
 struct SendFlags {

@@ -119,6 +119,23 @@ struct Cluster::Impl {
   Clock::time_point expiry_due{};
   void schedule_immediate_heartbeat();
 
+  // Bursts of newcomers (discovery.cpp). A cold start of N members makes each member answer
+  // N - 1 discoveries and, when datagrams were lost, ask about unknown senders: answering each
+  // directly costs N^2 connections, asking each alone N^2 multicasts. The first of a burst is
+  // handled at once (a lone newcomer waits for nothing); the rest, within the burst window, are
+  // answered by one multicast heartbeat with our props (more than 3) or directly, and asked about
+  // with filtered discoveries naming up to 64 sids each.
+  std::vector<std::string> answer_pending;  ///< uuids whose discovery waits for our answer
+  bool answer_window = false;
+  std::vector<std::string> ask_pending;  ///< sids of unknown members to ask about
+  bool ask_window = false;
+  void answer_discovery(ServiceState& s);
+  void answer_directly(ServiceState& s);
+  void flush_answers();
+  void ask_about(const std::string& sid);
+  void send_ask(std::vector<std::string> sids);
+  void flush_asks();
+
   // receiving (receive.cpp)
   void on_bytes(ProtocolSlot& slot, std::string_view bytes, const sdk::Origin& origin);
   void on_packet(ProtocolSlot& slot, std::string_view body, const sdk::Origin& origin);

@@ -116,16 +116,9 @@ void Cluster::Impl::on_packet(ProtocolSlot& slot, std::string_view body, const s
     fresh.handle = std::make_shared<Service>(*self, fresh.info.sid, fresh.info.hid);
     known = &services.emplace(uuid, std::move(fresh)).first->second;
     schedule_expiry();
-    if (type == PayloadType::heartbeat && !p.data.has()) {
-      // We missed its first heartbeat (a periodic one carries no props or tags): ask it alone,
-      // with a discovery filtered to its sid; it answers with a full direct heartbeat.
-      Payload ask = base(PayloadType::discovery);
-      ask.known = services.size();
-      ask.data = props_string();
-      ask.tags = tags;
-      ask.filter = StringList{*p.sid};
-      multicast(ask);
-    }
+    // We missed its first heartbeat (a periodic one carries no props or tags): ask it, with a
+    // discovery filtered to its sid; it answers with a full heartbeat.
+    if (type == PayloadType::heartbeat && !p.data.has()) ask_about(*p.sid);
   } else {
     if (hook_table.run(HookPoint::service_validate, ctx) == Verdict::drop) {
       ++counters.dropped_hook;
@@ -174,12 +167,7 @@ void Cluster::Impl::dispatch(ProtocolSlot& slot, ServiceState& s, const sdk::Ori
       break;
     case PayloadType::discovery: {
       if (p.data.has()) merge_props(s.info, *p.data, false);
-      // Answer the newcomer directly with everything it needs to know about us.
-      Payload reply = base(PayloadType::heartbeat);
-      reply.known = services.size();
-      reply.data = props_string();
-      reply.tags = tags;
-      send_to(s, reply, SendFlags{});
+      answer_discovery(s);  // everything the newcomer needs to know about us
       break;
     }
     case PayloadType::ping:

@@ -144,7 +144,9 @@ sdk::Result Cluster::Impl::send_to(ServiceState& s, Payload& p, const SendFlags&
       return r;
     }
     ++counters.send_failures;
-    failed.push_back(sl->id);
+    // Without its props we only tried the connection the packet came on: the peer's server is
+    // not to blame, and a failure report would make it recreate a healthy one.
+    if (sl->traits.multicast || s.info.props_for(sl->id) != nullptr) failed.push_back(sl->id);
     last_error = sl->id + ": " + r.message();
     log(sdk::LogLevel::debug, "send to " + uuid + " over " + sl->id + " failed: " + r.message());
   }
