@@ -44,6 +44,7 @@ constexpr ConfigKey kKeys[] = {
 
 constexpr std::size_t kDatagramBuffer = 65536;
 constexpr int kDatagramsPerWakeup = 256;  // then let other sockets run (epoll is level-triggered)
+constexpr std::chrono::milliseconds kBusyGap{2};
 
 Result parse_config(const PluginConfig& cfg, int& receive_buffer) {
   const std::int64_t v = cfg.get_int("receive_buffer");
@@ -316,7 +317,13 @@ class UdpMulticastProtocol final : public cluster::sdk::Protocol {
 
   void on_readable() {
     if (buffer_.size() != kDatagramBuffer) buffer_.resize(kDatagramBuffer);
-    for (int i = 0; i < kDatagramsPerWakeup && fd_ >= 0; ++i) {
+    // Reading until EAGAIN costs one extra system call per wake-up; when datagrams trickle in
+    // (an idle member's heartbeats) one per wake-up is enough, and the level-triggered loop
+    // comes back for any other. Wake-ups closer than kBusyGap mean a burst: read them all.
+    const auto now = host_.loop().now();
+    const int limit = now - last_wakeup_ < kBusyGap ? kDatagramsPerWakeup : 1;
+    last_wakeup_ = now;
+    for (int i = 0; i < limit && fd_ >= 0; ++i) {
       sockaddr_storage from{};
       socklen_t len = sizeof from;
       const ssize_t n = ::recvfrom(fd_, buffer_.data(), buffer_.size(), 0, reinterpret_cast<sockaddr*>(&from), &len);
@@ -353,6 +360,7 @@ class UdpMulticastProtocol final : public cluster::sdk::Protocol {
   cluster::sdk::EventLoop::Clock::time_point cached_at_{};
   std::vector<char> buffer_;
   net::LocalAddresses locals_;
+  cluster::sdk::EventLoop::Clock::time_point last_wakeup_{};
 };
 
 bool init(cluster::sdk::Registrar& registrar, std::string& error) noexcept {
