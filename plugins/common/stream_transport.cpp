@@ -22,6 +22,7 @@ constexpr int kReadsPerWakeup = 16;    // then let other sockets run (epoll is l
 constexpr int kAcceptsPerWakeup = 64;
 constexpr std::size_t kCompactAt = 64 * 1024;
 constexpr std::size_t kShrinkAbove = 1u << 20;
+constexpr int kUnixSendBuffer = 1 << 20;
 
 bool would_block(int err) noexcept { return err == EAGAIN || err == EWOULDBLOCK; }
 
@@ -78,6 +79,11 @@ void StreamTransport::configure(int fd) noexcept {
   if (options_.tcp) {
     set_int_option(fd, IPPROTO_TCP, TCP_NODELAY, 1);
     if (options_.keepalive) set_int_option(fd, SOL_SOCKET, SO_KEEPALIVE, 1);
+  } else {
+    // Unix streams have no buffer auto-tuning: at the default (208 KiB) a writer stalls while
+    // one loop turn's batch is still being read. Beyond wmem_max only with CAP_NET_ADMIN.
+    if (!set_int_option(fd, SOL_SOCKET, SO_SNDBUFFORCE, kUnixSendBuffer))
+      set_int_option(fd, SOL_SOCKET, SO_SNDBUF, kUnixSendBuffer);
   }
 }
 

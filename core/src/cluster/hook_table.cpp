@@ -45,8 +45,9 @@ bool HookTable::remove(HookId id) noexcept {
 }
 
 Verdict HookTable::run(HookPoint point, HookContext& ctx, std::string_view scope) const {
-  const std::shared_ptr<const List> list = table_[index(point)];
-  if (!list || list->empty()) return Verdict::pass;
+  const auto& current = table_[index(point)];
+  if (!current || current->empty()) return Verdict::pass;  // the common case: no reference count
+  const std::shared_ptr<const List> list = current;  // a hook may (un)register while we iterate
   ctx.point = point;
   Verdict result = Verdict::pass;
   for (const auto& e : *list) {

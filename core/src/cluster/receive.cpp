@@ -67,7 +67,12 @@ void Cluster::Impl::on_packet(ProtocolSlot& slot, std::string_view body, const s
     return;
   }
   const bool local = origin.local && *p.hid == settings_.hid;
-  std::string uuid = *p.sid + "@" + *p.hid;
+  auto make_uuid = [&p] {
+    std::string u;
+    u.reserve(p.sid->size() + 1 + p.hid->size());
+    return u.append(*p.sid).append(1, '@').append(*p.hid);
+  };
+  std::string uuid = make_uuid();
   ServiceState* known = find(uuid);
 
   // Check 4: hooks.
@@ -77,17 +82,22 @@ void Cluster::Impl::on_packet(ProtocolSlot& slot, std::string_view body, const s
   ctx.protocol = slot.id;
   ctx.channel = channel;
   ctx.local = local;
-  const std::string channel_scope = std::to_string(channel);
-  if (hook_table.run(HookPoint::evaluate_receive, ctx) == Verdict::drop ||
-      hook_table.run(HookPoint::channel_receive, ctx, channel_scope) == Verdict::drop ||
-      hook_table.run(HookPoint::protocol_receive, ctx, slot.id) == Verdict::drop) {
-    ++counters.dropped_hook;
-    return;
+  const bool receive_hooks = !hook_table.empty(HookPoint::evaluate_receive) ||
+                             !hook_table.empty(HookPoint::channel_receive) ||
+                             !hook_table.empty(HookPoint::protocol_receive);
+  if (receive_hooks) {
+    if (hook_table.run(HookPoint::evaluate_receive, ctx) == Verdict::drop ||
+        hook_table.run(HookPoint::channel_receive, ctx, std::to_string(channel)) == Verdict::drop ||
+        hook_table.run(HookPoint::protocol_receive, ctx, slot.id) == Verdict::drop) {
+      ++counters.dropped_hook;
+      return;
+    }
+    if (left) return;  // a hook may have left the cluster
+    // Hooks may have rewritten identity fields: re-derive.
+    if (!p.sid.has() || !p.hid.has() || !p.type.has()) { ++counters.dropped_invalid; return; }
+    uuid = make_uuid();
+    known = find(uuid);
   }
-  if (left) return;  // a hook may have left the cluster
-  // Hooks may have rewritten identity fields: re-derive.
-  if (!p.sid.has() || !p.hid.has() || !p.type.has()) { ++counters.dropped_invalid; return; }
-  uuid = *p.sid + "@" + *p.hid;
 
   // Check 5: remote = 0 also needs our hid.
   if (opt.remote == 0 && *p.hid != settings_.hid) { ++counters.dropped_remote; return; }
@@ -95,7 +105,6 @@ void Cluster::Impl::on_packet(ProtocolSlot& slot, std::string_view body, const s
   if ((channel == 1 || channel == 2) && !local) { ++counters.dropped_channel; return; }
 
   const auto type = static_cast<PayloadType>(*p.type);
-  known = find(uuid);
   if (known == nullptr) {
     if (type == PayloadType::disconnect) return;  // never heard of it: nothing to forget
     ServiceState fresh;
@@ -125,7 +134,7 @@ void Cluster::Impl::on_packet(ProtocolSlot& slot, std::string_view body, const s
       return;
     }
     ServiceInfo& info = known->info;
-    info.protocols = *p.protocols;
+    if (info.protocols != *p.protocols) info.protocols = *p.protocols;
     if (!origin.ip.empty() && !slot.traits.local_only) info.ip = origin.ip;
     if (p.tags.has() && *p.tags != info.tags) {
       info.tags = *p.tags;
