@@ -159,6 +159,8 @@ bool StreamTransport::usable(ConnectionId id) {
   Conn* c = find(id);
   if (c == nullptr || c->closing) return false;
   if (c->batching) return true;  // checked by the first write of this turn
+  // Data came in on it during this loop turn (a reply to a request): the peer was there.
+  if (c->last_read == host_.loop().now()) return true;
   // A peer that closed its side leaves a readable EOF we may not have processed yet: writing
   // there would "succeed" into the void. Peek for it (one cheap syscall).
   char b;
@@ -292,9 +294,13 @@ void StreamTransport::read_some(ConnectionId id, std::uint32_t flags) {
     if (c == nullptr || stopped_) return;
     const ssize_t n = ::recv(c->fd, read_buf_.data(), read_buf_.size(), 0);
     if (n > 0) {
+      c->last_read = host_.loop().now();
       // A copy: the host may close this connection (and free its Conn) while it runs.
       const sdk::Origin origin{c->ip, c->local, id};
       host_.received(std::string_view(read_buf_.data(), static_cast<std::size_t>(n)), origin);
+      // A short read took everything there was: no recv just to hear EAGAIN (the loop is
+      // level-triggered and calls again for more, or for an EOF behind the data).
+      if (static_cast<std::size_t>(n) < read_buf_.size()) return;
       continue;
     }
     if (n == 0) {

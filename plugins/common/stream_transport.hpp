@@ -86,6 +86,7 @@ class StreamTransport {
     bool closing = false;     ///< close once `out` is flushed
     bool want_write = false;  ///< watching for writable
     bool batching = false;    ///< written to this turn: append, the batch timer flushes
+    sdk::EventLoop::Clock::time_point last_read{};  ///< loop time of the last read with data
   };
 
   Conn* find(sdk::ConnectionId id) noexcept;
