@@ -113,6 +113,10 @@ int multicast_socket(const std::string& group, std::uint16_t port, sockaddr_in& 
   int one = 1, zero = 0;
   ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   ::setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+  // The receive buffer the udp-multicast plugin asks for by default, so the floor is fair.
+  const int rcvbuf = 1 << 20;
+  if (::setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof rcvbuf) != 0)
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
   if (::bind(fd, reinterpret_cast<const sockaddr*>(&g), sizeof g) != 0) fail("bind group");
   ip_mreqn m{};
   m.imr_multiaddr = g.sin_addr;

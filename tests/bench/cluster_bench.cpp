@@ -5,6 +5,7 @@
 //   cluster_bench udp-sink GROUP PORT     the idle floor: receives the group's datagrams and
 //                                         drops them (epoll + recvfrom), until stdin closes
 //   cluster_bench raw-server ...          the far end of a raw-socket floor (bench_raw.cpp)
+//   cluster_bench zmq-pull ENDPOINT       the far end of the ZeroMQ baseline (bench_zmq.cpp)
 #include <cstdio>
 #include <string>
 
@@ -13,6 +14,7 @@ int driver_main(int argc, char** argv);
 int member_main(int argc, char** argv);
 int udp_sink_main(int argc, char** argv);
 int raw_server_main(int argc, char** argv);
+int zmq_pull_main(int argc, char** argv);
 }  // namespace bench
 
 int main(int argc, char** argv) {
@@ -22,6 +24,7 @@ int main(int argc, char** argv) {
     if (mode == "run") return bench::driver_main(argc, argv);
     if (mode == "udp-sink") return bench::udp_sink_main(argc, argv);
     if (mode == "raw-server") return bench::raw_server_main(argc, argv);
+    if (mode == "zmq-pull") return bench::zmq_pull_main(argc, argv);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "cluster_bench %s: %s\n", mode.c_str(), e.what());
     return 1;
