@@ -21,20 +21,40 @@
 //   greet                from now on, send "hello-<our sid>" to every member the moment it is
 //                        discovered (from the service_discovered hook) -> greeting
 //   quit                 leave gracefully and exit 0             -> bye
+//   answer               from now on, answer every query with "<our sid>:<query text>" (a
+//                        query hook)                              -> answering
+//   query <term> <data> <timeout_ms>
+//                        Cluster::query to the members matching <term>, waiting for the end
+//                        -> answers <n> <answer> ...   (done: every member answered; n = count)
+//                        -> timeout <n> <answer> ...   (the timeout ended it; the answers so far)
+//                        -> stuck <n>                  (not done 5 s after its timeout: a bug)
+//                        each <answer> is <uuid>=<data>, or <uuid>!<error> for an error answer
+//                        (spaces in data or error text are written as '_')
 // Anything else answers "error <message>". End of stdin: leave and exit 0.
+//
+// Options before CONFIG (used by tests/reliability):
+//   --skip-failed-plugins  join like a host that embeds the library and tolerates broken
+//                        plugins: load each [plugins] load entry with its own PluginManager,
+//                        print "plugin-failed <entry> <PluginError text>" for each one that fails
+//                        and go on; drop the [cluster] protocols and [plugins] hooks no loaded
+//                        plugin provides ("protocol-skipped <id>", "hooks-skipped <name>"), then
+//                        Cluster::join(options, plugins, loop) on a loop thread of our own.
 #include <dirent.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <future>
 #include <iostream>
 #include <memory>
 #include <mutex>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "cluster/cluster.hpp"
@@ -183,6 +203,38 @@ std::string command(cluster::Cluster& c, const cluster::NodeConfig& node, const 
     });
     return "greeting";
   }
+  if (cmd == "answer") {
+    const std::string sid = c.sid();
+    c.hook(cluster::HookPoint::query, "probe.answer", [sid](cluster::HookContext& ctx) {
+      const std::string text = ctx.payload != nullptr && ctx.payload->data.has() ? *ctx.payload->data : std::string();
+      ctx.answer = sid + ":" + text;
+      return cluster::Verdict::modified;
+    });
+    return "answering";
+  }
+  if (cmd == "query") {
+    std::string term, data;
+    long timeout_ms = -1;
+    in >> term >> data >> timeout_ms;
+    if (term.empty() || data.empty() || timeout_ms < 0) return "error usage: query <term> <data> <timeout_ms>";
+    cluster::QueryOptions q;
+    q.resolve = {term};
+    q.query = data;
+    q.collect = true;
+    q.timeout = std::chrono::milliseconds(timeout_ms);
+    const cluster::QueryPtr running = c.query(std::move(q));
+    if (!running->wait(std::chrono::milliseconds(timeout_ms + 5000)))
+      return "stuck " + std::to_string(running->results().size());
+    const auto results = running->results();
+    std::string out = (running->timed_out() ? "timeout " : "answers ") + std::to_string(results.size());
+    for (const auto& [uuid, a] : results) {
+      std::string text = a.data;
+      for (char& ch : text)
+        if (ch == ' ' || ch == '\n' || ch == '\r') ch = '_';
+      out += " " + uuid + (a.error ? "!" : "=") + text;
+    }
+    return out;
+  }
   if (cmd == "quit") {
     quit = true;
     c.leave();
@@ -191,36 +243,87 @@ std::string command(cluster::Cluster& c, const cluster::NodeConfig& node, const 
   return "error unknown command '" + cmd + "'";
 }
 
+/// The hooks every probe prints from; registered before the first packet (join's `prepare`).
+void register_hooks(cluster::Cluster& cl) {
+  using cluster::HookContext;
+  using cluster::HookPoint;
+  using cluster::Verdict;
+  cl.hook(HookPoint::service_discovered, "probe.discovered", [](HookContext& ctx) {
+    say("discovered " + ctx.service->uuid);
+    return Verdict::pass;
+  });
+  cl.hook(HookPoint::service_lost, "probe.lost", [](HookContext& ctx) {
+    say("lost " + ctx.service->uuid + " " + ctx.reason);
+    return Verdict::pass;
+  });
+  cl.hook(HookPoint::event, "probe.event", [](HookContext& ctx) {
+    const std::string from = ctx.service != nullptr ? ctx.service->uuid : std::string("?");
+    const std::string data = ctx.payload != nullptr && ctx.payload->data.has() ? *ctx.payload->data : std::string();
+    say("event " + from + " " + std::string(ctx.protocol) + " " + data);
+    return Verdict::pass;
+  });
+}
+
+/// --skip-failed-plugins: a host that loads the plugins itself and goes on without the broken
+/// ones (see the header comment). The cluster runs on `loop`, which `thread` runs.
+std::unique_ptr<cluster::Cluster> join_tolerant(const cluster::NodeConfig& node, cluster::EventLoop& loop,
+                                                std::thread& thread) {
+  auto plugins = std::make_shared<cluster::PluginManager>();
+  for (const auto& name : node.load) {
+    const bool by_name = name.find('/') == std::string::npos;
+    try {
+      plugins->load(node.resolve_plugin(name), node.ini, by_name ? name : std::string());
+    } catch (const std::exception& e) {  // PluginError, or ConfigError for its ini section
+      say("plugin-failed " + name + " " + e.what());
+    }
+  }
+  cluster::Options options = node.options;
+  std::vector<std::string> protocols;
+  for (const auto& id : options.protocols) {
+    if (plugins->has_protocol(id)) protocols.push_back(id);
+    else say("protocol-skipped " + id);
+  }
+  options.protocols = protocols;
+  auto c = cluster::Cluster::join(options, plugins, loop, [&](cluster::Cluster& cl) {
+    for (const auto& h : node.hook_sets) {
+      if (plugins->has_hook_set(h)) cl.use_hook_set(h);
+      else say("hooks-skipped " + h);
+    }
+    register_hooks(cl);
+  });
+  // As Cluster::join(NodeConfig) does: the thread waits until the loop knows its owner.
+  std::promise<void> go;
+  std::future<void> ready = go.get_future();
+  thread = std::thread([&loop, f = std::move(ready)]() mutable {
+    f.wait();
+    loop.run();
+  });
+  loop.set_owner(thread.get_id());
+  go.set_value();
+  return c;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 2) {
-    std::cerr << "usage: cluster_probe CONFIG\n";
+  bool tolerant = false;
+  const char* config = nullptr;
+  if (argc == 2) {
+    config = argv[1];
+  } else if (argc == 3 && std::string(argv[1]) == "--skip-failed-plugins") {
+    tolerant = true;
+    config = argv[2];
+  } else {
+    std::cerr << "usage: cluster_probe [--skip-failed-plugins] CONFIG\n";
     return 2;
   }
   cluster::NodeConfig node;
   std::unique_ptr<cluster::Cluster> c;
+  cluster::EventLoop own_loop;  // --skip-failed-plugins only
+  std::thread own_thread;
   try {
-    node = cluster::NodeConfig::load_file(argv[1]);
-    c = cluster::Cluster::join(node, [](cluster::Cluster& cl) {
-      using cluster::HookContext;
-      using cluster::HookPoint;
-      using cluster::Verdict;
-      cl.hook(HookPoint::service_discovered, "probe.discovered", [](HookContext& ctx) {
-        say("discovered " + ctx.service->uuid);
-        return Verdict::pass;
-      });
-      cl.hook(HookPoint::service_lost, "probe.lost", [](HookContext& ctx) {
-        say("lost " + ctx.service->uuid + " " + ctx.reason);
-        return Verdict::pass;
-      });
-      cl.hook(HookPoint::event, "probe.event", [](HookContext& ctx) {
-        const std::string from = ctx.service != nullptr ? ctx.service->uuid : std::string("?");
-        const std::string data = ctx.payload != nullptr && ctx.payload->data.has() ? *ctx.payload->data : std::string();
-        say("event " + from + " " + std::string(ctx.protocol) + " " + data);
-        return Verdict::pass;
-      });
-    });
+    node = cluster::NodeConfig::load_file(config);
+    c = tolerant ? join_tolerant(node, own_loop, own_thread) : cluster::Cluster::join(node, register_hooks);
   } catch (const std::exception& e) {
     std::cerr << "cluster_probe: " << e.what() << "\n";
     return 1;
@@ -240,6 +343,11 @@ int main(int argc, char** argv) {
     say(reply);
   }
   c->leave();
+  if (own_thread.joinable()) {
+    own_loop.stop();
+    own_thread.join();
+    own_loop.set_owner(std::thread::id());  // the loop thread is gone: run what is left inline
+  }
   c.reset();
   return 0;
 }
