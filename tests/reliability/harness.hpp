@@ -1,0 +1,188 @@
+// The reliability suite's harness (docs/testing.md, "Reliability"): members are cluster_probe
+// processes (tests/integration/probe.cpp) driven through pipes, as in tests/integration; this
+// adds what the reliability tests need on top: several members per test over time, members
+// inside other network namespaces (network.hpp), per-process resource readings from /proc, and
+// the fast/full switch.
+//
+// Every wait has a deadline; every process is killed and reaped when its test ends, whatever
+// happened; every namespace a test made is deleted in TearDown.
+#pragma once
+
+#include <sys/types.h>
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <random>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "network.hpp"
+
+namespace rel {
+
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+long long ms_between(Clock::time_point from, Clock::time_point to);
+bool starts_with(const std::string& s, const std::string& prefix);
+std::vector<std::string> words(const std::string& s);
+
+/// CLUSTER_RELIABILITY_FULL=1: the full suite (long runs); otherwise the fast subset.
+bool full_mode();
+/// Built with ASan + UBSan (everything is slower; RSS is not a leak signal there).
+bool sanitized();
+/// CLUSTER_NETNS=1: inside tests/plugins/netns-run's private namespace.
+bool in_private_netns();
+/// The seed of this run's random choices: CLUSTER_RELIABILITY_SEED, else from the clock.
+std::uint32_t run_seed();
+
+/// A child process with stdin and stdout on pipes (stderr to a file).
+class Process {
+ public:
+  struct Line {
+    std::string text;
+    Clock::time_point at;  ///< when the test read it
+  };
+
+  Process(std::string name, const std::vector<std::string>& argv, const std::string& stderr_path);
+  ~Process();  ///< closes stdin, waits 3 s for an exit, then SIGKILL and reap
+  Process(const Process&) = delete;
+  Process& operator=(const Process&) = delete;
+
+  const std::string& name() const { return name_; }
+  pid_t pid() const { return pid_; }
+  Clock::time_point started() const { return started_; }
+  int stdout_fd() const { return stdout_; }
+  const std::vector<Line>& lines() const { return lines_; }
+  bool exited() const { return exited_; }
+  int status() const { return status_; }
+  bool killed() const { return killed_; }
+
+  bool write_line(const std::string& line);
+  void close_stdin();
+  /// Reads what is available without waiting; splits it into lines.
+  void read_available();
+  std::optional<Line> find(const std::function<bool(const std::string&)>& pred, std::size_t from = 0) const;
+  std::optional<Line> find_prefix(const std::string& prefix, std::size_t from = 0) const;
+  /// Sends a command and waits for its answer: the next line starting with one of `replies`
+  /// (or "error "). Returns "" on timeout.
+  std::string command(const std::string& cmd, const std::vector<std::string>& replies,
+                      milliseconds timeout = milliseconds(10000));
+  void signal(int sig);
+  void kill9();
+  /// Polls for the exit (draining stdout meanwhile); true once exited.
+  bool wait_exit(milliseconds timeout);
+  /// Whether it is still running (reaps it when it is not).
+  bool alive();
+
+ private:
+  std::string name_;
+  Clock::time_point started_ = Clock::now();
+  pid_t pid_ = -1;
+  int stdin_ = -1;
+  int stdout_ = -1;
+  std::string partial_;
+  std::vector<Line> lines_;
+  bool exited_ = false;
+  bool killed_ = false;
+  int status_ = 0;
+};
+
+/// Reads from every process until `done()` holds or the deadline passes; returns done().
+bool wait_until(const std::vector<Process*>& procs, const std::function<bool()>& done, Clock::time_point deadline);
+
+int run_shell(const std::string& cmd);
+
+/// What /proc says about a process.
+struct ProcStats {
+  int fds = -1;      ///< entries of /proc/<pid>/fd
+  int sockets = -1;  ///< of them, sockets
+  long rss_kb = -1;  ///< VmRSS
+};
+ProcStats proc_stats(pid_t pid);
+
+/// The value of `key` in the props dict of `protocol` ("t {port 1} u {path x}"), or "".
+std::string prop(const std::string& props, const std::string& protocol, const std::string& key);
+
+struct MemberOptions {
+  std::string protocols = "u t c";
+  milliseconds heartbeat{200};
+  milliseconds ttl{1500};
+  unsigned remote = 0;
+  std::string interface;
+  std::string hid;
+  std::string load = "udp-multicast tcp unix";  ///< [plugins] load
+  std::string extra_ini;                        ///< appended to the ini file
+  int tcp_connect_timeout_ms = 500;
+  std::vector<std::string> wrapper;  ///< runs the probe through this (ip netns exec NS)
+  std::vector<std::string> args;     ///< probe options before CONFIG
+  bool await_join = true;            ///< (start only) wait for "joined"
+};
+
+struct Member {
+  std::string name;
+  MemberOptions options;
+  std::string config;
+  std::unique_ptr<Process> proc;
+  std::string uuid, sid;
+  /// The test expects it to fail or crash and checks that itself: TearDown does not require
+  /// a clean exit.
+  bool expect_failure = false;
+
+  /// Distinct uuids of its "discovered" lines.
+  std::set<std::string> discovered() const;
+  std::size_t count_prefix(const std::string& prefix) const;
+};
+
+/// Base fixture: a temporary folder, a multicast port per test, members, namespaces.
+class ReliabilityTest : public ::testing::Test {
+ protected:
+  void SetUp() override;
+  void TearDown() override;
+
+  Member& spawn(const std::string& name, MemberOptions o = {});
+  /// Waits for every member's "joined <uuid> <sid>" line and records uuid and sid.
+  ::testing::AssertionResult await_joined(const std::vector<Member*>& ms, milliseconds timeout = milliseconds(20000));
+  /// Waits until every member of `ms` discovered every one in `expected(m)`.
+  bool await_discovered(const std::vector<Member*>& ms, const std::function<std::set<std::string>(Member*)>& expected,
+                        milliseconds timeout);
+  std::optional<Process::Line> await_line(Member& m, const std::string& prefix, milliseconds timeout, std::size_t from = 0);
+  std::map<std::string, unsigned long long> counters(Member& m);
+  std::string own_props(Member& m);
+  /// Members `m` knows ("members" command), as uuids; nullopt when it did not answer.
+  std::optional<std::set<std::string>> members_of(Member& m);
+  std::string await_peer_prop(Member& m, Member& other, const std::string& protocol, const std::string& key,
+                              milliseconds timeout = milliseconds(5000));
+  std::size_t stderr_count(const Member& m, const std::string& text) const;
+  /// Quits every member still running and checks it exits 0 with a clean stderr.
+  void quit_all_and_check();
+  /// Checks that an exited member exited 0 with nothing from a sanitizer on stderr.
+  void expect_clean_exit(Member& m);
+  void dump_members();
+  /// Prints product findings visible in the members' output (see docs/testing.md).
+  void report_findings();
+  static std::vector<Process*> procs(const std::vector<Member*>& ms);
+  std::vector<Member*> all_members();
+
+  /// A network of `hosts` namespaces for this test (deleted in TearDown).
+  Network& network();
+
+  /// Scales a duration for sanitizer builds (x3).
+  static milliseconds scaled(milliseconds d);
+
+  std::string dir_;
+  int port_ = 0;
+  std::vector<std::unique_ptr<Member>> members_;
+  std::unique_ptr<Network> network_;
+  std::mt19937 rng_;
+  std::uint32_t seed_ = 0;
+};
+
+}  // namespace rel
