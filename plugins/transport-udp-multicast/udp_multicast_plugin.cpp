@@ -4,6 +4,7 @@
 // the group, direct sends included (the core adds a filter so only the target processes it).
 // Interface rules and failure behaviour: docs/transports.md.
 #include <arpa/inet.h>
+#include <linux/filter.h>
 #include <ifaddrs.h>
 #include <net/if.h>
 #include <netinet/in.h>
@@ -152,9 +153,9 @@ class UdpMulticastProtocol final : public cluster::sdk::Protocol {
 
   Result multicast(std::string_view packet) noexcept override {
     try {
-      if (fd_ < 0) return Result::failure("udp-multicast: not started");
+      if (send_fd_ < 0) return Result::failure("udp-multicast: not started");
       for (;;) {
-        const ssize_t n = ::sendto(fd_, packet.data(), packet.size(), 0,
+        const ssize_t n = ::sendto(send_fd_, packet.data(), packet.size(), 0,
                                    reinterpret_cast<const sockaddr*>(&group_), sizeof group_);
         if (n >= 0 && static_cast<std::size_t>(n) == packet.size()) return Result::success();
         if (n < 0 && errno == EINTR) continue;
@@ -211,10 +212,22 @@ class UdpMulticastProtocol final : public cluster::sdk::Protocol {
 #ifdef IP_MULTICAST_ALL
     net::set_int_option(fd_, IPPROTO_IP, IP_MULTICAST_ALL, 0);
 #endif
+    // We send from a socket of our own (an ephemeral port): the kernel loops our datagrams back
+    // to every member on this host, and a filter on our receiving socket drops the ones from
+    // that port, so we do not read and decode our own traffic (see drop_own_datagrams).
+    send_fd_ = ::socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (send_fd_ < 0) return Result::failure("udp-multicast: " + net::sys_error("socket"));
+    sockaddr_in any{};
+    any.sin_family = AF_INET;
+    socklen_t any_len = sizeof any;
+    if (::bind(send_fd_, reinterpret_cast<const sockaddr*>(&any), sizeof any) != 0 ||
+        ::getsockname(send_fd_, reinterpret_cast<sockaddr*>(&any), &any_len) != 0)
+      return Result::failure("udp-multicast: " + net::sys_error("bind the sending socket"));
+    drop_own_datagrams(ntohs(any.sin_port));
     const int ttl = static_cast<int>(std::min(s.remote, 255u));
-    if (!net::set_int_option(fd_, IPPROTO_IP, IP_MULTICAST_TTL, ttl))
+    if (!net::set_int_option(send_fd_, IPPROTO_IP, IP_MULTICAST_TTL, ttl))
       return Result::failure("udp-multicast: " + net::sys_error("IP_MULTICAST_TTL"));
-    if (!net::set_int_option(fd_, IPPROTO_IP, IP_MULTICAST_LOOP, 1))
+    if (!net::set_int_option(send_fd_, IPPROTO_IP, IP_MULTICAST_LOOP, 1))
       return Result::failure("udp-multicast: " + net::sys_error("IP_MULTICAST_LOOP"));
 
     if (!s.interface.empty()) {
@@ -250,7 +263,25 @@ class UdpMulticastProtocol final : public cluster::sdk::Protocol {
     ip_mreqn m{};
     m.imr_ifindex = static_cast<int>(itf.index);
     m.imr_address = itf.address;
-    return ::setsockopt(fd_, IPPROTO_IP, IP_MULTICAST_IF, &m, sizeof m) == 0;
+    return ::setsockopt(send_fd_, IPPROTO_IP, IP_MULTICAST_IF, &m, sizeof m) == 0;
+  }
+
+  /// A classic BPF filter on the receiving socket: drop IPv4 datagrams whose UDP source port is
+  /// our sending socket's. Without it (no filter support) the core drops them by sid, later.
+  void drop_own_datagrams(std::uint16_t port) noexcept {
+    sock_filter code[] = {
+        BPF_STMT(BPF_LD | BPF_B | BPF_ABS, static_cast<std::uint32_t>(SKF_NET_OFF)),       // version, ihl
+        BPF_STMT(BPF_ALU | BPF_AND | BPF_K, 0x0f),                                          // ihl
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 5, 0, 2),                                       // options: keep
+        BPF_STMT(BPF_LD | BPF_H | BPF_ABS, static_cast<std::uint32_t>(SKF_NET_OFF + 20)),  // udp source port
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, port, 1, 0),
+        BPF_STMT(BPF_RET | BPF_K, 0xffffffffu),  // keep
+        BPF_STMT(BPF_RET | BPF_K, 0),            // drop
+    };
+    sock_fprog prog{static_cast<unsigned short>(std::size(code)), code};
+    if (::setsockopt(fd_, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof prog) != 0)
+      host_.log(LogLevel::debug, "udp-multicast: " + net::sys_error("SO_ATTACH_FILTER") +
+                                     " (our own datagrams are dropped by sid instead)");
   }
 
   bool join(const Interface& itf) {
@@ -343,12 +374,14 @@ class UdpMulticastProtocol final : public cluster::sdk::Protocol {
       watch_ = 0;
     }
     net::close_fd(fd_);  // leaves the groups
+    net::close_fd(send_fd_);
     joined_.clear();
     fallback_lo_ = false;
   }
 
   ProtocolHost& host_;
-  int fd_ = -1;
+  int fd_ = -1;       ///< bound to the group: receives
+  int send_fd_ = -1;  ///< an ephemeral port: sends (see drop_own_datagrams)
   cluster::sdk::WatchId watch_ = 0;
   sockaddr_in group_{};
   std::string where_;

@@ -49,25 +49,30 @@ class UdpMulticast : public ::testing::Test {
   }
 };
 
-TEST_F(UdpMulticast, TwoMembersOnOnePortBothReceiveIncludingTheSender) {
+TEST_F(UdpMulticast, TwoMembersOnOnePortReceiveEachOtherButNotThemselves) {
   Harness h("udp-multicast");
   Node& a = h.start(settings("sidA0001"));
   Node& b = h.start(settings("sidB0002"));
   const std::string p = make_packet("sidA0001", "heartbeat");
   const sdk::Result r = a.proto->multicast(p);
   ASSERT_TRUE(r) << r.message();
-  ASSERT_TRUE(h.run_until([&] { return has(*a.host, p) && has(*b.host, p); }));
-  for (const Node* n : {&a, &b}) {
-    ASSERT_EQ(n->host->packets.size(), 1u);
-    const sdk::Origin& o = n->host->packets[0].origin;
-    EXPECT_TRUE(o.local);
-    EXPECT_EQ(o.ip, "127.0.0.1");
-    EXPECT_EQ(o.conn, 0u);
-  }
+  ASSERT_TRUE(h.run_until([&] { return has(*b.host, p); }));
+  ASSERT_EQ(b.host->packets.size(), 1u);
+  const sdk::Origin& o = b.host->packets[0].origin;
+  EXPECT_TRUE(o.local);
+  EXPECT_EQ(o.ip, "127.0.0.1");
+  EXPECT_EQ(o.conn, 0u);
   // And the other way round.
   const std::string q = make_packet("sidB0002", "discovery");
   ASSERT_TRUE(b.proto->multicast(q));
-  ASSERT_TRUE(h.run_until([&] { return has(*a.host, q) && has(*b.host, q); }));
+  ASSERT_TRUE(h.run_until([&] { return has(*a.host, q); }));
+  // The kernel loops every datagram back to the host, but a sender's own socket filters its
+  // datagrams out (by source port): nobody reads and decodes its own traffic.
+  h.settle(50ms);
+  EXPECT_FALSE(has(*a.host, p));
+  EXPECT_FALSE(has(*b.host, q));
+  EXPECT_EQ(a.host->packets.size(), 1u);
+  EXPECT_EQ(b.host->packets.size(), 1u);
 }
 
 TEST_F(UdpMulticast, RegistersProtocolCWithDatagramMulticastTraits) {
@@ -88,7 +93,7 @@ TEST_F(UdpMulticast, DirectSendIsAMulticastToo) {
   Node& c = h.start(settings("sidC0003"));
   const std::string p = make_packet("sidA0001", "to b only (the core adds a filter)");
   ASSERT_TRUE(a.proto->send(b.info(), p, {}));
-  ASSERT_TRUE(h.run_until([&] { return has(*a.host, p) && has(*b.host, p) && has(*c.host, p); }));
+  ASSERT_TRUE(h.run_until([&] { return has(*b.host, p) && has(*c.host, p); }));
 }
 
 TEST_F(UdpMulticast, LargeDatagramArrivesWhole) {
@@ -151,9 +156,10 @@ TEST_F(UdpMulticast, AnotherGroupOnTheSamePortIsNotReceived) {
   Harness h("udp-multicast");
   Node& a = h.start(settings("sidA0001", 1));
   Node& b = h.start(settings("sidB0002", 2));
+  Node& c = h.start(settings("sidC0003", 1));
   const std::string p = make_packet("sidA0001", "group 1");
   ASSERT_TRUE(a.proto->multicast(p));
-  ASSERT_TRUE(h.run_until([&] { return has(*a.host, p); }));
+  ASSERT_TRUE(h.run_until([&] { return has(*c.host, p); }));
   h.settle(100ms);
   EXPECT_TRUE(b.host->packets.empty());
 }
@@ -164,7 +170,7 @@ TEST_F(UdpMulticast, ExplicitInterfaceLo) {
   Node& b = h.start(settings("sidB0002", 1, "127.0.0.1"));  // by address
   const std::string p = make_packet("sidA0001", "via lo");
   ASSERT_TRUE(a.proto->multicast(p));
-  ASSERT_TRUE(h.run_until([&] { return has(*a.host, p) && has(*b.host, p); }));
+  ASSERT_TRUE(h.run_until([&] { return has(*b.host, p); }));
 }
 
 TEST_F(UdpMulticast, UnknownInterfaceFailsStart) {
@@ -199,7 +205,7 @@ TEST_F(UdpMulticast, WithoutAMulticastInterfaceItFallsBackToLo) {
   const std::string p = make_packet("sidA0001", "fallback");
   const sdk::Result r = a.proto->multicast(p);
   ASSERT_TRUE(r) << r.message();
-  ASSERT_TRUE(h.run_until([&] { return has(*a.host, p) && has(*b.host, p); }));
+  ASSERT_TRUE(h.run_until([&] { return has(*b.host, p); }));
   EXPECT_TRUE(b.host->packets[0].origin.local);
 }
 
@@ -207,10 +213,11 @@ TEST_F(UdpMulticast, StopClosesTheSocket) {
   Harness h("udp-multicast");
   Node& a = h.start(settings("sidA0001"));
   Node& b = h.start(settings("sidB0002"));
+  Node& c = h.start(settings("sidC0003"));
   b.proto->stop();
   EXPECT_FALSE(b.proto->multicast(make_packet("sidB0002", "x")));
   ASSERT_TRUE(a.proto->multicast(make_packet("sidA0001", "y")));
-  ASSERT_TRUE(h.run_until([&] { return a.host->packets.size() == 1; }));
+  ASSERT_TRUE(h.run_until([&] { return c.host->packets.size() == 1; }));
   h.settle(50ms);
   EXPECT_TRUE(b.host->packets.empty());
   ASSERT_TRUE(b.proto->start());  // and may start again
