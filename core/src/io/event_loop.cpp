@@ -152,8 +152,10 @@ std::size_t EventLoop::run_posted() {
 
 std::size_t EventLoop::run_timers() {
   std::size_t n = 0;
-  now_ = Clock::now();
-  while (!timer_queue_.empty() && timer_queue_.top().due <= now_) {
+  // Due checks use the clock itself (a zero-delay timer set by a callback of this turn is due);
+  // now() stays the time of this iteration, so plugins can tell "this turn" by it.
+  const auto clock = Clock::now();
+  while (!timer_queue_.empty() && timer_queue_.top().due <= clock) {
     const sdk::TimerId id = timer_queue_.top().id;
     timer_queue_.pop();
     auto it = timers_.find(id);
