@@ -105,6 +105,9 @@ class ImpairHub {
 
   std::uint64_t forwarded() const { return forwarded_; }
   std::uint64_t dropped() const { return dropped_; }
+  void block(std::size_t port, bool blocked) {
+    if (port < blocked_.size()) blocked_[port] = blocked;
+  }
 
  private:
   struct Pending {
@@ -138,6 +141,10 @@ class ImpairHub {
           const ssize_t n = ::recvfrom(fds_[i], buf.data(), buf.size(), 0, reinterpret_cast<sockaddr*>(&from), &len);
           if (n <= 0) break;
           if (from.sll_pkttype == PACKET_OUTGOING) continue;  // what we sent out of this port
+          if (blocked_[i]) {
+            ++dropped_;
+            continue;
+          }
           auto frame = std::make_shared<const std::string>(buf.data(), static_cast<std::size_t>(n));
           for (std::size_t j = 0; j < fds_.size(); ++j) {
             if (j == i) continue;
@@ -168,6 +175,7 @@ class ImpairHub {
   std::priority_queue<Pending, std::vector<Pending>, std::greater<>> queue_;
   std::uint64_t seq_ = 0;
   std::atomic<std::uint64_t> forwarded_{0}, dropped_{0};
+  std::vector<std::atomic<bool>> blocked_ = std::vector<std::atomic<bool>>(names_.size());
 };
 
 // ---- the network ----
@@ -209,7 +217,10 @@ std::string Network::build(int hosts, const Impairment& impairment, std::uint32_
   impairment_ = impairment;
   const int n = g_networks++;
   mode_ = Mode::bridge;
-  if (impairment.any()) {
+  if (impairment.hub) {
+    mode_ = Mode::hub;
+    netem_error_ = "asked for by the test";
+  } else if (impairment.any()) {
     const char* force = std::getenv("CLUSTER_RELIABILITY_IMPAIR");
     const std::string want = force != nullptr ? force : "";
     if (want == "hub") {
@@ -302,6 +313,10 @@ std::vector<std::string> Network::wrapper(std::size_t i) const {
 
 int Network::run_in(std::size_t i, const std::string& cmd) const {
   return shell("ip netns exec " + hosts_.at(i).ns + " sh -c '" + cmd + "'");
+}
+
+void Network::block_output(std::size_t i, bool blocked) {
+  if (hub_) hub_->block(i, blocked);
 }
 
 std::uint64_t Network::hub_forwarded() const { return hub_ ? hub_->forwarded() : 0; }

@@ -30,6 +30,7 @@ struct Impairment {
   double loss = 0.0;  ///< 0..1 per frame delivered to a host
   std::chrono::milliseconds delay{0};
   std::chrono::milliseconds jitter{0};
+  bool hub = false;  ///< use the hub even without loss or delay (for Network::block_output)
   bool any() const { return loss > 0.0 || delay.count() > 0 || jitter.count() > 0; }
 };
 
@@ -68,6 +69,8 @@ class Network {
   std::vector<std::string> wrapper(std::size_t i) const;
   /// Runs `cmd` inside host i (sh -c); returns its exit code.
   int run_in(std::size_t i, const std::string& cmd) const;
+  /// Hub mode only: drops every frame host i sends (from now on, or no longer).
+  void block_output(std::size_t i, bool blocked);
   /// Frames the hub forwarded / dropped (0 in the other modes).
   std::uint64_t hub_forwarded() const;
   std::uint64_t hub_dropped() const;

@@ -318,5 +318,78 @@ TEST_F(MultiHost, DISABLED_ConnectToADeadHostDoesNotStallTheMember) {
       << "c expired a, which was alive but stuck in a connect";
 }
 
+// A repro of a finding (docs/testing.md, "Findings"), disabled because it fails today: a member
+// first heard through a bare periodic heartbeat is asked once for its props (a filtered
+// discovery); when that ask is lost, the second bare heartbeat announces it anyway and nobody
+// asks again, so a query to it fails at once with "no common protocol" (queries never use "c")
+// until a ping (ping_delay, 5 s) happens to bring a full heartbeat. The hub loses exactly
+// these packets: A's join (its full heartbeat and discovery) and each side's one ask.
+// Run it with --gtest_also_run_disabled_tests --gtest_filter='*AskedAgain*'.
+TEST_F(MultiHost, DISABLED_MemberHeardWithoutPropsIsAskedAgain) {
+  Impairment hub_only;
+  hub_only.hub = true;
+  ASSERT_NO_FATAL_FAILURE(make_hosts(2, hub_only));
+  MemberOptions o;
+  o.protocols = "t c";
+  o.ttl = milliseconds(5000);
+  Member& b = spawn("b", on_host(1, 1, o));
+  ASSERT_TRUE(await_joined({&b}));
+  ASSERT_EQ(b.proc->command("answer", {"answering"}), "answering");
+  // A joins unheard; it hears B's bare heartbeats, asks (lost), announces B anyway.
+  network().block_output(0, true);
+  Member& a = spawn("a", on_host(0, 1, o));
+  ASSERT_TRUE(await_joined({&a}));
+  ASSERT_EQ(a.proc->command("answer", {"answering"}), "answering");
+  ASSERT_TRUE(await_line(a, "discovered " + b.uuid, milliseconds(3000)).has_value()) << "a never announced b";
+  // Now the other way round: B hears A's bare heartbeats, asks (lost), announces A anyway.
+  network().block_output(1, true);
+  network().block_output(0, false);
+  ASSERT_TRUE(await_line(b, "discovered " + a.uuid, milliseconds(3000)).has_value()) << "b never announced a";
+  network().block_output(1, false);
+  // Nothing is lost from here on: a heartbeat period or more to ask again, then queries.
+  wait_until({}, [] { return false; }, Clock::now() + milliseconds(1000));
+  std::cout << "[ info     ] b knows a as: " << b.proc->command("peer " + a.sid, {"peer "}) << "\n";
+  std::cout << "[ info     ] a knows b as: " << a.proc->command("peer " + b.sid, {"peer "}) << "\n";
+  EXPECT_EQ(b.proc->command("query " + a.sid + " hello 2000", {"answers ", "timeout ", "stuck "}),
+            "answers 1 " + a.uuid + "=" + a.sid + ":hello");
+  EXPECT_EQ(a.proc->command("query " + b.sid + " hello 2000", {"answers ", "timeout ", "stuck "}),
+            "answers 1 " + b.uuid + "=" + b.sid + ":hello");
+}
+
+// A repro of a finding (docs/testing.md, "Findings"), disabled because it fails today: a member
+// known but not yet announced (heard once through a bare heartbeat, props still unknown) that
+// then goes silent is reported "lost ... expired" although "discovered" never fired for it, so
+// an application that pairs the two events sees a loss out of nowhere. The hub lets exactly
+// one of A's bare heartbeats through to B.
+// Run it with --gtest_also_run_disabled_tests --gtest_filter='*NeverAnnounced*'.
+TEST_F(MultiHost, DISABLED_NoLostForAMemberNeverAnnounced) {
+  Impairment hub_only;
+  hub_only.hub = true;
+  ASSERT_NO_FATAL_FAILURE(make_hosts(2, hub_only));
+  MemberOptions o;
+  o.protocols = "t c";
+  o.heartbeat = milliseconds(1000);
+  o.ttl = milliseconds(2500);
+  Member& b = spawn("b", on_host(1, 1, o));
+  ASSERT_TRUE(await_joined({&b}));
+  network().block_output(1, true);  // B's ask will be lost
+  network().block_output(0, true);
+  Member& a = spawn("a", on_host(0, 1, o));
+  ASSERT_TRUE(await_joined({&a}));
+  wait_until({}, [] { return false; }, Clock::now() + milliseconds(300));  // its join is lost
+  network().block_output(0, false);
+  // Let A through until B knows it (its next bare heartbeat), then silence A again.
+  const bool known = wait_until(
+      {}, [&] { return members_of(b).value_or(std::set<std::string>{}).count(a.uuid) != 0; },
+      Clock::now() + milliseconds(3000));
+  network().block_output(0, true);
+  ASSERT_TRUE(known) << "b never heard a";
+  const auto lost = await_line(b, "lost " + a.uuid, o.ttl + milliseconds(2000));
+  const bool announced = b.proc->find_prefix("discovered " + a.uuid).has_value();
+  std::cout << "[ info     ] b: " << (announced ? "announced a" : "never announced a") << ", "
+            << (lost ? lost->text : std::string("did not lose a")) << "\n";
+  EXPECT_FALSE(lost.has_value() && !announced) << "b reported the loss of a member it never announced";
+}
+
 }  // namespace
 }  // namespace rel
