@@ -340,7 +340,9 @@ TEST_F(Membership, BurstOfNewcomersIsAnsweredByOneMulticastHeartbeat) {
 TEST_F(Membership, UnknownSendersAreAskedAboutInOneFilteredDiscovery) {
   Options o = fast();
   o.ttl = 5s;
-  auto a = member(o, "127.0.0.9");
+  Options quiet = o;
+  quiet.heartbeat = 10s;
+  auto a = member(quiet, "127.0.0.9");
   net.muted.insert("127.0.0.9");  // a misses the newcomers' announcements, they miss a's
   std::vector<std::unique_ptr<Cluster>> others;
   for (int i = 0; i < 6; ++i) others.push_back(member(o));
@@ -354,6 +356,48 @@ TEST_F(Membership, UnknownSendersAreAskedAboutInOneFilteredDiscovery) {
   ASSERT_TRUE(run_until([&] { return discovered.size() == 6; }, 1000ms));
   EXPECT_LE(a->counters().asks_sent, 2u);
   for (const auto& s : a->resolve({"*"})) EXPECT_FALSE(s->info().props.empty()) << s->uuid() << " has no props";
+}
+
+TEST_F(Membership, AMemberNeverAnnouncedIsNotReportedLost) {
+  Options o = fast();
+  Options quiet = o;
+  quiet.heartbeat = 10s;  // b never hears a (so never asks a, which would announce b to a)
+  auto a = member(quiet, "127.0.0.9");
+  net.muted.insert("127.0.0.9");  // a misses b's announcements
+  auto b = member(o, "127.0.0.2");
+  run_until([] { return false; }, 30ms);
+  net.muted.clear();
+  std::vector<std::string> events;
+  a->hook(HookPoint::service_discovered, "d", [&](HookContext& c) { return events.push_back("discovered " + c.service->uuid), Verdict::pass; });
+  a->hook(HookPoint::service_lost, "l", [&](HookContext& c) { return events.push_back("lost " + c.service->uuid), Verdict::pass; });
+  // a hears one bare heartbeat of b, asks it for its props; b goes silent before answering.
+  ASSERT_TRUE(run_until([&] { return a->known_services() == 1; }, 1000ms));
+  net.muted.insert("127.0.0.2");
+  ASSERT_TRUE(run_until([&] { return a->known_services() == 0; }, 2000ms)) << "a should expire b";
+  EXPECT_TRUE(events.empty()) << "first event: " << (events.empty() ? "" : events.front());
+}
+
+TEST_F(Membership, AMemberHeardWithoutPropsIsAskedAgain) {
+  Options o = fast();
+  o.ttl = 5s;
+  Options quiet = o;
+  quiet.heartbeat = 10s;
+  auto a = member(quiet, "127.0.0.9");
+  net.muted.insert("127.0.0.9");
+  auto b = member(o, "127.0.0.2");
+  run_until([] { return false; }, 30ms);
+  net.muted.clear();
+  ASSERT_TRUE(run_until([&] { return a->known_services() == 1; }, 1000ms));
+  net.muted.insert("127.0.0.2");  // b's answer to the ask is lost
+  run_until([] { return false; }, 150ms);
+  net.muted.clear();
+  // b's next bare heartbeats announce it without props; a keeps asking (once a second) until
+  // it has them, so the direct protocol becomes usable.
+  ASSERT_TRUE(run_until([&] {
+    auto s = a->resolve({b->sid()});
+    return !s.empty() && !s.front()->info().props.empty();
+  }, 2500ms)) << "a never learned b's props";
+  EXPECT_GE(a->counters().asks_sent, 2u);
 }
 
 TEST_F(Membership, TagChangesSendOneImmediateHeartbeatAndFireTagsChanged) {

@@ -26,6 +26,7 @@ struct ServiceState {
   Clock::time_point deadline;  ///< expires after this unless heard from (ttl, or a ping's grace)
   bool discovered = false;     ///< service discovered fired
   int bare_heartbeats = 0;     ///< heartbeats without props seen before discovered fired
+  Clock::time_point last_ask{};  ///< when we last asked it for its props (see on_packet)
 };
 
 
@@ -144,6 +145,8 @@ struct Cluster::Impl {
   void on_ping(const Payload& p);
   void on_failed_report(ServiceState& s, const Payload& p);
   void lose(const std::string& uuid, const char* why);
+  /// It offers a direct protocol we run whose props (port, path) we have not learned.
+  bool lacks_props(const ServiceInfo& info);
 
   // sending (send.cpp)
   Payload base(PayloadType type, std::uint64_t channel = 0) const;

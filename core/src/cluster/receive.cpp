@@ -127,7 +127,10 @@ void Cluster::Impl::on_packet(ProtocolSlot& slot, std::string_view body, const s
     schedule_expiry();
     // We missed its first heartbeat (a periodic one carries no props or tags): ask it, with a
     // discovery filtered to its sid; it answers with a full heartbeat.
-    if (type == PayloadType::heartbeat && !p.data.has()) ask_about(*p.sid);
+    if (type == PayloadType::heartbeat && !p.data.has()) {
+      known->last_ask = loop_->now();
+      ask_about(*p.sid);
+    }
   } else {
     if (hook_table.run(HookPoint::service_validate, ctx) == Verdict::drop) {
       ++counters.dropped_hook;
@@ -135,6 +138,13 @@ void Cluster::Impl::on_packet(ProtocolSlot& slot, std::string_view body, const s
     }
     ServiceInfo& info = known->info;
     if (info.protocols != *p.protocols) info.protocols = *p.protocols;
+    // Our ask (or its answer) was lost: while we lack the props of a direct protocol it offers
+    // (and we run), ask again at its bare heartbeats, at most once a second.
+    if (type == PayloadType::heartbeat && !p.data.has() && lacks_props(info) &&
+        loop_->now() - known->last_ask >= std::chrono::seconds(1)) {
+      known->last_ask = loop_->now();
+      ask_about(info.sid);
+    }
     if (!origin.ip.empty() && !slot.traits.local_only) info.ip = origin.ip;
     if (p.tags.has() && *p.tags != info.tags) {
       info.tags = *p.tags;
@@ -283,6 +293,14 @@ void Cluster::Impl::on_failed_report(ServiceState& s, const Payload& p) {
   send_heartbeat(true);
 }
 
+bool Cluster::Impl::lacks_props(const ServiceInfo& info) {
+  for (const auto& id : info.protocols) {
+    const ProtocolSlot* sl = slot(id);
+    if (sl != nullptr && !sl->traits.multicast && info.props_for(id) == nullptr) return true;
+  }
+  return false;
+}
+
 void Cluster::Impl::lose(const std::string& uuid, const char* why) {
   auto it = services.find(uuid);
   if (it == services.end()) return;
@@ -294,6 +312,7 @@ void Cluster::Impl::lose(const std::string& uuid, const char* why) {
     for (auto b = sl->bound.begin(); b != sl->bound.end();)
       b = b->second == uuid ? sl->bound.erase(b) : std::next(b);
   }
+  if (!s.discovered) return;  // never announced: its loss is no news either
   HookContext ctx;
   ctx.service = &s.info;
   ctx.local = s.info.local;
