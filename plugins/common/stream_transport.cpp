@@ -158,7 +158,7 @@ ConnectionId StreamTransport::adopt(int fd, std::string ip, bool local, std::str
 bool StreamTransport::usable(ConnectionId id) {
   Conn* c = find(id);
   if (c == nullptr || c->closing) return false;
-  if (c->batching) return true;  // checked by the first write of this turn
+  if (c->connecting || c->batching) return true;  // nothing to peek yet / checked this turn
   // Data came in on it during this loop turn (a reply to a request): the peer was there.
   if (c->last_read == host_.loop().now()) return true;
   // A peer that closed its side leaves a readable EOF we may not have processed yet: writing
@@ -181,8 +181,8 @@ Result StreamTransport::write(ConnectionId id, std::string_view bytes, bool& ove
   Conn* c = find(id);
   if (c == nullptr) return Result::failure(options_.name + ": connection " + std::to_string(id) + " is closed");
   // The first packet of a turn goes out at once when nothing is queued; later ones (and any
-  // behind a full socket) are appended for the batch timer.
-  const bool first = !c->batching;
+  // behind a full socket or a connect in progress) are appended for the batch timer.
+  const bool first = !c->batching && !c->connecting;
   if (first) start_batch(*c);
   std::size_t done = 0;
   if (first && c->out_pos == c->out.size()) {
@@ -247,6 +247,7 @@ void StreamTransport::flush_batches() {
 }
 
 bool StreamTransport::flush(Conn& c) {
+  if (c.connecting) return true;  // finish_connect() flushes
   const ConnectionId id = c.id;
   while (c.out_pos < c.out.size()) {
     const ssize_t n = ::send(c.fd, c.out.data() + c.out_pos, c.out.size() - c.out_pos, MSG_NOSIGNAL);
@@ -273,13 +274,17 @@ bool StreamTransport::flush(Conn& c) {
 }
 
 void StreamTransport::update_interest(Conn& c) noexcept {
-  const bool want = c.out_pos < c.out.size();
+  const bool want = c.connecting || c.out_pos < c.out.size();
   if (want == c.want_write) return;
   c.want_write = want;
   host_.loop().modify(c.watch, sdk::readable | (want ? sdk::writable : 0u));
 }
 
 void StreamTransport::on_ready(ConnectionId id, std::uint32_t flags) {
+  if (Conn* c = find(id); c != nullptr && c->connecting) {
+    if ((flags & (sdk::writable | sdk::error | sdk::hangup)) != 0) finish_connect(*c);
+    return;
+  }
   if ((flags & sdk::writable) != 0) {
     Conn* c = find(id);
     if (c == nullptr || !flush(*c)) return;
@@ -323,12 +328,34 @@ void StreamTransport::read_some(ConnectionId id, std::uint32_t flags) {
   }
 }
 
+void StreamTransport::finish_connect(Conn& c) {
+  const ConnectionId id = c.id;
+  int err = 0;
+  socklen_t len = sizeof err;
+  if (::getsockopt(c.fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
+  if (err != 0) {
+    close_now(id, "connect: " + errno_text(err));
+    return;
+  }
+  c.connecting = false;
+  if (c.connect_timer != 0) {
+    host_.loop().cancel(c.connect_timer);
+    c.connect_timer = 0;
+  }
+  flush(c);
+}
+
 void StreamTransport::close_now(ConnectionId id, std::string_view why) {
   auto it = conns_.find(id);
   if (it == conns_.end()) return;
   std::unique_ptr<Conn> c = std::move(it->second);
   conns_.erase(it);
   if (c->watch != 0) host_.loop().unwatch(c->watch);
+  if (c->connect_timer != 0) host_.loop().cancel(c->connect_timer);
+  if (const std::size_t unsent = c->out.size() - c->out_pos; unsent > 0)
+    host_.log(LogLevel::warning, options_.name + ": connection " + std::to_string(id) +
+                                     (c->peer_uuid.empty() ? std::string() : " to " + c->peer_uuid) + " closed (" +
+                                     std::string(why) + ") with " + std::to_string(unsent) + " bytes unsent");
   close_fd(c->fd);
   if (!c->peer_uuid.empty()) {
     auto u = by_uuid_.find(c->peer_uuid);
@@ -383,12 +410,30 @@ Result StreamTransport::send(const ServiceInfo& peer, std::string_view packet,
   int fd = -1;
   std::string ip;
   bool local = true;
-  Result r = connect(fd, ip, local);
+  int pending_ms = 0;
+  Result r = connect(fd, ip, local, pending_ms);
   if (!r) return r;
   configure(fd);
   const ConnectionId id = adopt(fd, std::move(ip), local, peer.uuid);
   if (id == 0) return Result::failure(options_.name + ": cannot watch the new connection");
-  host_.log(LogLevel::debug, options_.name + ": connection " + std::to_string(id) + " to " + peer.uuid);
+  host_.log(LogLevel::debug, options_.name + ": connection " + std::to_string(id) + " to " + peer.uuid +
+                                 (pending_ms > 0 ? " (connecting)" : ""));
+  if (pending_ms > 0) {
+    // The loop does not wait for a slow connect (a peer host gone silent): the packet waits in
+    // the connection's buffer; writable (connected) or an error or the timer decides.
+    Conn* c = find(id);
+    c->connecting = true;
+    c->connect_timer = host_.loop().after(std::chrono::milliseconds(pending_ms), [this, id]() noexcept {
+      Conn* late = find(id);
+      if (late == nullptr) return;
+      late->connect_timer = 0;
+      try {
+        close_now(id, "connect timed out");
+      } catch (...) {
+      }
+    });
+    update_interest(*c);
+  }
   return write(id, packet, overflow);
 }
 
@@ -448,6 +493,7 @@ void StreamTransport::shutdown() noexcept {
   batched_.clear();
   for (auto& [id, c] : conns_) {
     if (c->watch != 0) host_.loop().unwatch(c->watch);
+    if (c->connect_timer != 0) host_.loop().cancel(c->connect_timer);
     // Best effort, without blocking: what was sent in the last turn (a reply, a leave) goes out.
     while (c->out_pos < c->out.size()) {
       const ssize_t n = ::send(c->fd, c->out.data() + c->out_pos, c->out.size() - c->out_pos, MSG_NOSIGNAL | MSG_DONTWAIT);

@@ -39,9 +39,11 @@ struct StreamOptions {
   bool keepalive = false;                        ///< SO_KEEPALIVE on connections
 };
 
-/// Opens an outgoing connection: sets `fd` to a connected, non-blocking socket and `ip`/`local`
-/// to what Origin should say, or returns a failure.
-using Connector = std::function<sdk::Result(int& fd, std::string& ip, bool& local)>;
+/// Opens an outgoing connection: sets `fd` to a non-blocking socket and `ip`/`local` to what
+/// Origin should say, or returns a failure. A connect still in progress sets `pending_ms` to the
+/// time it may still take (the transport queues packets meanwhile and closes the connection when
+/// it fails or times out); 0 means connected.
+using Connector = std::function<sdk::Result(int& fd, std::string& ip, bool& local, int& pending_ms)>;
 
 class StreamTransport {
  public:
@@ -87,6 +89,8 @@ class StreamTransport {
     bool want_write = false;  ///< watching for writable
     bool batching = false;    ///< written to this turn: append, the batch timer flushes
     sdk::EventLoop::Clock::time_point last_read{};  ///< loop time of the last read with data
+    bool connecting = false;        ///< connect in progress: output waits, writable ends it
+    sdk::TimerId connect_timer = 0;  ///< closes it when the connect takes too long
   };
 
   Conn* find(sdk::ConnectionId id) noexcept;
@@ -101,6 +105,8 @@ class StreamTransport {
   void update_interest(Conn& c) noexcept;
   void on_ready(sdk::ConnectionId id, std::uint32_t flags);
   void read_some(sdk::ConnectionId id, std::uint32_t flags);
+  /// The connect of `c` finished (writable or an error): start writing, or close it.
+  void finish_connect(Conn& c);
   void on_accept();
   void close_now(sdk::ConnectionId id, std::string_view why);
   void notify_closed(sdk::ConnectionId id);

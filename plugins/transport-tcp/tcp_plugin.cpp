@@ -39,8 +39,8 @@ constexpr ConfigKey kKeys[] = {
      "address to listen on: 0.0.0.0 (all IPv4), :: (all, dual stack), or one address or host name"},
     {"port", ConfigType::integer, "0", "port to listen on; 0 = an ephemeral port chosen by the system"},
     {"connect_timeout_ms", ConfigType::integer, "1000",
-     "how long send() waits for a new outgoing connection before failing (the core then tries the "
-     "next protocol); loopback connects complete at once"},
+     "how long a new outgoing connection may take; send() waits for at most 20 ms of it (a refusal "
+     "fails the send, the core then tries the next protocol), the rest goes on in the background"},
     {"max_pending_bytes", ConfigType::integer, "16777216",
      "unsent output a connection may hold while the peer does not read; beyond it the send fails "
      "and the connection is closed"},
@@ -115,8 +115,16 @@ Result open_listener(const std::string& bind, std::uint16_t wanted, int& fd_out,
   return Result::failure("tcp: cannot listen on " + bind + ":" + service + ": " + last_error);
 }
 
-/// Non-blocking connect, waiting with poll() up to timeout_ms for completion.
-Result connect_to(const std::string& ip, std::uint16_t port, int timeout_ms, int& fd_out) {
+// How long a send waits for a new connection before the loop moves on and the connect goes on
+// in the background: loopback and a live LAN peer answer well within it (and a refusal is then
+// reported to the sender, which falls back to the next protocol); a host gone silent does not
+// stall the member for the whole connect timeout.
+constexpr int kConnectWaitMs = 20;
+
+/// Non-blocking connect, waiting with poll() up to min(timeout_ms, kConnectWaitMs); when it is
+/// still in progress then, `pending_ms` is the rest of timeout_ms (and fd_out is connecting).
+Result connect_to(const std::string& ip, std::uint16_t port, int timeout_ms, int& fd_out, int& pending_ms) {
+  pending_ms = 0;
   sockaddr_storage ss{};
   socklen_t len = 0;
   if (!net::make_address(ip, port, ss, len)) return Result::failure("tcp: '" + ip + "' is not an IP address");
@@ -131,13 +139,19 @@ Result connect_to(const std::string& ip, std::uint16_t port, int timeout_ms, int
     return r;
   }
   if (rc != 0) {
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+    const int wait_ms = std::min(timeout_ms, kConnectWaitMs);
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(wait_ms);
     for (;;) {
       const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
       pollfd p{fd, POLLOUT, 0};
       const int n = ::poll(&p, 1, static_cast<int>(std::max<std::int64_t>(0, left.count())));
       if (n > 0) break;
       if (n < 0 && errno == EINTR) continue;
+      if (n == 0 && timeout_ms > wait_ms) {  // still connecting: go on in the background
+        pending_ms = timeout_ms - wait_ms;
+        fd_out = fd;
+        return Result::success();
+      }
       Result r = Result::failure(n == 0 ? "tcp: connect to " + where + ": timed out after " +
                                               std::to_string(timeout_ms) + " ms"
                                         : "tcp: connect to " + where + ": " + net::sys_error("poll"));
@@ -199,8 +213,8 @@ class TcpProtocol final : public cluster::sdk::Protocol {
   Result send(const ServiceInfo& peer, std::string_view packet, const SendOptions& options) noexcept override {
     try {
       if (!started_) return Result::failure("tcp: not started");
-      return conns_->send(peer, packet, options, [&](int& fd, std::string& ip, bool& local) {
-        return connect_peer(peer, fd, ip, local);
+      return conns_->send(peer, packet, options, [&](int& fd, std::string& ip, bool& local, int& pending_ms) {
+        return connect_peer(peer, fd, ip, local, pending_ms);
       });
     } catch (const std::exception& e) {
       return Result::failure(std::string("tcp: send: ") + e.what());
@@ -280,7 +294,7 @@ class TcpProtocol final : public cluster::sdk::Protocol {
   }
 
  private:
-  Result connect_peer(const ServiceInfo& peer, int& fd, std::string& ip, bool& local) {
+  Result connect_peer(const ServiceInfo& peer, int& fd, std::string& ip, bool& local, int& pending_ms) {
     const std::string port_text = peer.prop("t", "port");
     const std::uint16_t port = net::parse_port(port_text);
     if (port == 0)
@@ -292,8 +306,8 @@ class TcpProtocol final : public cluster::sdk::Protocol {
     if (!peer.ip.empty() && (candidates.empty() || candidates.front() != peer.ip)) candidates.push_back(peer.ip);
     Result last = Result::failure("tcp: no address for " + peer.uuid);
     for (const std::string& candidate : candidates) {
-      last = connect_to(candidate, port, cfg_.connect_timeout_ms, fd);
-      if (last) {
+      last = connect_to(candidate, port, cfg_.connect_timeout_ms, fd, pending_ms);
+      if (last) {  // connected, or connecting (then the next candidate is never tried)
         ip = candidate;
         local = peer.local || locals_.is_local(candidate);
         return last;

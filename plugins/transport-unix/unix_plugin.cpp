@@ -132,7 +132,7 @@ class UnixProtocol final : public cluster::sdk::Protocol {
   Result send(const ServiceInfo& peer, std::string_view packet, const SendOptions& options) noexcept override {
     try {
       if (!started_) return Result::failure("unix: not started");
-      return conns_->send(peer, packet, options, [&](int& fd, std::string& ip, bool& local) {
+      return conns_->send(peer, packet, options, [&](int& fd, std::string& ip, bool& local, int& /*pending_ms*/) {
         ip.clear();
         local = true;
         const std::string path = peer.prop("u", "path");
