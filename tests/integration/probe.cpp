@@ -31,6 +31,7 @@
 //                        each <answer> is <uuid>=<data>, or <uuid>!<error> for an error answer
 //                        (spaces in data or error text are written as '_')
 // Anything else answers "error <message>". End of stdin: leave and exit 0.
+// Control characters in any output line (forged sids may contain them) are written as \xNN.
 //
 // Options before CONFIG (used by tests/reliability):
 //   --skip-failed-plugins  join like a host that embeds the library and tolerates broken
@@ -64,7 +65,22 @@ namespace {
 
 std::mutex out_mu;
 
-void say(const std::string& line) {
+/// Prints one line. Control characters (a forged member's sid may hold any byte, a newline
+/// too) are written as \xNN, so every line stays one line.
+void say(const std::string& text) {
+  std::string line;
+  line.reserve(text.size());
+  for (const char ch : text) {
+    const auto u = static_cast<unsigned char>(ch);
+    if (u < 0x20 || u == 0x7f) {
+      static const char kHex[] = "0123456789abcdef";
+      line += "\\x";
+      line += kHex[u >> 4];
+      line += kHex[u & 0xf];
+    } else {
+      line += ch;
+    }
+  }
   std::lock_guard<std::mutex> lock(out_mu);
   std::fwrite(line.data(), 1, line.size(), stdout);
   std::fputc('\n', stdout);
