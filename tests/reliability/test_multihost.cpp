@@ -274,10 +274,10 @@ TEST_F(MultiHost, LossyNetworkKeepsMembershipStable) {
             << ", unreachable " << k["unreachable"] << ", pings_sent " << k["pings_sent"] << "\n";
 }
 
-// A repro of a finding (docs/testing.md, "Findings"), disabled because it fails today: the tcp
-// plugin connects synchronously, so a member that sends to a host that went silent (crashed,
-// cable pulled) stops everything else for connect_timeout_ms: no heartbeat goes out, no query
-// is answered. Here A (host 0) sends to B (host 1) after host 1's link went down; C (host 0)
+// A repro of a finding (docs/testing.md, "Findings"), disabled while the committed tcp plugin
+// connects synchronously (enable it once the connect no longer blocks the loop): a member that
+// sends to a host that went silent (crashed, cable pulled) stops everything else for
+// connect_timeout_ms: no heartbeat goes out, no query is answered. Here A (host 0) sends to B (host 1) after host 1's link went down; C (host 0)
 // queries A meanwhile and must get its answer at once, and must not expire A.
 // Run it with --gtest_also_run_disabled_tests --gtest_filter='*DeadHost*'.
 TEST_F(MultiHost, DISABLED_ConnectToADeadHostDoesNotStallTheMember) {
@@ -318,14 +318,13 @@ TEST_F(MultiHost, DISABLED_ConnectToADeadHostDoesNotStallTheMember) {
       << "c expired a, which was alive but stuck in a connect";
 }
 
-// A repro of a finding (docs/testing.md, "Findings"), disabled because it fails today: a member
-// first heard through a bare periodic heartbeat is asked once for its props (a filtered
-// discovery); when that ask is lost, the second bare heartbeat announces it anyway and nobody
-// asks again, so a query to it fails at once with "no common protocol" (queries never use "c")
-// until a ping (ping_delay, 5 s) happens to bring a full heartbeat. The hub loses exactly
-// these packets: A's join (its full heartbeat and discovery) and each side's one ask.
-// Run it with --gtest_also_run_disabled_tests --gtest_filter='*AskedAgain*'.
-TEST_F(MultiHost, DISABLED_MemberHeardWithoutPropsIsAskedAgain) {
+// Regression test for a finding (docs/testing.md, "Findings", fixed in 409f7df): a member first
+// heard through a bare periodic heartbeat is asked for its props (a filtered discovery); when
+// that ask was lost, the second bare heartbeat announced it anyway and nobody asked again, so a
+// query to it failed at once with "no common protocol" (queries never use "c") until a ping
+// happened to bring a full heartbeat. The hub loses exactly these packets: A's join (its full
+// heartbeat and discovery) and each side's first ask.
+TEST_F(MultiHost, MemberHeardWithoutPropsIsAskedAgain) {
   Impairment hub_only;
   hub_only.hub = true;
   ASSERT_NO_FATAL_FAILURE(make_hosts(2, hub_only));
@@ -346,23 +345,24 @@ TEST_F(MultiHost, DISABLED_MemberHeardWithoutPropsIsAskedAgain) {
   network().block_output(0, false);
   ASSERT_TRUE(await_line(b, "discovered " + a.uuid, milliseconds(3000)).has_value()) << "b never announced a";
   network().block_output(1, false);
-  // Nothing is lost from here on: a heartbeat period or more to ask again, then queries.
-  wait_until({}, [] { return false; }, Clock::now() + milliseconds(1000));
-  std::cout << "[ info     ] b knows a as: " << b.proc->command("peer " + a.sid, {"peer "}) << "\n";
-  std::cout << "[ info     ] a knows b as: " << a.proc->command("peer " + b.sid, {"peer "}) << "\n";
+  // Nothing is lost from here on: each side must ask again and learn the other's props.
+  const auto t_open = Clock::now();
+  EXPECT_FALSE(await_peer_prop(b, a, "t", "port", scaled(milliseconds(4000))).empty()) << "b never learned a's props";
+  EXPECT_FALSE(await_peer_prop(a, b, "t", "port", scaled(milliseconds(4000))).empty()) << "a never learned b's props";
+  std::cout << "[ timing   ] both knew the other's props " << ms_between(t_open, Clock::now())
+            << " ms after the network stopped losing packets\n";
   EXPECT_EQ(b.proc->command("query " + a.sid + " hello 2000", {"answers ", "timeout ", "stuck "}),
             "answers 1 " + a.uuid + "=" + a.sid + ":hello");
   EXPECT_EQ(a.proc->command("query " + b.sid + " hello 2000", {"answers ", "timeout ", "stuck "}),
             "answers 1 " + b.uuid + "=" + b.sid + ":hello");
 }
 
-// A repro of a finding (docs/testing.md, "Findings"), disabled because it fails today: a member
-// known but not yet announced (heard once through a bare heartbeat, props still unknown) that
-// then goes silent is reported "lost ... expired" although "discovered" never fired for it, so
-// an application that pairs the two events sees a loss out of nowhere. The hub lets exactly
-// one of A's bare heartbeats through to B.
-// Run it with --gtest_also_run_disabled_tests --gtest_filter='*NeverAnnounced*'.
-TEST_F(MultiHost, DISABLED_NoLostForAMemberNeverAnnounced) {
+// Regression test for a finding (docs/testing.md, "Findings", fixed in 409f7df): a member known
+// but not yet announced (heard once through a bare heartbeat, props still unknown) that then
+// went silent was reported "lost ... expired" although "discovered" never fired for it, so an
+// application pairing the two events saw a loss out of nowhere. The hub lets exactly one of A's
+// bare heartbeats through to B, and none of B's asks through to A.
+TEST_F(MultiHost, NoLostForAMemberNeverAnnounced) {
   Impairment hub_only;
   hub_only.hub = true;
   ASSERT_NO_FATAL_FAILURE(make_hosts(2, hub_only));
