@@ -7,6 +7,7 @@
 #include "control_config.hpp"
 #include "daemon_options.hpp"
 #include "logging_config.hpp"
+#include "membership_log.hpp"
 
 using namespace clusterapp;
 
@@ -114,4 +115,12 @@ TEST(DaemonCommandLine, OptionsAndUsageErrors) {
   EXPECT_EQ(usage({"extra"}), "unexpected argument 'extra' (see --help)");
   EXPECT_NE(usage({"--bogus"}).find("bogus"), std::string::npos);
   EXPECT_NE(usage({"--daemon", "--daemon"}), "no error");
+}
+
+// Tags and reasons come from the network: clusterd's membership log writes control characters
+// as \xNN, so a forged newline cannot fake a log line.
+TEST(MembershipLog, ControlCharactersAreEscaped) {
+  EXPECT_EQ(clusterd::escape_controls("discovered a@b tags {x\ny}"), "discovered a@b tags {x\\x0ay}");
+  EXPECT_EQ(clusterd::escape_controls(std::string("\x7f\x01 ok", 5)), "\\x7f\\x01 ok");
+  EXPECT_EQ(clusterd::escape_controls("plain \xc3\xa9t\xc3\xa9"), "plain \xc3\xa9t\xc3\xa9");  // UTF-8 stays
 }

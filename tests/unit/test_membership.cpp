@@ -475,7 +475,18 @@ TEST_F(Membership, InvalidPacketsAreDroppedAndCounted) {
   c->deliver(bytes, "127.0.0.1", 0);
   c->deliver("\xc0\x8d\x02\x10\x01\x00\x00", "127.0.0.1", 0);  // unknown field 16
   c->deliver(std::string("\xc0\x8d", 2), "127.0.0.1", 0);      // the reference's killer datagram
-  EXPECT_EQ(a->counters().dropped_invalid, 1u);
+  Payload forged = no_c;  // an id with a newline would forge lines in logs
+  forged.sid = "ab\n2026-01-01 lost X";
+  forged.protocols = StringList{"t", "c"};
+  bytes.clear();
+  bpacket::encode_payload(forged, bytes);
+  c->deliver(bytes, "127.0.0.1", 0);
+  forged.sid = "Zzzzzzzz";
+  forged.hid = std::string("02:00\x7f", 6);
+  bytes.clear();
+  bpacket::encode_payload(forged, bytes);
+  c->deliver(bytes, "127.0.0.1", 0);
+  EXPECT_EQ(a->counters().dropped_invalid, 3u);
   EXPECT_GE(a->counters().dropped_malformed, 2u);
   EXPECT_EQ(a->known_services(), 0u);
 }

@@ -12,6 +12,14 @@ bool contains(const std::vector<std::string>& v, std::string_view x) {
   return std::find(v.begin(), v.end(), x) != v.end();
 }
 
+/// Ids end up in logs and on terminals: a control character in one (a forged packet) is refused.
+bool has_control(std::string_view s) {
+  return std::any_of(s.begin(), s.end(), [](char ch) {
+    const auto c = static_cast<unsigned char>(ch);
+    return c < 0x20 || c == 0x7f;
+  });
+}
+
 }  // namespace
 
 void Cluster::Impl::on_bytes(ProtocolSlot& slot, std::string_view bytes, const sdk::Origin& origin) {
@@ -62,7 +70,7 @@ void Cluster::Impl::on_packet(ProtocolSlot& slot, std::string_view body, const s
 
   // Validation needs sid hid type channel protocols, with "c" among the protocols.
   if (!p.sid.has() || !p.hid.has() || !p.type.has() || !p.protocols.has() || !contains(*p.protocols, "c") ||
-      p.sid->empty()) {
+      p.sid->empty() || has_control(*p.sid) || has_control(*p.hid)) {
     ++counters.dropped_invalid;
     return;
   }
