@@ -18,6 +18,7 @@
 #include <fstream>
 #include <iostream>
 #include <mutex>
+#include <optional>
 #include <sstream>
 #include <thread>
 
@@ -391,6 +392,56 @@ TEST_F(Flood, MalformedTrafficIsDroppedAndValidTrafficFlows) {
     EXPECT_FALSE(m->proc->find_prefix("lost " + other).has_value()) << m->name << " lost its peer during the flood";
   }
   EXPECT_TRUE(known->count(s.uuid)) << "the victim forgot the sender";
+}
+
+// Regression test for finding 6 (docs/testing.md, "Findings", fixed in 352a1ab): a forged
+// member id with a control character (a newline faked whole lines in clusterd's log) is
+// refused as invalid, while the same packet with a clean id makes a (forged) member, which
+// shows the packets do reach the victim.
+TEST_F(Flood, MemberIdsWithControlCharactersAreRefused) {
+  Member& v = spawn("victim");
+  ASSERT_TRUE(await_joined({&v}));
+  const std::string hid = v.uuid.substr(v.uuid.find('@') + 1);
+  const int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_in group{};
+  group.sin_family = AF_INET;
+  group.sin_port = htons(static_cast<std::uint16_t>(port_));
+  ::inet_pton(AF_INET, "239.255.78.2", &group.sin_addr);
+  auto forge = [&](const std::string& sid, const std::string& h) {
+    cluster::Payload p;
+    p.type = 1;  // heartbeat
+    p.channel = 0;
+    p.sid = sid;
+    p.hid = h;
+    p.protocols = cluster::StringList{"c"};
+    p.data = std::string();
+    std::string out;
+    cluster::bpacket::encode_payload(p, out);
+    for (int i = 0; i < 3; ++i)
+      ::sendto(fd, out.data(), out.size(), 0, reinterpret_cast<const sockaddr*>(&group), sizeof group);
+  };
+  auto before = counters(v);
+  forge("ab\n2026-01-01 00:00:00.000 Information clusterd: lost REAL@member (left)", hid);
+  forge("cd\x1b[2Jxy", hid);
+  forge("efghijkl", hid + "\r");
+  forge("cleanid1", hid);  // the control: accepted
+  ::close(fd);
+  std::optional<std::set<std::string>> known;
+  wait_until(
+      {v.proc.get()},
+      [&] {
+        known = members_of(v);
+        return known && known->count("cleanid1@" + hid) != 0;
+      },
+      Clock::now() + scaled(milliseconds(3000)));
+  ASSERT_TRUE(known.has_value());
+  EXPECT_EQ(known->count("cleanid1@" + hid), 1u) << "the clean forged member never arrived: the test proves nothing";
+  EXPECT_EQ(known->size(), 1u) << "a member id with a control character was accepted";
+  for (const auto& l : v.proc->lines())
+    EXPECT_EQ(l.text.find("\\x"), std::string::npos) << "the victim printed an id with a control character: " << l.text;
+  auto after = counters(v);
+  EXPECT_GE(after["dropped_invalid"] - before["dropped_invalid"], 9u) << "the three bad ids were not counted as invalid";
 }
 
 }  // namespace
