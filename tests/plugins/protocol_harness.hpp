@@ -5,6 +5,7 @@
 #pragma once
 
 #include <gtest/gtest.h>
+#include <dirent.h>
 #include <ifaddrs.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -234,6 +235,28 @@ class Harness {
  private:
   std::string plugin_;
 };
+
+/// The largest value of socket option `name` (SOL_SOCKET) among this process' sockets of
+/// `type` (and `domain`, unless -1) that are not listening, found through /proc/self/fd; -1
+/// when there is none. Tells what a plugin set on sockets it does not expose.
+inline int largest_socket_option(int type, int domain, int name) {
+  int best = -1;
+  DIR* d = ::opendir("/proc/self/fd");
+  if (d == nullptr) return best;
+  auto get = [](int fd, int opt) {
+    int v = -1;
+    socklen_t len = sizeof v;
+    return ::getsockopt(fd, SOL_SOCKET, opt, &v, &len) == 0 ? v : -1;
+  };
+  while (const dirent* e = ::readdir(d)) {
+    const int fd = std::atoi(e->d_name);
+    if (fd <= 2 || fd == ::dirfd(d) || get(fd, SO_TYPE) != type) continue;
+    if ((domain != -1 && get(fd, SO_DOMAIN) != domain) || get(fd, SO_ACCEPTCONN) == 1) continue;
+    best = std::max(best, get(fd, name));
+  }
+  ::closedir(d);
+  return best;
+}
 
 /// A temporary directory, removed with its contents.
 class TempDir {

@@ -49,28 +49,6 @@ class Unix : public ::testing::Test {
   TempDir dir_;
 };
 
-/// The largest SO_SNDBUF among our connected (not listening) Unix stream sockets.
-int largest_unix_send_buffer() {
-  int best = -1;
-  DIR* d = ::opendir("/proc/self/fd");
-  if (d == nullptr) return best;
-  while (const dirent* e = ::readdir(d)) {
-    const int fd = std::atoi(e->d_name);
-    if (fd <= 2 || fd == ::dirfd(d)) continue;
-    int type = 0, domain = 0, listening = 0, size = 0;
-    socklen_t len = sizeof(int);
-    if (::getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) != 0 || type != SOCK_STREAM) continue;
-    len = sizeof(int);
-    if (::getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) != 0 || domain != AF_UNIX) continue;
-    len = sizeof(int);
-    if (::getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) != 0 || listening != 0) continue;
-    len = sizeof(int);
-    if (::getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, &len) == 0) best = std::max(best, size);
-  }
-  ::closedir(d);
-  return best;
-}
-
 TEST_F(Unix, ConnectionsGetAOneMebibyteSendBuffer) {
   // Unix streams do not auto-tune: at the default 208 KiB a writer stalls while a batch is read.
   int wmem_max = 0;
@@ -82,7 +60,7 @@ TEST_F(Unix, ConnectionsGetAOneMebibyteSendBuffer) {
   ASSERT_TRUE(h->run_until([&] { return !b.host->packets.empty(); }));
   // The kernel reports twice what was set; without CAP_NET_ADMIN it caps at wmem_max.
   const int want = 2 * (::geteuid() == 0 ? (1 << 20) : std::min(1 << 20, wmem_max));
-  EXPECT_GE(largest_unix_send_buffer(), want);
+  EXPECT_GE(largest_socket_option(SOCK_STREAM, AF_UNIX, SO_SNDBUF), want);
 }
 
 TEST_F(Unix, RegistersLocalOnlyProtocolU) {
