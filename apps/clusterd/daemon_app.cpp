@@ -13,6 +13,7 @@
 
 #include "cluster/cluster.hpp"
 #include "cluster/tcl.hpp"
+#include "cluster/text.hpp"
 #include "config_error.hpp"
 #include "control_server.hpp"
 #include "daemon_config.hpp"
@@ -63,7 +64,7 @@ int Daemon::preflight(const CommandLine& cl, std::ostream& err) {
     return code::config;
   }
   if (const std::string m = missing_plugin(settings.node); !m.empty()) {
-    err << "clusterd: " << m << "\n";
+    err << "clusterd: " << cluster::escape_controls(m) << "\n";
     return code::config;
   }
   if (socket_answers(settings.control.socket)) {
@@ -71,8 +72,8 @@ int Daemon::preflight(const CommandLine& cl, std::ostream& err) {
     return code::cantcreat;
   }
   if (!settings.logging.file.empty() && !std::ofstream(settings.logging.file, std::ios::app)) {
-    err << "clusterd: " << settings.logging.file_where << ": [logging] file = '" << settings.logging.file
-        << "': cannot open for appending\n";
+    err << "clusterd: " << settings.logging.file_where << ": [logging] file = '"
+        << cluster::escape_controls(settings.logging.file) << "': cannot open for appending\n";
     return code::cantcreat;
   }
   return code::ok;
@@ -148,7 +149,8 @@ int Daemon::serve() {
     std::cerr << "clusterd: " << e.what() << "\n";
     return code::cantcreat;
   }
-  const auto fail = [&](int rc, const std::string& message) {
+  const auto fail = [&](int rc, const std::string& raw) {
+    const std::string message = cluster::escape_controls(raw);  // may quote the config file
     std::cerr << "clusterd: " << message << "\n";
     if (settings.logging.file.empty()) return rc;  // the console already has it
     log->critical(message);
@@ -170,7 +172,8 @@ int Daemon::serve() {
     cluster::NodeConfig node = settings.node;
     // The core's, protocols' and hook sets' own messages go to the [logging] channel too.
     node.options.log_sink = [log](cluster::sdk::LogLevel level, std::string_view message) {
-      const std::string m(message);
+      // Plugins may quote what they received: nothing from the network drives the terminal.
+      const std::string m = cluster::escape_controls(message);
       switch (level) {
         case cluster::sdk::LogLevel::trace: log->trace(m); break;
         case cluster::sdk::LogLevel::debug: log->debug(m); break;

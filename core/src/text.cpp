@@ -64,4 +64,30 @@ bool is_utf8(std::string_view s) noexcept {
   return true;
 }
 
+bool has_control(std::string_view text) noexcept {
+  for (const char ch : text) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c < 0x20 || c == 0x7f) return true;
+  }
+  return false;
+}
+
+std::string escape_controls(std::string_view text) {
+  static constexpr char digits[] = "0123456789abcdef";
+  const bool utf8 = is_utf8(text);
+  std::string out;
+  out.reserve(text.size());
+  for (const char ch : text) {
+    const auto c = static_cast<unsigned char>(ch);
+    if ((c >= 0x20 && c < 0x7f) || (c >= 0x80 && utf8)) {
+      out.push_back(ch);
+      continue;
+    }
+    out += "\\x";
+    out.push_back(digits[c >> 4]);
+    out.push_back(digits[c & 0xf]);
+  }
+  return out;
+}
+
 }  // namespace cluster

@@ -120,7 +120,41 @@ TEST(DaemonCommandLine, OptionsAndUsageErrors) {
 // Tags and reasons come from the network: clusterd's membership log writes control characters
 // as \xNN, so a forged newline cannot fake a log line.
 TEST(MembershipLog, ControlCharactersAreEscaped) {
-  EXPECT_EQ(clusterd::escape_controls("discovered a@b tags {x\ny}"), "discovered a@b tags {x\\x0ay}");
-  EXPECT_EQ(clusterd::escape_controls(std::string("\x7f\x01 ok", 5)), "\\x7f\\x01 ok");
-  EXPECT_EQ(clusterd::escape_controls("plain \xc3\xa9t\xc3\xa9"), "plain \xc3\xa9t\xc3\xa9");  // UTF-8 stays
+  EXPECT_EQ(cluster::escape_controls("discovered a@b tags {x\ny}"), "discovered a@b tags {x\\x0ay}");
+  EXPECT_EQ(cluster::escape_controls(std::string("\x7f\x01 ok", 5)), "\\x7f\\x01 ok");
+  EXPECT_EQ(cluster::escape_controls("plain \xc3\xa9t\xc3\xa9"), "plain \xc3\xa9t\xc3\xa9");  // UTF-8 stays
+}
+
+// Forged members arrive by the thousand: the membership log writes the first lines of a window
+// one by one and sums up the rest when the window ends (hardening finding 4).
+TEST(MembershipLog, BurstsAreSummarisedOncePerWindow) {
+  using L = clusterd::MembershipLogLimiter;
+  L limiter(3, std::chrono::seconds(10));
+  const auto t0 = L::Clock::time_point{} + std::chrono::hours(1);
+  int logged = 0;
+  for (int i = 0; i < 412; ++i)
+    if (limiter.admit(L::discovered, "m" + std::to_string(i) + "@h", t0 + std::chrono::milliseconds(i))) ++logged;
+  EXPECT_TRUE(limiter.admit(L::lost, "x@h", t0));  // each kind has its own budget
+  EXPECT_EQ(logged, 3);
+  EXPECT_TRUE(limiter.flush(t0 + std::chrono::seconds(9)).empty()) << "the window is still open";
+  ASSERT_TRUE(limiter.summary_due().has_value());
+  EXPECT_EQ(*limiter.summary_due(), t0 + std::chrono::seconds(10));
+  const auto lines = limiter.flush(t0 + std::chrono::seconds(10));
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_EQ(lines[0], "409 members discovered in the last 10 s were not logged one by one (first m3@h, last m411@h)");
+  EXPECT_FALSE(limiter.summary_due().has_value());
+  // A new window: lines pass again.
+  EXPECT_TRUE(limiter.admit(L::discovered, "n@h", t0 + std::chrono::seconds(11)));
+}
+
+TEST(MembershipLog, HeldLinesAreNotLostWhenTheNextWindowStartsBeforeAFlush) {
+  using L = clusterd::MembershipLogLimiter;
+  L limiter(1, std::chrono::seconds(10));
+  const auto t0 = L::Clock::time_point{} + std::chrono::hours(1);
+  EXPECT_TRUE(limiter.admit(L::lost, "a@h", t0));
+  EXPECT_FALSE(limiter.admit(L::lost, "b@h", t0));
+  EXPECT_TRUE(limiter.admit(L::lost, "c@h", t0 + std::chrono::seconds(20)));  // new window
+  const auto lines = limiter.flush(t0 + std::chrono::seconds(20));
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_EQ(lines[0], "1 member lost in the last 10 s was not logged one by one (first b@h, last b@h)");
 }

@@ -46,6 +46,16 @@ TEST(Ini, ReportsFileAndLine) {
   EXPECT_THROW(IniFile::load("/nonexistent/node.ini"), ConfigError);
 }
 
+// A value quoted in an error comes from the file: a terminal escape in it must not reach the
+// operator's terminal (hardening finding 6).
+TEST(Ini, ErrorsEscapeControlCharactersOfTheFile) {
+  const std::string e = error_of("[cluster]\nttl = \x1b[2J\x1b]0;pwned\x07\n");
+  EXPECT_NE(e.find("\\x1b[2J\\x1b]0;pwned\\x07"), std::string::npos) << e;
+  EXPECT_EQ(e.find('\x1b'), std::string::npos) << e;
+  const std::string latin1 = error_of("[cluster]\nttl = \x9b" "31m\n");  // C1 CSI, not UTF-8
+  EXPECT_NE(latin1.find("\\x9b31m"), std::string::npos) << latin1;
+}
+
 TEST(Options, DefaultsMatchTheReference) {
   const Options o = Options::from_ini(IniFile::parse("", "x"));
   EXPECT_EQ(o.address, "230.230.230.230");

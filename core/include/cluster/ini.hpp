@@ -10,13 +10,17 @@
 #include <vector>
 
 #include "cluster/export.hpp"
+#include "cluster/text.hpp"
 
 namespace cluster {
 
-/// A configuration error; what() is "file:line: reason" (or "file: reason").
+/// A configuration error; what() is "file:line: reason" (or "file: reason"). Messages quote
+/// values from the file: control characters in them are written as \xNN (a terminal escape in
+/// a config file must not reach the operator's terminal).
 class CLUSTER_API ConfigError : public std::runtime_error {
  public:
-  using std::runtime_error::runtime_error;
+  explicit ConfigError(const std::string& message) : std::runtime_error(escape_controls(message)) {}
+  explicit ConfigError(const char* message) : ConfigError(std::string(message)) {}
 };
 
 struct IniValue {

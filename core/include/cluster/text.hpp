@@ -1,4 +1,5 @@
-// Small byte/text helpers shared by the tools and tests: hex and UTF-8 validity.
+// Small byte/text helpers shared by the core, the tools and tests: hex, UTF-8 validity, and
+// control characters (text from the network or a file must not drive a terminal or forge a log line).
 #pragma once
 
 #include <optional>
@@ -15,5 +16,10 @@ CLUSTER_API std::string to_hex(std::string_view bytes);
 CLUSTER_API std::optional<std::string> from_hex(std::string_view hex);
 /// Whether the bytes are well-formed UTF-8 (no overlongs, no surrogates, <= U+10FFFF).
 CLUSTER_API bool is_utf8(std::string_view bytes) noexcept;
+/// Whether the text holds a C0 control character (NUL, newline, ESC...) or DEL.
+CLUSTER_API bool has_control(std::string_view text) noexcept;
+/// `text` with control characters (and, when it is not valid UTF-8, every byte >= 0x80, which
+/// covers C1 controls such as CSI) written as \xNN, so it is safe in a log line or on a terminal.
+CLUSTER_API std::string escape_controls(std::string_view text);
 
 }  // namespace cluster
