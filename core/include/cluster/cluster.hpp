@@ -36,6 +36,8 @@ struct Counters {
   std::uint64_t pings_sent = 0;
   std::uint64_t burst_answers = 0;     ///< discoveries of a burst answered by one multicast heartbeat
   std::uint64_t asks_sent = 0;         ///< filtered discoveries asking about unknown senders
+  std::uint64_t refused_members = 0;   ///< newcomers refused: max_members reached
+  std::uint64_t multicast_fallbacks = 0;  ///< sends to many that went direct: the multicast did not fit or failed
 };
 
 struct SendFlags {
@@ -91,6 +93,8 @@ class CLUSTER_API Cluster {
 
   std::vector<std::string> tags() const;
   /// Tag changes schedule one immediate heartbeat (several changes in one turn: one heartbeat).
+  /// Each throws std::invalid_argument, leaving our tags unchanged, when a resulting tag holds a
+  /// control character or the tags would push our heartbeat over max_multicast_packet.
   void tags_append(const std::vector<std::string>& tags);
   void tags_remove(const std::vector<std::string>& tags);
   void tags_replace(const std::vector<std::string>& tags);

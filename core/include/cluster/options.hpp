@@ -28,6 +28,8 @@ struct CLUSTER_API Options {
   std::vector<std::string> protocols{"t", "c"};
   /// User channels to listen to besides 0, 1 and 2.
   std::vector<std::uint64_t> channels;
+  /// Tags may not hold control characters, and must fit in one heartbeat (max_multicast_packet):
+  /// join throws ConfigError otherwise, and the tags_* calls throw std::invalid_argument.
   std::vector<std::string> tags;
   std::string hid;        ///< host id override ("" = MAC address of eth0 / first interface)
   std::string interface;  ///< multicast interface ("" = default route, join on all)
@@ -41,6 +43,10 @@ struct CLUSTER_API Options {
   std::chrono::milliseconds ping_recent = std::chrono::seconds(3);
   /// Largest packet sent by multicast; larger ones go over a stream protocol (reference limit).
   std::size_t max_multicast_packet = 4096;
+  /// Members known at most; newcomers beyond it are refused (counted as refused_members) until
+  /// some expire or leave. Bounds memory (about 1 KiB a member) against forged heartbeats with
+  /// fresh sids: without the auth hook set, anyone on the segment can announce members.
+  std::size_t max_members = 16384;
   /// Messages of the core, protocols and hook sets at this level or above are logged
   /// ([cluster] log_level: trace, debug, info, notice, warning, error). Drops by hooks are
   /// logged at debug with their reason.

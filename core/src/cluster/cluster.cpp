@@ -65,8 +65,7 @@ void Cluster::Impl::after(std::chrono::milliseconds d, std::function<void()> fn)
 }
 
 ServiceState* Cluster::Impl::find(std::string_view uuid) {
-  auto it = services.find(uuid);
-  return it == services.end() ? nullptr : &it->second;
+  return services.find(uuid);
 }
 
 ProtocolSlot* Cluster::Impl::slot(std::string_view id) {
@@ -226,30 +225,25 @@ std::vector<std::string> Cluster::tags() const {
 
 void Cluster::tags_append(const std::vector<std::string>& add) {
   impl_->on_loop([&] {
+    std::vector<std::string> next = impl_->tags;
     for (const auto& t : add)
-      if (std::find(impl_->tags.begin(), impl_->tags.end(), t) == impl_->tags.end()) impl_->tags.push_back(t);
-    impl_->tags_dirty = true;
-    impl_->schedule_immediate_heartbeat();
+      if (std::find(next.begin(), next.end(), t) == next.end()) next.push_back(t);
+    impl_->set_tags(std::move(next));
   });
 }
 
 void Cluster::tags_remove(const std::vector<std::string>& remove) {
   impl_->on_loop([&] {
-    auto& t = impl_->tags;
-    t.erase(std::remove_if(t.begin(), t.end(),
-                           [&](const std::string& x) { return std::find(remove.begin(), remove.end(), x) != remove.end(); }),
-            t.end());
-    impl_->tags_dirty = true;
-    impl_->schedule_immediate_heartbeat();
+    std::vector<std::string> next = impl_->tags;
+    next.erase(std::remove_if(next.begin(), next.end(),
+                              [&](const std::string& x) { return std::find(remove.begin(), remove.end(), x) != remove.end(); }),
+               next.end());
+    impl_->set_tags(std::move(next));
   });
 }
 
 void Cluster::tags_replace(const std::vector<std::string>& tags) {
-  impl_->on_loop([&] {
-    impl_->tags = tags;
-    impl_->tags_dirty = true;
-    impl_->schedule_immediate_heartbeat();
-  });
+  impl_->on_loop([&] { impl_->set_tags(tags); });
 }
 
 namespace {
@@ -275,17 +269,17 @@ void map_tags(std::vector<std::string>& tags, const std::vector<std::pair<std::s
 
 void Cluster::tags_map(const std::vector<std::pair<std::string, std::string>>& mapping) {
   impl_->on_loop([&] {
-    map_tags(impl_->tags, mapping, false);
-    impl_->tags_dirty = true;
-    impl_->schedule_immediate_heartbeat();
+    std::vector<std::string> next = impl_->tags;
+    map_tags(next, mapping, false);
+    impl_->set_tags(std::move(next));
   });
 }
 
 void Cluster::tags_mappend(const std::vector<std::pair<std::string, std::string>>& mapping) {
   impl_->on_loop([&] {
-    map_tags(impl_->tags, mapping, true);
-    impl_->tags_dirty = true;
-    impl_->schedule_immediate_heartbeat();
+    std::vector<std::string> next = impl_->tags;
+    map_tags(next, mapping, true);
+    impl_->set_tags(std::move(next));
   });
 }
 

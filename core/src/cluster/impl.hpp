@@ -15,19 +15,11 @@
 #include "cluster/cluster.hpp"
 #include "cluster/query.hpp"
 #include "hook_table.hpp"
+#include "log_throttle.hpp"
+#include "member_table.hpp"
 
 namespace cluster {
 
-using Clock = std::chrono::steady_clock;
-
-struct ServiceState {
-  ServiceInfo info;
-  ServicePtr handle;
-  Clock::time_point deadline;  ///< expires after this unless heard from (ttl, or a ping's grace)
-  bool discovered = false;     ///< service discovered fired
-  int bare_heartbeats = 0;     ///< heartbeats without props seen before discovered fired
-  Clock::time_point last_ask{};  ///< when we last asked it for its props (see on_packet)
-};
 
 
 /// One running protocol, and the host services the core offers it.
@@ -74,7 +66,7 @@ struct Cluster::Impl {
   sdk::ClusterSettings settings_;
   std::vector<std::unique_ptr<ProtocolSlot>> protocols;  ///< our priority order
   std::vector<std::string> protocol_ids;
-  std::map<std::string, ServiceState, std::less<>> services;  ///< by uuid
+  MemberTable services;  ///< by uuid
   std::set<std::uint64_t> channels;
   std::vector<std::string> tags;
   bool tags_dirty = true;   ///< include tags in the next heartbeat
@@ -111,6 +103,12 @@ struct Cluster::Impl {
   void leave();
   void schedule_heartbeat();
   void send_heartbeat(bool full);
+  /// Why these tags cannot be ours ("" when they can): a control character, or a full heartbeat
+  /// that would not fit in max_multicast_packet (nobody would ever hear it).
+  std::string tags_problem(const std::vector<std::string>& candidate) const;
+  /// Replaces our tags and announces them; throws std::invalid_argument (tags unchanged) when
+  /// tags_problem() objects.
+  void set_tags(std::vector<std::string> next);
   void send_discovery();
   void expire();
   /// Keeps one timer at the earliest deadline, so a silent member is evicted when its ttl runs
@@ -151,12 +149,20 @@ struct Cluster::Impl {
   // sending (send.cpp)
   Payload base(PayloadType type, std::uint64_t channel = 0) const;
   std::string props_string() const;
-  sdk::Result multicast(Payload& p);
+  enum class MulticastFailure { none, hook, too_large, transport };
+  /// Multicasts through the send hooks; `why` tells a veto from a packet too large for a
+  /// datagram and from a transport failure (counted and logged, rate-limited).
+  sdk::Result multicast(Payload& p, MulticastFailure* why = nullptr);
+  LogThrottle multicast_failure_log;
+  LogThrottle refused_member_log;
   sdk::Result send_to(ServiceState& s, Payload& p, const SendFlags& flags, sdk::ConnectionId via = 0,
                       std::string_view via_protocol = {});
   std::size_t send_many(const std::vector<ServiceState*>& to, Payload& p, const SendFlags& flags);
   void schedule_ping(const std::string& sid);
   void flush_ping();
+  /// A pinged member (ours or another's ping) must be heard from within ping_grace, unless it
+  /// was seen within ping_recent.
+  void shorten_deadline_of_pinged(std::string_view sid, Clock::time_point now);
   bool run_send_hooks(Payload& p, std::string_view protocol, const ServiceInfo* to);
 
   // helpers

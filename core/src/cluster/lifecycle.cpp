@@ -1,6 +1,8 @@
 // Joining, heartbeats, discovery, expiry and leaving (PROTOCOL.md section 6).
 #include <algorithm>
 
+#include "cluster/bpacket/payload_codec.hpp"
+#include "cluster/text.hpp"
 #include "identity.hpp"
 #include "impl.hpp"
 
@@ -48,6 +50,10 @@ void Cluster::Impl::start() {
     for (auto& started : protocols) started->proto->stop();
     throw ConfigError("no protocol in [cluster] protocols can multicast (needs 'c')");
   }
+  if (const std::string why = tags_problem(tags); !why.empty()) {
+    for (auto& started : protocols) started->proto->stop();
+    throw ConfigError("[cluster] tags: " + why);
+  }
   joined = true;
   send_heartbeat(true);
   send_discovery();
@@ -80,10 +86,45 @@ void Cluster::Impl::send_heartbeat(bool full) {
   p.known = services.size();
   if (full || props_dirty) p.data = props_string();
   if (full || tags_dirty) p.tags = tags;
-  if (multicast(p)) {
+  MulticastFailure why;
+  if (multicast(p, &why)) {
     props_dirty = false;
     tags_dirty = false;
+    return;
   }
+  if (why == MulticastFailure::too_large && (p.data.has() || p.tags.has())) {
+    // Never stop heartbeating: peers would expire a live member. Tags are checked to fit, but
+    // props or a hook's additions may not: a bare heartbeat keeps us alive, and peers that lack
+    // our props and tags ask for them (answered directly, over a stream protocol).
+    log(sdk::LogLevel::error, "our heartbeat with props and tags exceeds max_multicast_packet (" +
+                                  std::to_string(opt.max_multicast_packet) + " bytes): sent without them");
+    Payload bare = base(PayloadType::heartbeat);
+    bare.known = services.size();
+    multicast(bare);
+  }
+}
+
+std::string Cluster::Impl::tags_problem(const std::vector<std::string>& candidate) const {
+  for (const auto& t : candidate)
+    if (has_control(t)) return "tag '" + t + "' holds a control character";
+  Payload p = base(PayloadType::heartbeat);
+  p.known = services.size();
+  p.data = props_string();
+  p.tags = candidate;
+  std::string bytes;
+  bpacket::encode_payload(p, bytes);
+  if (bytes.size() > opt.max_multicast_packet)
+    return "with these tags our heartbeat is " + std::to_string(bytes.size()) + " bytes, over max_multicast_packet (" +
+           std::to_string(opt.max_multicast_packet) + "): no member would hear it";
+  return {};
+}
+
+void Cluster::Impl::set_tags(std::vector<std::string> next) {
+  if (const std::string why = tags_problem(next); !why.empty())
+    throw std::invalid_argument(escape_controls("tags refused: " + why));
+  tags = std::move(next);
+  tags_dirty = true;
+  schedule_immediate_heartbeat();
 }
 
 void Cluster::Impl::send_discovery() {
@@ -97,18 +138,13 @@ void Cluster::Impl::send_discovery() {
 }
 
 void Cluster::Impl::expire() {
-  const auto now = loop_->now();
-  std::vector<std::string> gone;
-  for (const auto& [uuid, s] : services)
-    if (now > s.deadline) gone.push_back(uuid);
-  for (const auto& uuid : gone) lose(uuid, "expired");
+  for (const auto& uuid : services.expired(loop_->now())) lose(uuid, "expired");
   schedule_expiry();
 }
 
 void Cluster::Impl::schedule_expiry() {
   if (left || services.empty()) return;
-  Clock::time_point earliest = Clock::time_point::max();
-  for (const auto& [uuid, s] : services) earliest = std::min(earliest, s.deadline);
+  const Clock::time_point earliest = services.earliest();
   if (expiry_timer != 0 && expiry_due <= earliest) return;  // an earlier check is due anyway
   if (expiry_timer != 0) loop_->cancel(expiry_timer);
   expiry_due = earliest;

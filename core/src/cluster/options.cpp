@@ -1,4 +1,5 @@
 #include "cluster/options.hpp"
+#include "cluster/text.hpp"
 
 #include <arpa/inet.h>
 #include <dlfcn.h>
@@ -69,7 +70,7 @@ Options Options::from_ini(const IniFile& ini) {
   static const std::set<std::string> known = {
       "address", "port", "remote", "ttl", "heartbeat", "protocols", "channels", "tags", "hid",
       "interface", "discovery_interval", "ping_delay", "ping_grace", "ping_recent",
-      "max_multicast_packet", "log_level"};
+      "max_multicast_packet", "max_members", "log_level"};
   for (const auto& [key, v] : s->values) {
     if (!known.count(key)) {
       std::string list;
@@ -99,6 +100,8 @@ Options Options::from_ini(const IniFile& ini) {
       for (const auto& c : split_list(v.value)) o.channels.push_back(parse_uint(IniValue{c, v.where}, key, ~0ULL));
     } else if (key == "tags") {
       o.tags = split_list(v.value);
+      for (const auto& t : o.tags)
+        if (has_control(t)) bad(v, key, "tag '" + t + "' holds a control character");
     } else if (key == "hid") {
       o.hid = v.value;
     } else if (key == "interface") {
@@ -125,6 +128,9 @@ Options Options::from_ini(const IniFile& ini) {
     } else if (key == "max_multicast_packet") {
       o.max_multicast_packet = parse_uint(v, key, 65000);
       if (o.max_multicast_packet < 64) bad(v, key, "must be at least 64");
+    } else if (key == "max_members") {
+      o.max_members = parse_uint(v, key, 10'000'000);
+      if (o.max_members == 0) bad(v, key, "must be at least 1");
     }
   }
   return o;

@@ -3,6 +3,7 @@
 
 #include "cluster/bpacket/payload_codec.hpp"
 #include "cluster/tcl.hpp"
+#include "cluster/text.hpp"
 #include "impl.hpp"
 
 namespace cluster {
@@ -10,14 +11,6 @@ namespace {
 
 bool contains(const std::vector<std::string>& v, std::string_view x) {
   return std::find(v.begin(), v.end(), x) != v.end();
-}
-
-/// Ids end up in logs and on terminals: a control character in one (a forged packet) is refused.
-bool has_control(std::string_view s) {
-  return std::any_of(s.begin(), s.end(), [](char ch) {
-    const auto c = static_cast<unsigned char>(ch);
-    return c < 0x20 || c == 0x7f;
-  });
 }
 
 }  // namespace
@@ -70,6 +63,7 @@ void Cluster::Impl::on_packet(ProtocolSlot& slot, std::string_view body, const s
 
   // Validation needs sid hid type channel protocols, with "c" among the protocols.
   if (!p.sid.has() || !p.hid.has() || !p.type.has() || !p.protocols.has() || !contains(*p.protocols, "c") ||
+      // Ids end up in logs and on terminals: a control character in one (forged) is refused.
       p.sid->empty() || has_control(*p.sid) || has_control(*p.hid)) {
     ++counters.dropped_invalid;
     return;
@@ -115,6 +109,13 @@ void Cluster::Impl::on_packet(ProtocolSlot& slot, std::string_view body, const s
   const auto type = static_cast<PayloadType>(*p.type);
   if (known == nullptr) {
     if (type == PayloadType::disconnect) return;  // never heard of it: nothing to forget
+    if (services.size() >= opt.max_members) {
+      ++counters.refused_members;
+      if (std::string more; refused_member_log.due(loop_->now(), more))
+        log(sdk::LogLevel::warning, "refused new member " + uuid + ": max_members (" + std::to_string(opt.max_members) +
+                                        ") reached" + more);
+      return;
+    }
     ServiceState fresh;
     fresh.info.sid = *p.sid;
     fresh.info.hid = *p.hid;
@@ -124,14 +125,13 @@ void Cluster::Impl::on_packet(ProtocolSlot& slot, std::string_view body, const s
     if (p.tags.has()) fresh.info.tags = *p.tags;
     fresh.info.ip = origin.ip;
     fresh.info.last_seen = loop_->now();
-    fresh.deadline = loop_->now() + opt.ttl;
     ctx.service = &fresh.info;
     if (hook_table.run(HookPoint::service_evaluate, ctx) == Verdict::drop) {
       ++counters.dropped_hook;
       return;
     }
     fresh.handle = std::make_shared<Service>(*self, fresh.info.sid, fresh.info.hid);
-    known = &services.emplace(uuid, std::move(fresh)).first->second;
+    known = &services.add(uuid, std::move(fresh), loop_->now() + opt.ttl);
     schedule_expiry();
     // We missed its first heartbeat (a periodic one carries no props or tags): ask it, with a
     // discovery filtered to its sid; it answers with a full heartbeat.
@@ -183,7 +183,7 @@ void Cluster::Impl::dispatch(ProtocolSlot& slot, ServiceState& s, const sdk::Ori
   const std::string uuid = s.info.uuid;  // s may be erased below
   if (type == PayloadType::heartbeat || type == PayloadType::discovery || type == PayloadType::response) {
     s.info.last_seen = now;
-    s.deadline = now + opt.ttl;
+    services.set_deadline(s, now + opt.ttl);
   }
   switch (type) {
     case PayloadType::disconnect:
@@ -240,12 +240,9 @@ void Cluster::Impl::dispatch(ProtocolSlot& slot, ServiceState& s, const sdk::Ori
     ctx.local = still->info.local;
     hook_table.run(HookPoint::service_discovered, ctx);
   }
-  // keepalive false: the sender is done with this connection.
-  if (origin.conn != 0 && !(p.keepalive.has() && *p.keepalive)) {
-    const auto conn = origin.conn;
-    ProtocolSlot* sl = &slot;
-    loop_->post([sl, conn] { sl->proto->close(conn); });
-  }
+  // A packet without keepalive does not close its stream: the reference never sets keepalive
+  // on events or replies and goes on writing on the same socket, so closing here reset its
+  // next packets (PROTOCOL.md section 7, corrected). The transports close idle streams.
 }
 
 void Cluster::Impl::merge_props(ServiceInfo& info, const std::string& data, bool replace) {
@@ -277,11 +274,7 @@ void Cluster::Impl::on_ping(const Payload& p) {
       }
       continue;
     }
-    for (auto& [uuid, s] : services) {
-      if (s.info.sid != sid) continue;
-      if (now - s.info.last_seen < opt.ping_recent) continue;
-      s.deadline = std::min(s.deadline, now + opt.ping_grace);
-    }
+    shorten_deadline_of_pinged(sid, now);
   }
   schedule_expiry();
 }
@@ -310,10 +303,9 @@ bool Cluster::Impl::lacks_props(const ServiceInfo& info) {
 }
 
 void Cluster::Impl::lose(const std::string& uuid, const char* why) {
-  auto it = services.find(uuid);
-  if (it == services.end()) return;
-  ServiceState s = std::move(it->second);
-  services.erase(it);
+  std::optional<ServiceState> removed = services.remove(uuid);
+  if (!removed) return;
+  ServiceState& s = *removed;
   log(sdk::LogLevel::debug, uuid + " lost (" + why + ")");
   for (auto& sl : protocols) {
     sl->proto->peer_lost(s.info);

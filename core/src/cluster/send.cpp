@@ -63,22 +63,40 @@ bool run_packet_send_hooks(const HookTable& hooks, Payload& p, const ServiceInfo
 
 }  // namespace
 
-sdk::Result Cluster::Impl::multicast(Payload& p) {
+sdk::Result Cluster::Impl::multicast(Payload& p, MulticastFailure* why) {
+  MulticastFailure ignored;
+  MulticastFailure& failure = why != nullptr ? *why : ignored;
+  failure = MulticastFailure::none;
   ProtocolSlot* c = multicast_slot();
-  if (c == nullptr) return sdk::Result::failure("no multicast protocol");
-  if (!run_packet_send_hooks(hook_table, p, nullptr, counters)) return sdk::Result::failure("dropped by a send hook");
-  if (!run_send_hooks(p, c->id, nullptr)) return sdk::Result::failure("dropped by a protocol send hook");
+  if (c == nullptr) {
+    failure = MulticastFailure::transport;
+    return sdk::Result::failure("no multicast protocol");
+  }
+  if (!run_packet_send_hooks(hook_table, p, nullptr, counters) || !run_send_hooks(p, c->id, nullptr)) {
+    failure = MulticastFailure::hook;
+    return sdk::Result::failure("dropped by a send hook");
+  }
   std::string bytes;
   bpacket::encode_payload(p, bytes);
-  if (bytes.size() > opt.max_multicast_packet)
-    return sdk::Result::failure("packet of " + std::to_string(bytes.size()) + " bytes exceeds max_multicast_packet (" +
-                                std::to_string(opt.max_multicast_packet) + ")");
-  auto r = c->proto->multicast(bytes);
-  if (r) ++counters.sent;
-  else {
-    ++counters.send_failures;
-    log(sdk::LogLevel::warning, "multicast failed: " + r.message());
+  sdk::Result r = sdk::Result::success();
+  if (bytes.size() > opt.max_multicast_packet) {
+    failure = MulticastFailure::too_large;
+    r = sdk::Result::failure("packet of " + std::to_string(bytes.size()) + " bytes exceeds max_multicast_packet (" +
+                             std::to_string(opt.max_multicast_packet) + ")");
+  } else {
+    r = c->proto->multicast(bytes);
+    if (!r) failure = MulticastFailure::transport;
   }
+  if (r) {
+    ++counters.sent;
+    return r;
+  }
+  // Every failed multicast is counted and logged (at most one line a second: a dead route
+  // fails each heartbeat, and a flood of sends must not become a flood of log lines).
+  ++counters.send_failures;
+  if (std::string more; multicast_failure_log.due(loop_->now(), more))
+    log(sdk::LogLevel::warning,
+        "multicast of a type " + std::to_string(p.type.value_or(0)) + " packet failed: " + r.message() + more);
   return r;
 }
 
@@ -157,11 +175,17 @@ sdk::Result Cluster::Impl::send_to(ServiceState& s, Payload& p, const SendFlags&
 
 std::size_t Cluster::Impl::send_many(const std::vector<ServiceState*>& to, Payload& p, const SendFlags& flags) {
   if (to.size() > 3 && flags.allow_multicast && flags.protocols.empty()) {
-    // One filtered multicast instead of N direct sends.
+    // One filtered multicast instead of N direct sends, when it fits in a datagram (the filter
+    // alone passes 4096 bytes at about 450 targets) and the group works; else direct sends of
+    // the packet as it was (hooks may have changed the multicast copy).
+    Payload filtered = p;
     StringList filter;
     for (auto* s : to) filter.push_back(s->info.sid);
-    p.filter = std::move(filter);
-    return multicast(p) ? to.size() : 0;
+    filtered.filter = std::move(filter);
+    MulticastFailure why;
+    if (multicast(filtered, &why)) return to.size();
+    if (why == MulticastFailure::hook) return 0;  // vetoed: not to be sent at all
+    ++counters.multicast_fallbacks;
   }
   if (to.size() == 1) return send_to(*to.front(), p, flags) ? 1 : 0;
   std::size_t ok = 0;
@@ -181,6 +205,12 @@ void Cluster::Impl::schedule_ping(const std::string& sid) {
   });
 }
 
+void Cluster::Impl::shorten_deadline_of_pinged(std::string_view sid, Clock::time_point now) {
+  services.for_sid(sid, [&](ServiceState& s) {
+    if (now - s.info.last_seen >= opt.ping_recent) services.shorten_deadline(s, now + opt.ping_grace);
+  });
+}
+
 void Cluster::Impl::flush_ping() {
   if (ping_pending.empty() || left) return;
   Payload p = base(PayloadType::ping);
@@ -191,9 +221,7 @@ void Cluster::Impl::flush_ping() {
   ping_pending.clear();
   if (multicast(p)) ++counters.pings_sent;
   const auto now = loop_->now();
-  for (auto& [uuid, s] : services)
-    if (std::find(sids.begin(), sids.end(), s.info.sid) != sids.end() && now - s.info.last_seen >= opt.ping_recent)
-      s.deadline = std::min(s.deadline, now + opt.ping_grace);
+  for (const auto& sid : sids) shorten_deadline_of_pinged(sid, now);
   schedule_expiry();
 }
 
