@@ -104,6 +104,8 @@ JsonPtr status(cluster::Cluster& c) {
   counters->set("unreachable", static_cast<Poco::UInt64>(n.unreachable));
   counters->set("pings_sent", static_cast<Poco::UInt64>(n.pings_sent));
   counters->set("burst_answers", static_cast<Poco::UInt64>(n.burst_answers));
+  counters->set("refused_members", static_cast<Poco::UInt64>(n.refused_members));
+  counters->set("multicast_fallbacks", static_cast<Poco::UInt64>(n.multicast_fallbacks));
   counters->set("asks_sent", static_cast<Poco::UInt64>(n.asks_sent));
   counters->set("dropped_remote", static_cast<Poco::UInt64>(n.dropped_remote));
   counters->set("dropped_malformed", static_cast<Poco::UInt64>(n.dropped_malformed));
