@@ -22,6 +22,7 @@
 
 #include "cluster/sdk.hpp"
 #include "net.hpp"
+#include "reassembly.hpp"
 
 namespace {
 
@@ -168,10 +169,16 @@ class UdpMulticastProtocol final : public cluster::sdk::Protocol {
     }
   }
 
-  /// Joins interfaces that came up since (when no interface is configured).
+  /// Joins interfaces that came up since (when no interface is configured); hands on the
+  /// pieces of packets that never completed.
   void check() noexcept override {
     try {
-      if (fd_ < 0 || !host_.settings().interface.empty()) return;
+      if (fd_ < 0) return;
+      if (reassembler_.pending() != 0) {
+        current_origin_ = nullptr;
+        reassembler_.expire(host_.loop().now(), deliver_);
+      }
+      if (!host_.settings().interface.empty()) return;
       join_all(false);
     } catch (...) {
       host_.log(LogLevel::error, "udp-multicast: check failed");
@@ -325,6 +332,32 @@ class UdpMulticastProtocol final : public cluster::sdk::Protocol {
     return true;
   }
 
+  /// What identifies the sender of a datagram for reassembly: IPv4 address and port.
+  static std::uint64_t source_key(const sockaddr_storage& from, socklen_t len) {
+    if (from.ss_family != AF_INET || len < static_cast<socklen_t>(sizeof(sockaddr_in))) return 0;
+    sockaddr_in sin;
+    std::memcpy(&sin, &from, sizeof sin);
+    return std::uint64_t{ntohl(sin.sin_addr.s_addr)} << 16 | ntohs(sin.sin_port);
+  }
+
+  /// Hands bytes from `source` to the core (reassembly.hpp delivers through this).
+  void deliver(std::uint64_t source, std::string_view bytes) {
+    if (current_origin_ != nullptr && source == current_source_) {
+      host_.received(bytes, *current_origin_);
+      return;
+    }
+    // Pieces left over from another sender (abandoned): their own origin, built aside so the
+    // cache behind current_origin_ stays the current datagram's.
+    sockaddr_in sin{};
+    sin.sin_family = AF_INET;
+    sin.sin_addr.s_addr = htonl(static_cast<std::uint32_t>(source >> 16));
+    sin.sin_port = htons(static_cast<std::uint16_t>(source & 0xffff));
+    cluster::sdk::Origin origin;
+    origin.ip = net::address_text(reinterpret_cast<const sockaddr*>(&sin), sizeof sin);
+    origin.local = locals_.is_local(origin.ip);
+    host_.received(bytes, origin);
+  }
+
   /// The Origin of a datagram. Formatting the address and looking it up among ours cost more
   /// than the rest of the receive path, so the last IPv4 source is remembered for a second.
   const cluster::sdk::Origin& origin_of(const sockaddr_storage& from, socklen_t len) {
@@ -364,8 +397,12 @@ class UdpMulticastProtocol final : public cluster::sdk::Protocol {
           host_.log(LogLevel::warning, "udp-multicast: " + net::sys_error("recvfrom"));
         return;
       }
-      host_.received(std::string_view(buffer_.data(), static_cast<std::size_t>(n)), origin_of(from, len));
+      // A reference member's packet over 4096 bytes comes in pieces (reassembly.hpp).
+      current_source_ = source_key(from, len);
+      current_origin_ = &origin_of(from, len);
+      reassembler_.feed(current_source_, std::string_view(buffer_.data(), static_cast<std::size_t>(n)), now, deliver_);
     }
+    current_origin_ = nullptr;
   }
 
   void close_socket() noexcept {
@@ -394,6 +431,12 @@ class UdpMulticastProtocol final : public cluster::sdk::Protocol {
   std::vector<char> buffer_;
   net::LocalAddresses locals_;
   cluster::sdk::EventLoop::Clock::time_point last_wakeup_{};
+  net::DatagramReassembler reassembler_;
+  std::uint64_t current_source_ = 0;                     ///< of the datagram being fed
+  const cluster::sdk::Origin* current_origin_ = nullptr;  ///< its Origin (origin_of's cache)
+  const net::DatagramReassembler::Deliver deliver_ = [this](std::uint64_t source, std::string_view bytes) {
+    deliver(source, bytes);
+  };
 };
 
 bool init(cluster::sdk::Registrar& registrar, std::string& error) noexcept {
