@@ -247,6 +247,8 @@ class UdpMulticastProtocol final : public cluster::sdk::Protocol {
     } else if (!join_all(true)) {
       return Result::failure("udp-multicast: cannot join " + address + " on any interface (not even lo)");
     }
+    r = check_route();
+    if (!r) return r;
 
     watch_ = host_.loop().watch(fd_, cluster::sdk::readable, [this](std::uint32_t) noexcept {
       try {
@@ -263,6 +265,29 @@ class UdpMulticastProtocol final : public cluster::sdk::Protocol {
     return Result::success();
   }
 
+  /// Whether anything we multicast can leave: a UDP connect() to the group does the kernel's
+  /// route lookup without sending. Without this a member with no usable route (lo down in a
+  /// fresh namespace, no multicast route) would start and fail every send forever.
+  Result check_route() {
+    const int probe = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (probe < 0) return Result::failure("udp-multicast: " + net::sys_error("socket"));
+    bool ok = true;
+    if (send_via_.index != 0) {
+      ip_mreqn m{};
+      m.imr_ifindex = static_cast<int>(send_via_.index);
+      m.imr_address = send_via_.address;
+      ok = ::setsockopt(probe, IPPROTO_IP, IP_MULTICAST_IF, &m, sizeof m) == 0;
+    }
+    ok = ok && ::connect(probe, reinterpret_cast<const sockaddr*>(&group_), sizeof group_) == 0;
+    const int err = errno;
+    ::close(probe);
+    if (ok) return Result::success();
+    return Result::failure("udp-multicast: cannot send to " + where_ +
+                           (send_via_.index != 0 ? " through " + send_via_.name : std::string()) + ": " +
+                           net::errno_text(err) +
+                           " (is the interface up, with a multicast route, e.g. 224.0.0.0/4?)");
+  }
+
   /// Sends through `itf`, from its address: without one (imr_address 0.0.0.0) the kernel may
   /// pick source 0.0.0.0 (e.g. on lo without a route that names a src), and receivers cannot
   /// tell the sender is local.
@@ -270,6 +295,7 @@ class UdpMulticastProtocol final : public cluster::sdk::Protocol {
     ip_mreqn m{};
     m.imr_ifindex = static_cast<int>(itf.index);
     m.imr_address = itf.address;
+    send_via_ = itf;
     return ::setsockopt(send_fd_, IPPROTO_IP, IP_MULTICAST_IF, &m, sizeof m) == 0;
   }
 
@@ -413,6 +439,7 @@ class UdpMulticastProtocol final : public cluster::sdk::Protocol {
     net::close_fd(fd_);  // leaves the groups
     net::close_fd(send_fd_);
     joined_.clear();
+    send_via_ = Interface{};
     fallback_lo_ = false;
   }
 
@@ -423,6 +450,7 @@ class UdpMulticastProtocol final : public cluster::sdk::Protocol {
   sockaddr_in group_{};
   std::string where_;
   std::vector<Interface> joined_;
+  Interface send_via_;  ///< IP_MULTICAST_IF of send_fd_ (index 0: the default route)
   bool fallback_lo_ = false;
   cluster::sdk::Origin cached_origin_;  ///< see origin_of()
   in_addr cached_addr_{};
