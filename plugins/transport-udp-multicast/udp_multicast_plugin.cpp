@@ -22,6 +22,7 @@
 
 #include "cluster/sdk.hpp"
 #include "net.hpp"
+#include "reassembly.hpp"
 
 namespace {
 
@@ -168,10 +169,16 @@ class UdpMulticastProtocol final : public cluster::sdk::Protocol {
     }
   }
 
-  /// Joins interfaces that came up since (when no interface is configured).
+  /// Joins interfaces that came up since (when no interface is configured); hands on the
+  /// pieces of packets that never completed.
   void check() noexcept override {
     try {
-      if (fd_ < 0 || !host_.settings().interface.empty()) return;
+      if (fd_ < 0) return;
+      if (reassembler_.pending() != 0) {
+        current_origin_ = nullptr;
+        reassembler_.expire(host_.loop().now(), deliver_);
+      }
+      if (!host_.settings().interface.empty()) return;
       join_all(false);
     } catch (...) {
       host_.log(LogLevel::error, "udp-multicast: check failed");
@@ -240,6 +247,8 @@ class UdpMulticastProtocol final : public cluster::sdk::Protocol {
     } else if (!join_all(true)) {
       return Result::failure("udp-multicast: cannot join " + address + " on any interface (not even lo)");
     }
+    r = check_route();
+    if (!r) return r;
 
     watch_ = host_.loop().watch(fd_, cluster::sdk::readable, [this](std::uint32_t) noexcept {
       try {
@@ -256,6 +265,29 @@ class UdpMulticastProtocol final : public cluster::sdk::Protocol {
     return Result::success();
   }
 
+  /// Whether anything we multicast can leave: a UDP connect() to the group does the kernel's
+  /// route lookup without sending. Without this a member with no usable route (lo down in a
+  /// fresh namespace, no multicast route) would start and fail every send forever.
+  Result check_route() {
+    const int probe = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (probe < 0) return Result::failure("udp-multicast: " + net::sys_error("socket"));
+    bool ok = true;
+    if (send_via_.index != 0) {
+      ip_mreqn m{};
+      m.imr_ifindex = static_cast<int>(send_via_.index);
+      m.imr_address = send_via_.address;
+      ok = ::setsockopt(probe, IPPROTO_IP, IP_MULTICAST_IF, &m, sizeof m) == 0;
+    }
+    ok = ok && ::connect(probe, reinterpret_cast<const sockaddr*>(&group_), sizeof group_) == 0;
+    const int err = errno;
+    ::close(probe);
+    if (ok) return Result::success();
+    return Result::failure("udp-multicast: cannot send to " + where_ +
+                           (send_via_.index != 0 ? " through " + send_via_.name : std::string()) + ": " +
+                           net::errno_text(err) +
+                           " (is the interface up, with a multicast route, e.g. 224.0.0.0/4?)");
+  }
+
   /// Sends through `itf`, from its address: without one (imr_address 0.0.0.0) the kernel may
   /// pick source 0.0.0.0 (e.g. on lo without a route that names a src), and receivers cannot
   /// tell the sender is local.
@@ -263,6 +295,7 @@ class UdpMulticastProtocol final : public cluster::sdk::Protocol {
     ip_mreqn m{};
     m.imr_ifindex = static_cast<int>(itf.index);
     m.imr_address = itf.address;
+    send_via_ = itf;
     return ::setsockopt(send_fd_, IPPROTO_IP, IP_MULTICAST_IF, &m, sizeof m) == 0;
   }
 
@@ -325,6 +358,32 @@ class UdpMulticastProtocol final : public cluster::sdk::Protocol {
     return true;
   }
 
+  /// What identifies the sender of a datagram for reassembly: IPv4 address and port.
+  static std::uint64_t source_key(const sockaddr_storage& from, socklen_t len) {
+    if (from.ss_family != AF_INET || len < static_cast<socklen_t>(sizeof(sockaddr_in))) return 0;
+    sockaddr_in sin;
+    std::memcpy(&sin, &from, sizeof sin);
+    return std::uint64_t{ntohl(sin.sin_addr.s_addr)} << 16 | ntohs(sin.sin_port);
+  }
+
+  /// Hands bytes from `source` to the core (reassembly.hpp delivers through this).
+  void deliver(std::uint64_t source, std::string_view bytes) {
+    if (current_origin_ != nullptr && source == current_source_) {
+      host_.received(bytes, *current_origin_);
+      return;
+    }
+    // Pieces left over from another sender (abandoned): their own origin, built aside so the
+    // cache behind current_origin_ stays the current datagram's.
+    sockaddr_in sin{};
+    sin.sin_family = AF_INET;
+    sin.sin_addr.s_addr = htonl(static_cast<std::uint32_t>(source >> 16));
+    sin.sin_port = htons(static_cast<std::uint16_t>(source & 0xffff));
+    cluster::sdk::Origin origin;
+    origin.ip = net::address_text(reinterpret_cast<const sockaddr*>(&sin), sizeof sin);
+    origin.local = locals_.is_local(origin.ip);
+    host_.received(bytes, origin);
+  }
+
   /// The Origin of a datagram. Formatting the address and looking it up among ours cost more
   /// than the rest of the receive path, so the last IPv4 source is remembered for a second.
   const cluster::sdk::Origin& origin_of(const sockaddr_storage& from, socklen_t len) {
@@ -364,8 +423,12 @@ class UdpMulticastProtocol final : public cluster::sdk::Protocol {
           host_.log(LogLevel::warning, "udp-multicast: " + net::sys_error("recvfrom"));
         return;
       }
-      host_.received(std::string_view(buffer_.data(), static_cast<std::size_t>(n)), origin_of(from, len));
+      // A reference member's packet over 4096 bytes comes in pieces (reassembly.hpp).
+      current_source_ = source_key(from, len);
+      current_origin_ = &origin_of(from, len);
+      reassembler_.feed(current_source_, std::string_view(buffer_.data(), static_cast<std::size_t>(n)), now, deliver_);
     }
+    current_origin_ = nullptr;
   }
 
   void close_socket() noexcept {
@@ -376,6 +439,7 @@ class UdpMulticastProtocol final : public cluster::sdk::Protocol {
     net::close_fd(fd_);  // leaves the groups
     net::close_fd(send_fd_);
     joined_.clear();
+    send_via_ = Interface{};
     fallback_lo_ = false;
   }
 
@@ -386,6 +450,7 @@ class UdpMulticastProtocol final : public cluster::sdk::Protocol {
   sockaddr_in group_{};
   std::string where_;
   std::vector<Interface> joined_;
+  Interface send_via_;  ///< IP_MULTICAST_IF of send_fd_ (index 0: the default route)
   bool fallback_lo_ = false;
   cluster::sdk::Origin cached_origin_;  ///< see origin_of()
   in_addr cached_addr_{};
@@ -394,6 +459,12 @@ class UdpMulticastProtocol final : public cluster::sdk::Protocol {
   std::vector<char> buffer_;
   net::LocalAddresses locals_;
   cluster::sdk::EventLoop::Clock::time_point last_wakeup_{};
+  net::DatagramReassembler reassembler_;
+  std::uint64_t current_source_ = 0;                     ///< of the datagram being fed
+  const cluster::sdk::Origin* current_origin_ = nullptr;  ///< its Origin (origin_of's cache)
+  const net::DatagramReassembler::Deliver deliver_ = [this](std::uint64_t source, std::string_view bytes) {
+    deliver(source, bytes);
+  };
 };
 
 bool init(cluster::sdk::Registrar& registrar, std::string& error) noexcept {

@@ -224,3 +224,16 @@ TEST_F(Processes, SeveralDaemonsOnOneHost) {
   Ran r = ctl({"--socket", sock("two"), "send", "--resolve", "x", "--data", "all"});
   EXPECT_EQ(r.out, "reached 2 of 2 members\n");
 }
+
+// No usable multicast (a fresh namespace: lo down, no route): clusterd must not start and log
+// "Network is unreachable" every heartbeat forever, but fail at join, exit 69 (docs/cli.md).
+TEST_F(Processes, NoMulticastRouteFailsJoinWithExit69) {
+  const std::string conf = node("a", "alpha");
+  Ran r = run_process({"/usr/bin/unshare", "--net", CLUSTERD_BIN, "--config", conf}, env(), dir.path(), 10000ms);
+  EXPECT_EQ(r.rc, 69) << r.err;
+  EXPECT_NE(r.err.find("clusterd: cannot join: protocol 'c' failed to start: udp-multicast: cannot send to "),
+            std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("Network is unreachable"), std::string::npos) << r.err;
+  EXPECT_FALSE(exists(sock("a"))) << "the control socket is removed when the join fails";
+}

@@ -5,8 +5,11 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <arpa/inet.h>
 #include <dirent.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdlib>
@@ -107,6 +110,33 @@ TEST_F(UdpMulticast, LargeDatagramArrivesWhole) {
   const sdk::Result r = a.proto->multicast(make_packet("sidA0001", pattern(70000)));
   EXPECT_FALSE(r) << "a datagram cannot exceed 64 KiB";
   EXPECT_FALSE(r.message().empty());
+}
+
+// A reference (Tcl) member's packet over 4096 bytes leaves as 4096-byte datagrams (tcl-udp);
+// the plugin hands the core one packet (reassembly.hpp).
+TEST_F(UdpMulticast, PacketSentInPiecesArrivesWhole) {
+  Harness h("udp-multicast");
+  Node& b = h.start(settings("sidB0002"));
+  const std::string big = make_packet("sidR0001", pattern(10000));
+  const std::string small = make_packet("sidR0001", "after the big one");
+  const int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_in group{};
+  group.sin_family = AF_INET;
+  group.sin_port = htons(port());
+  ::inet_pton(AF_INET, "239.255.77.1", &group.sin_addr);
+  auto send_datagram = [&](std::string_view d) {
+    return ::sendto(fd, d.data(), d.size(), 0, reinterpret_cast<const sockaddr*>(&group), sizeof group) ==
+           static_cast<ssize_t>(d.size());
+  };
+  for (std::size_t at = 0; at < big.size(); at += 4096) EXPECT_TRUE(send_datagram(std::string_view(big).substr(at, 4096)));
+  EXPECT_TRUE(send_datagram(small));
+  const bool arrived = h.run_until([&] { return has(*b.host, big) && has(*b.host, small); });
+  ::close(fd);
+  ASSERT_TRUE(arrived);
+  EXPECT_EQ(b.host->packets.size(), 2u);
+  EXPECT_EQ(b.host->packets[0].packet, big);
+  EXPECT_EQ(b.host->datagrams, 2u);  // the reassembled packet, then the small one
 }
 
 TEST_F(UdpMulticast, DefaultReceiveBufferHoldsABurstOfNewcomers) {
