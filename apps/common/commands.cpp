@@ -114,6 +114,11 @@ JsonPtr status(cluster::Cluster& c) {
   counters->set("dropped_channel", static_cast<Poco::UInt64>(n.dropped_channel));
   counters->set("dropped_hook", static_cast<Poco::UInt64>(n.dropped_hook));
   counters->set("dropped_invalid", static_cast<Poco::UInt64>(n.dropped_invalid));
+  counters->set("streams_over_budget", static_cast<Poco::UInt64>(n.streams_over_budget));
+  counters->set("streams_stalled", static_cast<Poco::UInt64>(n.streams_stalled));
+  counters->set("conns_refused", static_cast<Poco::UInt64>(n.conns_refused));
+  counters->set("conns_evicted", static_cast<Poco::UInt64>(n.conns_evicted));
+  counters->set("conns_idle_closed", static_cast<Poco::UInt64>(n.conns_idle_closed));
   r->set("counters", counters);
   return r;
 }

@@ -2,9 +2,12 @@
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <utility>
@@ -23,10 +26,44 @@ constexpr int kAcceptsPerWakeup = 64;
 constexpr std::size_t kCompactAt = 64 * 1024;
 constexpr std::size_t kShrinkAbove = 1u << 20;
 constexpr int kUnixSendBuffer = 1 << 20;
+// Under a flood, one warning per this period says how many were held back.
+constexpr auto kWarningPeriod = std::chrono::seconds(10);
+
+/// The lowest descriptor number an accepted socket may have: accept() returns the lowest free
+/// number, so one at or above the nofile soft limit minus the reserve means the process is
+/// nearly out of descriptors (the control socket, outgoing connections, plugins need some).
+int fd_ceiling(std::size_t reserve) noexcept {
+  rlimit rl{};
+  if (::getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY) return 1 << 30;
+  const auto soft = static_cast<std::size_t>(rl.rlim_cur);
+  return static_cast<int>(soft > 2 * reserve ? soft - reserve : soft / 2);
+}
 
 bool would_block(int err) noexcept { return err == EAGAIN || err == EWOULDBLOCK; }
 
 }  // namespace
+
+Result parse_limits(const sdk::PluginConfig& cfg, const std::string& section, bool per_source, StreamLimits& out) {
+  auto bad = [&](const char* key, const char* range) {
+    return Result::failure("[" + section + "] " + key + " must be " + range + ", not " + cfg.get(key));
+  };
+  const std::int64_t idle = cfg.get_int("idle_timeout_ms");
+  if (idle < 0 || idle > 86400000) return bad("idle_timeout_ms", "0 (never) or up to 86400000");
+  out.idle_timeout_ms = idle;
+  const std::int64_t conns = cfg.get_int("max_connections");
+  if (conns < 1 || conns > 1000000) return bad("max_connections", "1..1000000");
+  out.max_connections = static_cast<std::size_t>(conns);
+  const std::int64_t reserve = cfg.get_int("reserved_fds");
+  if (reserve < 0 || reserve > 100000) return bad("reserved_fds", "0..100000");
+  out.reserved_fds = static_cast<std::size_t>(reserve);
+  out.max_per_source = 0;
+  if (per_source) {
+    const std::int64_t n = cfg.get_int("max_connections_per_source");
+    if (n < 0 || n > 1000000) return bad("max_connections_per_source", "0 (no cap) or up to 1000000");
+    out.max_per_source = static_cast<std::size_t>(n);
+  }
+  return Result::success();
+}
 
 StreamTransport::StreamTransport(sdk::ProtocolHost& host, StreamOptions options)
     : host_(host), options_(std::move(options)) {}
@@ -91,13 +128,13 @@ void StreamTransport::on_accept() {
   for (int i = 0; i < kAcceptsPerWakeup && listen_fd_ >= 0; ++i) {
     sockaddr_storage ss{};
     socklen_t len = sizeof ss;
-    const int fd = ::accept4(listen_fd_, reinterpret_cast<sockaddr*>(&ss), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    int fd = ::accept4(listen_fd_, reinterpret_cast<sockaddr*>(&ss), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
       const int err = errno;
       if (would_block(err)) return;
       if (err == EINTR || err == ECONNABORTED || err == EPROTO) continue;
       if (err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM) {
-        host_.log(LogLevel::warning, options_.name + ": accept: " + errno_text(err));
+        warn_throttled(options_.name + ": accept: " + errno_text(err) + "; pausing accepts for 200 ms");
         // Out of descriptors: stop accepting for a moment instead of spinning on a ready fd.
         host_.loop().modify(listen_watch_, 0);
         if (accept_retry_ == 0)
@@ -122,12 +159,104 @@ void StreamTransport::on_accept() {
       ip = address_text(reinterpret_cast<const sockaddr*>(&ss), len);
       local = locals_.is_local(ip);
     }
+    if (!admit(fd, ip)) continue;
     configure(fd);
     const ConnectionId id = adopt(fd, ip, local, {});
-    if (id != 0)
-      host_.log(LogLevel::debug, options_.name + ": accepted connection " + std::to_string(id) +
-                                     (ip.empty() ? std::string() : " from " + ip));
+    if (id == 0) continue;
+    Conn* c = find(id);
+    c->inbound = true;
+    ++inbound_;
+    if (!c->ip.empty()) ++per_source_[c->ip];
+    host_.log(LogLevel::debug, options_.name + ": accepted connection " + std::to_string(id) +
+                                   (ip.empty() ? std::string() : " from " + ip));
   }
+}
+
+// At a cap a newcomer takes the place of the least recently active inbound connection rather
+// than being turned away: a flood of idle connections cannot lock members out, and a member
+// whose idle connection goes simply reconnects on its next send. Outgoing connections (ours)
+// are never evicted.
+bool StreamTransport::admit(int& fd, const std::string& ip) {
+  const StreamLimits& lim = options_.limits;
+  if (fd >= fd_ceiling(lim.reserved_fds)) {
+    // Replace the least recently active one and move the newcomer down to its (now lowest free)
+    // number, so the reserve stays free; nobody to replace: refuse it.
+    const int high = fd;
+    int low = -1;
+    if (evict({})) low = ::fcntl(high, F_DUPFD_CLOEXEC, 0);
+    close_fd(fd);
+    if (low < 0) {
+      host_.count(sdk::StreamGuard::refused);
+      warn_throttled(options_.name + ": refused a connection" + (ip.empty() ? std::string() : " from " + ip) +
+                     ": descriptor " + std::to_string(high) + " is within reserved_fds (" +
+                     std::to_string(lim.reserved_fds) + ") of the nofile limit");
+      return false;
+    }
+    fd = low;
+    warn_throttled(options_.name + ": near the nofile limit (reserved_fds " + std::to_string(lim.reserved_fds) +
+                   "): closed the least recently active inbound connection for a new one");
+  }
+  if (inbound_ >= lim.max_connections && evict({}))
+    warn_throttled(options_.name + ": " + std::to_string(lim.max_connections) +
+                   " inbound connections (max_connections): closed the least recently active one");
+  if (lim.max_per_source > 0 && !ip.empty()) {
+    auto it = per_source_.find(ip);
+    if (it != per_source_.end() && it->second >= lim.max_per_source && evict(ip))
+      warn_throttled(options_.name + ": " + std::to_string(lim.max_per_source) + " inbound connections from " + ip +
+                     " (max_connections_per_source): closed its least recently active one");
+  }
+  return true;
+}
+
+bool StreamTransport::evict(const std::string& ip) {
+  Conn* oldest = nullptr;
+  for (auto& [id, c] : conns_)
+    if (c->inbound && (ip.empty() || c->ip == ip) && (oldest == nullptr || c->last_active < oldest->last_active))
+      oldest = c.get();
+  if (oldest == nullptr) return false;
+  host_.count(sdk::StreamGuard::evicted);
+  close_now(oldest->id, "evicted to make room for a new connection");
+  return true;
+}
+
+void StreamTransport::warn_throttled(const std::string& message) {
+  const auto now = host_.loop().now();
+  if (last_warning_ != sdk::EventLoop::Clock::time_point{} && now - last_warning_ < kWarningPeriod) {
+    ++warnings_held_;
+    return;
+  }
+  std::string text = message;
+  if (warnings_held_ > 0) text += " (" + std::to_string(warnings_held_) + " more such warnings held back)";
+  host_.log(LogLevel::warning, text);
+  last_warning_ = now;
+  warnings_held_ = 0;
+}
+
+void StreamTransport::arm_idle_sweep() {
+  if (idle_timer_ != 0 || stopped_ || options_.limits.idle_timeout_ms <= 0 || conns_.empty()) return;
+  // A connection closes between 1 and 1.25 idle timeouts after its last traffic.
+  const auto period = std::chrono::milliseconds(std::max<std::int64_t>(options_.limits.idle_timeout_ms / 4, 10));
+  idle_timer_ = host_.loop().after(period, [this]() noexcept {
+    idle_timer_ = 0;
+    try {
+      sweep_idle();
+    } catch (...) {
+      host_.log(LogLevel::error, options_.name + ": idle sweep failed (out of memory?)");
+    }
+  });
+}
+
+void StreamTransport::sweep_idle() {
+  const auto now = host_.loop().now();
+  const auto limit = std::chrono::milliseconds(options_.limits.idle_timeout_ms);
+  std::vector<ConnectionId> idle;
+  for (const auto& [id, c] : conns_)
+    if (!c->connecting && now - c->last_active >= limit) idle.push_back(id);
+  for (ConnectionId id : idle) {
+    host_.count(sdk::StreamGuard::idle_closed);
+    close_now(id, "idle for " + std::to_string(options_.limits.idle_timeout_ms) + " ms");
+  }
+  arm_idle_sweep();
 }
 
 ConnectionId StreamTransport::adopt(int fd, std::string ip, bool local, std::string peer_uuid) {
@@ -138,6 +267,7 @@ ConnectionId StreamTransport::adopt(int fd, std::string ip, bool local, std::str
   c->ip = std::move(ip);
   c->local = local;
   c->peer_uuid = std::move(peer_uuid);
+  c->last_active = host_.loop().now();
   c->watch = host_.loop().watch(fd, sdk::readable, [this, id](std::uint32_t flags) noexcept {
     try {
       on_ready(id, flags);
@@ -152,6 +282,7 @@ ConnectionId StreamTransport::adopt(int fd, std::string ip, bool local, std::str
   }
   if (!c->peer_uuid.empty()) by_uuid_[c->peer_uuid] = id;
   conns_.emplace(id, std::move(c));
+  arm_idle_sweep();
   return id;
 }
 
@@ -190,6 +321,7 @@ Result StreamTransport::write(ConnectionId id, std::string_view bytes, bool& ove
       const ssize_t n = ::send(c->fd, bytes.data() + done, bytes.size() - done, MSG_NOSIGNAL);
       if (n > 0) {
         done += static_cast<std::size_t>(n);
+        c->last_active = host_.loop().now();
         continue;
       }
       if (n < 0 && errno == EINTR) continue;
@@ -253,6 +385,7 @@ bool StreamTransport::flush(Conn& c) {
     const ssize_t n = ::send(c.fd, c.out.data() + c.out_pos, c.out.size() - c.out_pos, MSG_NOSIGNAL);
     if (n > 0) {
       c.out_pos += static_cast<std::size_t>(n);
+      c.last_active = host_.loop().now();
       continue;
     }
     if (n < 0 && errno == EINTR) continue;
@@ -299,7 +432,7 @@ void StreamTransport::read_some(ConnectionId id, std::uint32_t flags) {
     if (c == nullptr || stopped_) return;
     const ssize_t n = ::recv(c->fd, read_buf_.data(), read_buf_.size(), 0);
     if (n > 0) {
-      c->last_read = host_.loop().now();
+      c->last_read = c->last_active = host_.loop().now();
       // A copy: the host may close this connection (and free its Conn) while it runs.
       const sdk::Origin origin{c->ip, c->local, id};
       host_.received(std::string_view(read_buf_.data(), static_cast<std::size_t>(n)), origin);
@@ -360,6 +493,11 @@ void StreamTransport::close_now(ConnectionId id, std::string_view why) {
   if (!c->peer_uuid.empty()) {
     auto u = by_uuid_.find(c->peer_uuid);
     if (u != by_uuid_.end() && u->second == id) by_uuid_.erase(u);
+  }
+  if (c->inbound) {
+    --inbound_;
+    auto src = per_source_.find(c->ip);
+    if (src != per_source_.end() && --src->second == 0) per_source_.erase(src);
   }
   host_.log(LogLevel::debug, options_.name + ": connection " + std::to_string(id) +
                                  (c->peer_uuid.empty() ? std::string() : " (" + c->peer_uuid + ")") +
@@ -490,6 +628,10 @@ void StreamTransport::shutdown() noexcept {
     host_.loop().cancel(batch_timer_);
     batch_timer_ = 0;
   }
+  if (idle_timer_ != 0) {
+    host_.loop().cancel(idle_timer_);
+    idle_timer_ = 0;
+  }
   batched_.clear();
   for (auto& [id, c] : conns_) {
     if (c->watch != 0) host_.loop().unwatch(c->watch);
@@ -505,6 +647,8 @@ void StreamTransport::shutdown() noexcept {
   conns_.clear();
   by_uuid_.clear();
   closed_.clear();
+  inbound_ = 0;
+  per_source_.clear();
 }
 
 }  // namespace cluster::transport

@@ -32,12 +32,26 @@
 
 namespace cluster::transport {
 
+/// Limits against hostile or runaway peers (docs/transports.md, "Limits").
+struct StreamLimits {
+  std::int64_t idle_timeout_ms = 60000;  ///< close a connection without traffic this long; 0 = never
+  std::size_t max_connections = 512;     ///< inbound connections at once
+  std::size_t max_per_source = 256;      ///< inbound connections from one address (tcp); 0 = no cap
+  std::size_t reserved_fds = 64;         ///< descriptors below the nofile limit kept for everything else
+};
+
 struct StreamOptions {
   std::string name;                              ///< protocol id, for log messages
   std::size_t max_pending_bytes = 16u << 20;     ///< unsent output per connection before failing
   bool tcp = false;                              ///< TCP_NODELAY (+ keepalive below) on connections
   bool keepalive = false;                        ///< SO_KEEPALIVE on connections
+  StreamLimits limits;
 };
+
+/// Reads idle_timeout_ms, max_connections, reserved_fds and (`per_source`) max_connections_per_source
+/// from a validated plugin section; a failure names `section` and the bad value.
+sdk::Result parse_limits(const sdk::PluginConfig& cfg, const std::string& section, bool per_source,
+                         StreamLimits& out);
 
 /// Opens an outgoing connection: sets `fd` to a non-blocking socket and `ip`/`local` to what
 /// Origin should say, or returns a failure. A connect still in progress sets `pending_ms` to the
@@ -74,6 +88,7 @@ class StreamTransport {
   // For tests and diagnostics.
   std::size_t connection_count() const noexcept { return conns_.size(); }
   std::size_t pending_bytes(sdk::ConnectionId conn) const noexcept;
+  std::size_t inbound_count() const noexcept { return inbound_; }
 
  private:
   struct Conn {
@@ -91,6 +106,8 @@ class StreamTransport {
     sdk::EventLoop::Clock::time_point last_read{};  ///< loop time of the last read with data
     bool connecting = false;        ///< connect in progress: output waits, writable ends it
     sdk::TimerId connect_timer = 0;  ///< closes it when the connect takes too long
+    bool inbound = false;           ///< accepted (counts against the connection caps)
+    sdk::EventLoop::Clock::time_point last_active{};  ///< opened, read from or written to
   };
 
   Conn* find(sdk::ConnectionId id) noexcept;
@@ -108,6 +125,15 @@ class StreamTransport {
   /// The connect of `c` finished (writable or an error): start writing, or close it.
   void finish_connect(Conn& c);
   void on_accept();
+  /// Applies the caps to a just-accepted socket (which may move to a lower descriptor); false
+  /// when it was refused (and closed).
+  bool admit(int& fd, const std::string& ip);
+  /// Closes the least recently active inbound connection (from `ip` when not empty).
+  bool evict(const std::string& ip);
+  /// A warning at most every few seconds, with the count of the ones held back.
+  void warn_throttled(const std::string& message);
+  void arm_idle_sweep();
+  void sweep_idle();
   void close_now(sdk::ConnectionId id, std::string_view why);
   void notify_closed(sdk::ConnectionId id);
   void deliver_closed();
@@ -130,6 +156,11 @@ class StreamTransport {
   std::vector<char> read_buf_;
   bool stopped_ = false;
   LocalAddresses locals_;
+  std::size_t inbound_ = 0;
+  std::map<std::string, std::size_t, std::less<>> per_source_;  ///< inbound connections by address
+  sdk::TimerId idle_timer_ = 0;
+  sdk::EventLoop::Clock::time_point last_warning_{};
+  std::size_t warnings_held_ = 0;
 };
 
 }  // namespace cluster::transport

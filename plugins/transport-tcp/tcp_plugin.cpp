@@ -45,6 +45,16 @@ constexpr ConfigKey kKeys[] = {
      "unsent output a connection may hold while the peer does not read; beyond it the send fails "
      "and the connection is closed"},
     {"keepalive", ConfigType::boolean, "true", "enable SO_KEEPALIVE on every connection"},
+    {"idle_timeout_ms", ConfigType::integer, "60000",
+     "close a connection without traffic for this long (either direction); 0 = never"},
+    {"max_connections", ConfigType::integer, "512",
+     "inbound connections at once; a new one beyond it replaces the least recently active one"},
+    {"max_connections_per_source", ConfigType::integer, "256",
+     "inbound connections from one address; a new one beyond it replaces that address's least "
+     "recently active one; 0 = no cap"},
+    {"reserved_fds", ConfigType::integer, "64",
+     "descriptors kept free below the nofile limit (control socket, outgoing sends); a connection "
+     "accepted into them replaces the least recently active one, or is refused"},
 };
 
 struct TcpConfig {
@@ -53,6 +63,7 @@ struct TcpConfig {
   int connect_timeout_ms = 1000;
   std::size_t max_pending_bytes = 16u << 20;
   bool keepalive = true;
+  net::StreamLimits limits;
 };
 
 Result parse_config(const PluginConfig& cfg, TcpConfig& out) {
@@ -69,7 +80,7 @@ Result parse_config(const PluginConfig& cfg, TcpConfig& out) {
   if (pending < 1) return Result::failure("[tcp] max_pending_bytes must be positive, not " + cfg.get("max_pending_bytes"));
   out.max_pending_bytes = static_cast<std::size_t>(pending);
   out.keepalive = cfg.get_bool("keepalive");
-  return Result::success();
+  return net::parse_limits(cfg, "tcp", true, out.limits);
 }
 
 /// Opens a listening socket on bind:port; sets `port` to the port actually bound.
@@ -185,7 +196,7 @@ class TcpProtocol final : public cluster::sdk::Protocol {
       Result r = parse_config(host_.config(), cfg_);
       if (!r) return r;
       conns_ = std::make_unique<net::StreamTransport>(
-          host_, net::StreamOptions{"t", cfg_.max_pending_bytes, true, cfg_.keepalive});
+          host_, net::StreamOptions{"t", cfg_.max_pending_bytes, true, cfg_.keepalive, cfg_.limits});
       int fd = -1;
       r = open_listener(cfg_.bind, cfg_.port, fd, port_);
       if (!r) return r;

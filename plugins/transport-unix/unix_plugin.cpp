@@ -39,11 +39,19 @@ constexpr ConfigKey kKeys[] = {
     {"max_pending_bytes", ConfigType::integer, "16777216",
      "unsent output a connection may hold while the peer does not read; beyond it the send fails "
      "and the connection is closed"},
+    {"idle_timeout_ms", ConfigType::integer, "60000",
+     "close a connection without traffic for this long (either direction); 0 = never"},
+    {"max_connections", ConfigType::integer, "512",
+     "inbound connections at once; a new one beyond it replaces the least recently active one"},
+    {"reserved_fds", ConfigType::integer, "64",
+     "descriptors kept free below the nofile limit (control socket, outgoing sends); a connection "
+     "accepted into them replaces the least recently active one, or is refused"},
 };
 
 struct UnixConfig {
   std::string path_prefix;
   std::size_t max_pending_bytes = 16u << 20;
+  net::StreamLimits limits;
 };
 
 Result parse_config(const PluginConfig& cfg, UnixConfig& out) {
@@ -53,7 +61,7 @@ Result parse_config(const PluginConfig& cfg, UnixConfig& out) {
   if (pending < 1)
     return Result::failure("[unix] max_pending_bytes must be positive, not " + cfg.get("max_pending_bytes"));
   out.max_pending_bytes = static_cast<std::size_t>(pending);
-  return Result::success();
+  return net::parse_limits(cfg, "unix", false, out.limits);
 }
 
 bool make_unix_address(const std::string& path, sockaddr_un& sun, socklen_t& len) {
@@ -107,7 +115,7 @@ class UnixProtocol final : public cluster::sdk::Protocol {
       if (sid.empty()) return Result::failure("unix: no sid to name the socket file after");
       if (sid.find('/') != std::string::npos) return Result::failure("unix: sid '" + sid + "' contains '/'");
       path_ = cfg.path_prefix + sid + ".sock";
-      conns_ = std::make_unique<net::StreamTransport>(host_, net::StreamOptions{"u", cfg.max_pending_bytes, false, false});
+      conns_ = std::make_unique<net::StreamTransport>(host_, net::StreamOptions{"u", cfg.max_pending_bytes, false, false, cfg.limits});
       r = open_listener();
       if (!r) return r;
       started_ = true;

@@ -163,7 +163,9 @@ std::string counters(const cluster::Counters& k) {
     << " dropped_filter=" << k.dropped_filter << " dropped_channel=" << k.dropped_channel
     << " dropped_hook=" << k.dropped_hook << " dropped_invalid=" << k.dropped_invalid << " sent=" << k.sent
     << " send_failures=" << k.send_failures << " unreachable=" << k.unreachable
-    << " pings_sent=" << k.pings_sent;
+    << " pings_sent=" << k.pings_sent << " streams_over_budget=" << k.streams_over_budget
+    << " streams_stalled=" << k.streams_stalled << " conns_refused=" << k.conns_refused
+    << " conns_evicted=" << k.conns_evicted << " conns_idle_closed=" << k.conns_idle_closed;
   return o.str();
 }
 

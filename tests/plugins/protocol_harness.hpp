@@ -117,6 +117,7 @@ class TestHost final : public sdk::ProtocolHost {
     decoders.erase(conn);
   }
   void props_changed() noexcept override { ++props_changed_count; }
+  void count(sdk::StreamGuard what) noexcept override { ++guards[what]; }
 
   bool was_closed(sdk::ConnectionId conn) const {
     return std::find(closed.begin(), closed.end(), conn) != closed.end();
@@ -126,6 +127,7 @@ class TestHost final : public sdk::ProtocolHost {
   std::vector<sdk::ConnectionId> closed;
   std::vector<std::pair<sdk::LogLevel, std::string>> logs;
   int props_changed_count = 0;
+  std::map<sdk::StreamGuard, int> guards;  ///< what the transport's limits refused or closed
   std::size_t chunk_count = 0, chunk_bytes = 0, datagrams = 0;
   int reentrant_closed = 0;  ///< connection_closed() called from inside received(): must stay 0
   /// Called for each whole packet, inside received() (like the core, which may reply or close).

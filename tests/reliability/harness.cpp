@@ -414,6 +414,7 @@ Member& ReliabilityTest::spawn(const std::string& name, MemberOptions o) {
       << "protocols = " << o.protocols << "\n";
     if (!o.interface.empty()) f << "interface = " << o.interface << "\n";
     if (!o.hid.empty()) f << "hid = " << o.hid << "\n";
+    f << o.cluster_ini;
     f << "\n[plugins]\n"
       << "path = " << CLUSTER_PLUGIN_DIR << "\n"
       << "load = " << o.load << "\n";

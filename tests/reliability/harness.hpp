@@ -120,6 +120,7 @@ struct MemberOptions {
   std::string hid;
   std::string load = "udp-multicast tcp unix";  ///< [plugins] load
   std::string extra_ini;                        ///< appended to the ini file
+  std::string cluster_ini;                      ///< more lines of the [cluster] section
   int tcp_connect_timeout_ms = 500;
   std::vector<std::string> wrapper;  ///< runs the probe through this (ip netns exec NS)
   std::vector<std::string> args;     ///< probe options before CONFIG

@@ -110,6 +110,26 @@ TEST(Stream, BufferStaysBoundedUnderRandomInput) {
   }
 }
 
+TEST(Stream, GivesTheMemoryOfABigPacketBackOnceItIsDone) {
+  // A 1 MiB packet read in 64 KiB chunks: the buffer grows to hold it; after it, a stream that
+  // idles (or holds a small partial packet) must not keep that capacity.
+  std::string big = *cluster::from_hex("c08d");
+  append_varint(big, 1u << 20);
+  big += std::string(1u << 20, 'b') + std::string(2, '\0');
+  const std::string small_start = *cluster::from_hex("c08d0a01");  // a 10-byte body, 2 bytes in
+  StreamDecoder s(2u << 20);
+  std::size_t got = 0, peak = 0;
+  const std::string all = big + small_start;
+  for (std::size_t i = 0; i < all.size(); i += 65536) {
+    s.feed(std::string_view(all).substr(i, 65536), [&](const Frame&) { ++got; });
+    peak = std::max(peak, s.memory());
+  }
+  ASSERT_EQ(got, 1u);
+  EXPECT_GE(peak, 1u << 20);
+  EXPECT_EQ(s.buffered(), small_start.size());
+  EXPECT_LE(s.memory(), 64u * 1024) << "the capacity of the big packet is kept";
+}
+
 TEST(Stream, HeaderSplitBetweenC0And8D) {
   const std::string ok = *cluster::from_hex("c08d0201010000");
   StreamDecoder s;

@@ -38,6 +38,13 @@ struct Counters {
   std::uint64_t asks_sent = 0;         ///< filtered discoveries asking about unknown senders
   std::uint64_t refused_members = 0;   ///< newcomers refused: max_members reached
   std::uint64_t multicast_fallbacks = 0;  ///< sends to many that went direct: the multicast did not fit or failed
+  // Stream limits (docs/transports.md, "Limits"): connections closed or refused to bound memory
+  // and descriptors.
+  std::uint64_t streams_over_budget = 0;  ///< closed: held the most when partial packets exceeded max_buffered
+  std::uint64_t streams_stalled = 0;      ///< closed: a partial packet not completed within partial_timeout
+  std::uint64_t conns_refused = 0;        ///< inbound connections closed at once (descriptor limit)
+  std::uint64_t conns_evicted = 0;        ///< least recently active inbound ones closed to make room
+  std::uint64_t conns_idle_closed = 0;    ///< closed after the transport's idle timeout
 };
 
 struct SendFlags {

@@ -47,6 +47,18 @@ struct CLUSTER_API Options {
   /// some expire or leave. Bounds memory (about 1 KiB a member) against forged heartbeats with
   /// fresh sids: without the auth hook set, anyone on the segment can announce members.
   std::size_t max_members = 16384;
+  // Stream limits (docs/transports.md, "Limits"): what a peer, or anyone who can connect,
+  // may make us hold for TCP and Unix streams.
+  /// Largest packet body accepted over a stream; a larger one is skipped as damaged. The
+  /// biggest packets of this protocol (props, a query answer) are a few KiB; 1 MiB leaves
+  /// room for large events while 1,000 connections cannot each hold 16 MiB.
+  std::size_t max_packet = 1u << 20;
+  /// Memory all partial (not yet complete) stream packets may hold together; beyond it the
+  /// connection holding the most is closed.
+  std::size_t max_buffered = 16u << 20;
+  /// A partial stream packet must complete within this long (it closes the connection).
+  std::chrono::milliseconds partial_timeout = std::chrono::seconds(15);
+
   /// Messages of the core, protocols and hook sets at this level or above are logged
   /// ([cluster] log_level: trace, debug, info, notice, warning, error). Drops by hooks are
   /// logged at debug with their reason.

@@ -24,8 +24,15 @@ void ProtocolSlot::received(std::string_view bytes, const sdk::Origin& origin) n
   }
 }
 void ProtocolSlot::connection_closed(sdk::ConnectionId conn) noexcept {
-  streams.erase(conn);
+  owner.forget_stream(*this, conn);
   bound.erase(conn);
+}
+void ProtocolSlot::count(sdk::StreamGuard what) noexcept {
+  switch (what) {
+    case sdk::StreamGuard::refused: ++owner.counters.conns_refused; break;
+    case sdk::StreamGuard::evicted: ++owner.counters.conns_evicted; break;
+    case sdk::StreamGuard::idle_closed: ++owner.counters.conns_idle_closed; break;
+  }
 }
 void ProtocolSlot::props_changed() noexcept {
   owner.props_dirty = true;

@@ -22,6 +22,14 @@ namespace cluster {
 
 
 
+/// One stream connection's reassembly state (stream_limits.cpp).
+struct StreamState {
+  explicit StreamState(std::size_t max_packet) : decoder(max_packet) {}
+  bpacket::StreamDecoder decoder;
+  std::size_t accounted = 0;           ///< its decoder's memory as counted in Impl::stream_memory
+  Clock::time_point partial_since{};   ///< when its partial packet began; epoch = none
+};
+
 /// One running protocol, and the host services the core offers it.
 struct ProtocolSlot final : sdk::ProtocolHost {
   ProtocolSlot(Cluster::Impl& o, std::string i, const sdk::PluginConfig& c) : owner(o), id(std::move(i)), cfg(c) {}
@@ -30,7 +38,7 @@ struct ProtocolSlot final : sdk::ProtocolHost {
   const sdk::PluginConfig& cfg;
   std::shared_ptr<sdk::Protocol> proto;
   sdk::ProtocolTraits traits;
-  std::unordered_map<sdk::ConnectionId, bpacket::StreamDecoder> streams;
+  std::unordered_map<sdk::ConnectionId, StreamState> streams;
   std::unordered_map<sdk::ConnectionId, std::string> bound;  ///< conn -> peer uuid told to bind()
 
   sdk::EventLoop& loop() noexcept override;
@@ -40,6 +48,7 @@ struct ProtocolSlot final : sdk::ProtocolHost {
   void received(std::string_view bytes, const sdk::Origin& origin) noexcept override;
   void connection_closed(sdk::ConnectionId conn) noexcept override;
   void props_changed() noexcept override;
+  void count(sdk::StreamGuard what) noexcept override;
 };
 
 /// The host services one hook set gets (its own config section).
@@ -145,6 +154,21 @@ struct Cluster::Impl {
   void lose(const std::string& uuid, const char* why);
   /// It offers a direct protocol we run whose props (port, path) we have not learned.
   bool lacks_props(const ServiceInfo& info);
+
+  // stream limits (stream_limits.cpp): max_packet, max_buffered, partial_timeout
+  std::size_t stream_memory = 0;     ///< memory of every partial stream packet together
+  std::size_t freed_since_trim = 0;  ///< stream memory freed since the last malloc_trim
+  bool stream_sweep_armed = false;
+  StreamState& stream_state(ProtocolSlot& slot, sdk::ConnectionId conn);
+  /// After a feed: updates the totals, closes over-budget connections, arms the sweep.
+  void stream_fed(ProtocolSlot& slot, sdk::ConnectionId conn, bool completed);
+  /// Drops the state of a closed connection (it may not exist).
+  void forget_stream(ProtocolSlot& slot, sdk::ConnectionId conn);
+  /// Closes the connection and drops its state.
+  void close_stream(ProtocolSlot& slot, sdk::ConnectionId conn, const char* why);
+  void schedule_stream_sweep();
+  /// Closes stalled partial packets, gives freed memory back to the system.
+  void sweep_streams();
 
   // sending (send.cpp)
   Payload base(PayloadType type, std::uint64_t channel = 0) const;

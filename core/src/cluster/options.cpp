@@ -70,7 +70,7 @@ Options Options::from_ini(const IniFile& ini) {
   static const std::set<std::string> known = {
       "address", "port", "remote", "ttl", "heartbeat", "protocols", "channels", "tags", "hid",
       "interface", "discovery_interval", "ping_delay", "ping_grace", "ping_recent",
-      "max_multicast_packet", "max_members", "log_level"};
+      "max_multicast_packet", "max_members", "log_level", "max_packet", "max_buffered", "partial_timeout"};
   for (const auto& [key, v] : s->values) {
     if (!known.count(key)) {
       std::string list;
@@ -131,7 +131,23 @@ Options Options::from_ini(const IniFile& ini) {
     } else if (key == "max_members") {
       o.max_members = parse_uint(v, key, 10'000'000);
       if (o.max_members == 0) bad(v, key, "must be at least 1");
+    } else if (key == "max_packet") {  // stream limits
+      o.max_packet = parse_uint(v, key, 64u << 20);
+      if (o.max_packet < 64 * 1024) bad(v, key, "must be at least 65536 (a datagram can be that large)");
+    } else if (key == "max_buffered") {
+      o.max_buffered = parse_uint(v, key, 1ULL << 40);
+    } else if (key == "partial_timeout") {
+      o.partial_timeout = parse_duration(v, key, std::chrono::seconds(1));
+      if (o.partial_timeout.count() <= 0) bad(v, key, "must be positive");
     }
+  }
+  // Checked once every key is read (any order): a budget below two packets would close
+  // a peer that sends one big packet while another is on its way.
+  if (o.max_buffered < 2 * o.max_packet) {
+    const IniValue* v = s->find("max_buffered");
+    if (v == nullptr) v = s->find("max_packet");
+    throw ConfigError(v->where + ": [cluster] max_buffered (" + std::to_string(o.max_buffered) +
+                      ") must be at least 2 * max_packet (" + std::to_string(2 * o.max_packet) + ")");
   }
   return o;
 }

@@ -27,13 +27,18 @@ void Cluster::Impl::on_bytes(ProtocolSlot& slot, std::string_view bytes, const s
     if (bpacket::for_each_frame(bytes, bpacket::kDatagramLimit, on_frame) != 0) ++counters.dropped_malformed;
     return;
   }
-  auto it = slot.streams.find(origin.conn);
-  if (it == slot.streams.end()) it = slot.streams.emplace(origin.conn, bpacket::StreamDecoder()).first;
-  const auto skipped_before = it->second.skipped();
-  it->second.feed(bytes, on_frame);
+  StreamState& st = stream_state(slot, origin.conn);
+  const auto skipped_before = st.decoder.skipped();
+  bool completed = false;
+  st.decoder.feed(bytes, [&](const bpacket::Frame& f) {
+    completed = true;
+    on_frame(f);
+  });
   // on_packet may have closed the connection (and erased its decoder): look it up again.
   auto again = slot.streams.find(origin.conn);
-  if (again != slot.streams.end() && again->second.skipped() != skipped_before) ++counters.dropped_malformed;
+  if (again == slot.streams.end()) return;
+  if (again->second.decoder.skipped() != skipped_before) ++counters.dropped_malformed;
+  stream_fed(slot, origin.conn, completed);
 }
 
 void Cluster::Impl::on_packet(ProtocolSlot& slot, std::string_view body, const sdk::Origin& origin) {

@@ -78,10 +78,13 @@ class CLUSTER_API StreamDecoder {
     std::size_t pos = 0;
     drain(buf_, pos, on_frame);
     buf_.erase(0, pos);
+    release_spare();
   }
 
   /// Bytes held back waiting for the rest of a packet.
   std::size_t buffered() const noexcept { return buf_.size(); }
+  /// Heap memory held for them: the buffer's capacity, 0 while it fits in the string object.
+  std::size_t memory() const noexcept { return buf_.capacity() >= sizeof(std::string) ? buf_.capacity() : 0; }
   /// Bytes skipped as junk or damaged packets since construction.
   std::uint64_t skipped() const noexcept { return skipped_; }
   std::size_t max_body() const noexcept { return max_body_; }
@@ -94,7 +97,17 @@ class CLUSTER_API StreamDecoder {
     while (scan_frame(data, pos, max_body_, f, skipped_) == ScanResult::frame)
       on_frame(static_cast<const Frame&>(f));
   }
-  void keep(std::string_view rest) { buf_.assign(rest.data(), rest.size()); }
+  void keep(std::string_view rest) {
+    buf_.assign(rest.data(), rest.size());
+    release_spare();
+  }
+  // erase() and assign() keep the capacity a burst grew to: give it back once the buffer holds
+  // far less, or every stream that once saw a big packet holds its size for ever.
+  void release_spare() {
+    if (buf_.capacity() > kKeepCapacity && buf_.size() * 4 < buf_.capacity()) buf_.shrink_to_fit();
+  }
+
+  static constexpr std::size_t kKeepCapacity = 64 * 1024;
 
   std::string buf_;
   std::size_t max_body_;

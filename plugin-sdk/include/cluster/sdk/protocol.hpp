@@ -18,6 +18,13 @@ enum class LogLevel : std::uint8_t { trace, debug, info, notice, warning, error 
 
 using ConnectionId = std::uint64_t;  ///< a stream connection, unique per protocol; 0 = none
 
+/// What a stream transport did to protect the member, for the host's counters (SDK 1.1).
+enum class StreamGuard : std::uint8_t {
+  refused,      ///< a new inbound connection closed at once: out of descriptors or in their reserve
+  evicted,      ///< the least recently active inbound connection closed to make room for a new one
+  idle_closed,  ///< a connection closed after its idle timeout without traffic
+};
+
 struct ProtocolTraits {
   bool local_only = false;  ///< reaches only members on this host (never tried for remote ones)
   bool datagram = false;    ///< every read is whole packets (else a byte stream to reassemble)
@@ -60,6 +67,9 @@ class ProtocolHost {
   virtual void connection_closed(ConnectionId conn) noexcept = 0;
   /// The protocol's props changed (e.g. a recreated server has a new port): re-advertise.
   virtual void props_changed() noexcept = 0;
+  /// Counts a connection refused or closed by the transport's limits (SDK 1.1; added last, so
+  /// plugins built against 1.0 keep their layout).
+  virtual void count(StreamGuard what) noexcept { (void)what; }
 
  protected:
   ~ProtocolHost() = default;
