@@ -314,6 +314,7 @@ void Cluster::Impl::lose(const std::string& uuid, const char* why) {
   if (it == services.end()) return;
   ServiceState s = std::move(it->second);
   services.erase(it);
+  s.handle->remember(s.info);  // its handles show this last state from now on
   log(sdk::LogLevel::debug, uuid + " lost (" + why + ")");
   for (auto& sl : protocols) {
     sl->proto->peer_lost(s.info);
