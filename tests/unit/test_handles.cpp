@@ -91,11 +91,14 @@ TEST_F(Handles, NotAliveAfterLeave) {
 
 TEST_F(Handles, LostMemberKeepsItsLastState) {
   pair();
+  // A change the handle itself never looked at: its last state comes from the cluster.
+  b->tags_replace({"worker", "v2"});
+  ASSERT_TRUE(run_until([&] { return a->resolve({"v2"}).size() == 1; }));
   b->leave();
   ASSERT_TRUE(run_until([&] { return a->known_services() == 0; }));
   EXPECT_FALSE(seen->alive());
   const ServiceInfo last = seen->info();
-  EXPECT_EQ(last.tags, std::vector<std::string>{"worker"});
+  EXPECT_EQ(last.tags, (std::vector<std::string>{"worker", "v2"}));
   EXPECT_EQ(last.protocols, b->config().protocols);
   EXPECT_FALSE(seen->send("x"));
 }
