@@ -99,6 +99,7 @@ int query(const Args& a, Backend& b, std::ostream& out, std::ostream& err) {
   req->set("query", a.value("query"));
   req->set("timeout", static_cast<Poco::UInt64>(timeout));
   if (a.has("channel")) req->set("channel", static_cast<Poco::UInt64>(a.number("channel", 0, 0, kMaxChannel)));
+  if (a.has("protocols")) req->set("protocols", clusterapp::string_array(a.values("protocols")));
   const auto wait = std::chrono::milliseconds(static_cast<std::chrono::milliseconds::rep>(timeout)) + kRequestTimeout;
   JsonPtr answer = checked(b.request(req, wait));
   JsonArrayPtr results = answer->getArray("results");
@@ -223,16 +224,25 @@ const std::vector<Command>& commands() {
        "Exit 1 when no member matches or none could be reached.\n",
        {{"resolve", K::list}, {"data", K::value}, {"channel", K::value}, {"protocols", K::list}}, send, check_send},
       {"query", "ask members and print their answers",
-       "usage: clusterctl [GLOBAL] query --resolve TAG... --query TEXT [--timeout MS] [--channel N] [--json]\n"
+       "usage: clusterctl [GLOBAL] query --resolve TAG... --query TEXT [--timeout MS] [--channel N]\n"
+       "                                 [--protocols P...] [--json]\n"
        "\n"
        "Sends TEXT as a query to every member matching any TAG and waits until all answered or\n"
        "MS milliseconds passed (default 5000).\n"
        "Text: one line per answer, \"UUID response DATA\" or \"UUID error TEXT\" (control characters\n"
        "escaped); members that did not answer are counted on stderr.\n"
+       "--channel N      the channel (default 0)\n"
+       "--protocols P..  ask only over these protocols (ids such as t u); a member none of them\n"
+       "                 reaches answers an error at once\n"
        "--json  {\"id\", \"results\": [{\"uuid\", \"event\": \"response\"|\"error\", \"data\"}],\n"
        "        \"timed_out\", \"remaining\"}\n"
        "Exit 0 when at least one member responded, 1 when none did (no match, errors, timeout).\n",
-       {{"resolve", K::list}, {"query", K::value}, {"timeout", K::value}, {"channel", K::value}, {"json", K::flag}},
+       {{"resolve", K::list},
+        {"query", K::value},
+        {"timeout", K::value},
+        {"channel", K::value},
+        {"protocols", K::list},
+        {"json", K::flag}},
        query, check_query},
       {"watch", "print members coming and going, and events, as they happen",
        "usage: clusterctl [GLOBAL] watch [--json]\n"

@@ -47,6 +47,24 @@ LoggingConfig LoggingConfig::from_ini(const cluster::IniFile& ini) {
   return c;
 }
 
+cluster::sdk::LogLevel library_level(int poco_level) noexcept {
+  using L = cluster::sdk::LogLevel;
+  switch (poco_level) {
+    case Poco::Message::PRIO_TRACE: return L::trace;
+    case Poco::Message::PRIO_DEBUG: return L::debug;
+    case Poco::Message::PRIO_INFORMATION: return L::info;
+    case Poco::Message::PRIO_NOTICE: return L::notice;
+    case Poco::Message::PRIO_WARNING: return L::warning;
+    default: return L::error;
+  }
+}
+
+void follow_logging_level(cluster::NodeConfig& node, const LoggingConfig& logging) {
+  const cluster::IniSection* s = node.ini.section("cluster");
+  if (s != nullptr && s->find("log_level") != nullptr) return;
+  node.options.log_level = library_level(logging.level);
+}
+
 Poco::Logger& apply_logging(const LoggingConfig& config) {
   Poco::AutoPtr<Poco::Channel> sink;
   if (config.file.empty()) {

@@ -166,6 +166,18 @@ TEST_F(Clusterctl, QueryTextJsonAndExitCodes) {
   EXPECT_EQ(r.err, "clusterctl: no member matches nobody\n");
 }
 
+TEST_F(Clusterctl, QueryOverChosenProtocols) {
+  CtlRun r = run({"query", "--resolve", "b", "--query", "x", "--protocols", "t"});
+  EXPECT_EQ(r.rc, 0) << r.err;
+  EXPECT_EQ(r.out, b->uuid() + " response b:x\n");
+  // b offers no "u": it is asked over nothing and answers an error at once, not at the timeout.
+  const auto t0 = std::chrono::steady_clock::now();
+  r = run({"query", "--resolve", "b", "--query", "x", "--protocols", "u", "--timeout", "5000"});
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 3s);
+  EXPECT_EQ(r.rc, 1) << r.err;
+  EXPECT_EQ(r.out.rfind(b->uuid() + " error cannot reach " + b->uuid(), 0), 0u) << r.out;
+}
+
 TEST_F(Clusterctl, TagsChannelAndStatus) {
   CtlRun r = run({"tags"});
   EXPECT_EQ(r.out, "asker\n");

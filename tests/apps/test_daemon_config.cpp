@@ -2,9 +2,12 @@
 // are reported.
 #include <gtest/gtest.h>
 
+#include <fstream>
+
 #include "app_fixture.hpp"
 #include "config_error.hpp"
 #include "control_config.hpp"
+#include "daemon_config.hpp"
 #include "daemon_options.hpp"
 #include "logging_config.hpp"
 #include "membership_log.hpp"
@@ -61,6 +64,27 @@ TEST(LoggingConfigTest, KeysValuesAndErrors) {
             "/etc/x/node.ini:2: [logging] times = 'mars': must be local or utc");
   EXPECT_EQ(config_error([] { clusterd::LoggingConfig::from_ini(ini("[logging]\ncolour = yes\n")); }),
             "/etc/x/node.ini:2: unknown key 'colour' in [logging] (known: level, format, file, times)");
+}
+
+// One knob for clusterd: [logging] level also sets the library's level, unless [cluster]
+// log_level is given (then that filters the library's messages first).
+TEST(LoggingConfigTest, LoggingLevelSetsTheLibraryLevelUnlessClusterLogLevelIsSet) {
+  using L = cluster::sdk::LogLevel;
+  test::TempDir dir;
+  const auto level_of = [&](const std::string& text) {
+    const std::string path = dir / "node.ini";
+    std::ofstream(path) << text;
+    return clusterd::DaemonConfig::load(path).node.options.log_level;
+  };
+  EXPECT_EQ(level_of("[cluster]\n"), L::info) << "the default [logging] level, information";
+  EXPECT_EQ(level_of("[logging]\nlevel = debug\n"), L::debug);
+  EXPECT_EQ(level_of("[logging]\nlevel = trace\n"), L::trace);
+  EXPECT_EQ(level_of("[logging]\nlevel = notice\n"), L::notice);
+  EXPECT_EQ(level_of("[logging]\nlevel = warning\n"), L::warning);
+  EXPECT_EQ(level_of("[logging]\nlevel = critical\n"), L::error);
+  EXPECT_EQ(level_of("[logging]\nlevel = none\n"), L::error);
+  EXPECT_EQ(level_of("[cluster]\nlog_level = error\n[logging]\nlevel = debug\n"), L::error);
+  EXPECT_EQ(level_of("[cluster]\nLOG_LEVEL = trace\n[logging]\nlevel = warning\n"), L::trace);
 }
 
 TEST(LoggingConfigTest, UnopenableLogFileIsReported) {

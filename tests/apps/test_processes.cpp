@@ -66,6 +66,24 @@ TEST_F(Processes, MembersSendQueryAndTags) {
   EXPECT_EQ(r.out, "0 1 2 40\n");
 }
 
+// A hook-set plugin that is loaded but not attached does nothing: the join says so, with the
+// fix. And [logging] level alone lets the library's info messages into clusterd's log.
+TEST_F(Processes, IdleHookSetPluginIsWarnedAboutAndLibraryMessagesFollowTheLoggingLevel) {
+  const std::string f = write("idle.ini", "[cluster]\nheartbeat = 200ms\nttl = 2s\nport = " + std::to_string(port) +
+                                              "\nprotocols = t c\n[plugins]\nload = udp-multicast tcp log\n"
+                                              "[control]\nsocket = " + sock("idle") + "\n[logging]\nfile = " +
+                                              (dir / "idle.log") + "\n");
+  auto p = daemon(f);
+  ASSERT_FALSE(ready(sock("idle")).empty()) << p->err();
+  const std::string log = read_file(dir / "idle.log");
+  EXPECT_NE(log.find("Warning clusterd: plugin 'log' (" + plugin_dir() + "/cluster-log.so) is loaded but does nothing: "
+                     "its hook set 'log' is not attached. Add it to [plugins] hooks in " + f +
+                     " (hooks = log), or remove the plugin from [plugins] load"),
+            std::string::npos)
+      << log;
+  EXPECT_NE(log.find("Information clusterd: [t] tcp: listening on "), std::string::npos) << log;
+}
+
 TEST_F(Processes, JoinModeQueriesTheDaemonsAndLeaves) {
   pair();
   const std::string ctl_ini = node("ctl", "operator", "", false, false);

@@ -356,7 +356,7 @@ TEST_F(Queries, DuplicateHookNamesAreRefusedAndHooksCanBeRemoved) {
   trio();
   const HookId id = a->hook(HookPoint::event, "once", [](HookContext&) { return Verdict::pass; });
   EXPECT_NE(id, 0u);
-  EXPECT_EQ(a->hook(HookPoint::query, "once", [](HookContext&) { return Verdict::pass; }), 0u);
+  EXPECT_THROW(a->hook(HookPoint::query, "once", [](HookContext&) { return Verdict::pass; }), std::invalid_argument);
   EXPECT_TRUE(a->hooks().remove(id));
   EXPECT_FALSE(a->hooks().remove(id));
   EXPECT_NE(a->hook(HookPoint::query, "once", [](HookContext&) { return Verdict::pass; }), 0u);

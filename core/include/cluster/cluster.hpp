@@ -62,13 +62,16 @@ class CLUSTER_API Cluster {
   static std::unique_ptr<Cluster> join(Options options, std::shared_ptr<PluginManager> plugins,
                                        EventLoop& loop, const std::function<void(Cluster&)>& prepare = {});
   /// Joins as a node file says: loads its plugins, attaches its hook sets, and runs its own
-  /// loop thread. `prepare` runs before the first packet is sent or received (register hooks
+  /// loop thread. A loaded plugin whose hook sets are not attached (and that serves none of
+  /// our protocols) is logged as a warning with the fix. `prepare` runs before the first packet is sent or received (register hooks
   /// there to see every member from the start). Throws ConfigError / PluginError /
   /// std::runtime_error.
   static std::unique_ptr<Cluster> join(const NodeConfig& config,
                                        const std::function<void(Cluster&)>& prepare = {});
 
-  ~Cluster();  ///< leaves gracefully if leave() was not called
+  /// Leaves gracefully if leave() was not called. Service handles outlive it (see service.hpp);
+  /// handle calls running on other threads finish first.
+  ~Cluster();
   Cluster(const Cluster&) = delete;
   Cluster& operator=(const Cluster&) = delete;
 
@@ -122,21 +125,23 @@ class CLUSTER_API Cluster {
   /// Sends a payload we built to one member (negotiation, fallback, failure report).
   sdk::Result send_payload(const ServicePtr& to, Payload payload, const SendFlags& flags = {});
   /// Starts a query (see QueryOptions). Throws std::invalid_argument when neither resolve nor
-  /// resolver is given. The callback runs on the loop thread; wait() blocks another thread.
+  /// resolver is given. The callback runs on the loop thread; wait() blocks another thread
+  /// (on the loop thread it throws std::logic_error).
   QueryPtr query(QueryOptions options);
 
   /// Multicasts a payload to every member (type defaults to event, channel to 0).
   sdk::Result broadcast(Payload payload);
 
-  /// The registry itself: use it on the loop thread only (inside hooks, or before join
-  /// returns via `prepare`). From other threads use hook() and unhook().
+  /// The hook registry; usable from any thread (calls off the loop thread run on it and wait).
+  /// add() returns 0 for a taken name or no function, and logs an error.
   HookRegistry& hooks() noexcept;
   /// Removes a hook; thread-safe. False when there was no such hook.
   bool unhook(HookId id);
   /// Creates hook set `name` (registered by a loaded plugin) and attaches its hooks. Throws
   /// std::invalid_argument for an unknown name, ConfigError when it refuses to attach.
   void use_hook_set(const std::string& name);
-  /// Shorthand for hooks().add(...).
+  /// Like hooks().add(...), but misuse throws std::invalid_argument: a name already taken
+  /// (names are unique per cluster) or no function.
   HookId hook(HookPoint point, std::string name, HookFn fn, int order = 0, std::string scope = {});
 
   Counters counters() const;

@@ -60,8 +60,9 @@ struct CLUSTER_API Options {
   std::chrono::milliseconds partial_timeout = std::chrono::seconds(15);
 
   /// Messages of the core, protocols and hook sets at this level or above are logged
-  /// ([cluster] log_level: trace, debug, info, notice, warning, error). Drops by hooks are
-  /// logged at debug with their reason.
+  /// ([cluster] log_level: trace, debug, info, notice, warning, error). Drops by hooks are not
+  /// logged by the core (Counters::dropped_hook counts them); hook sets may log their own at
+  /// debug (auth does). clusterd sets this from [logging] level unless log_level is given.
   sdk::LogLevel log_level = sdk::LogLevel::warning;
   /// Where they go; empty = standard error. Called on the loop thread.
   std::function<void(sdk::LogLevel, std::string_view)> log_sink;

@@ -25,6 +25,7 @@ enum class QueryEvent { start, response, error, timeout, done };
 CLUSTER_API std::string_view query_event_name(QueryEvent e) noexcept;
 
 class Query;
+class Lifeline;
 using QueryPtr = std::shared_ptr<Query>;
 using QueryCallback = std::function<void(QueryEvent, Query&)>;
 
@@ -69,8 +70,10 @@ class CLUSTER_API Query {
   std::map<std::string, QueryAnswer> results() const;
   bool done() const;
   bool timed_out() const;
-  /// Blocks until done or `limit` passed; true when done. Call from a thread other than the
-  /// loop's (the loop delivers the answers).
+  /// Blocks until done or `limit` passed; true when done. Call it from a thread other than the
+  /// loop's: the loop delivers the answers, so on the loop thread (in a hook or callback, or in
+  /// a single-threaded host) it throws std::logic_error, done or not. There use
+  /// QueryOptions::command instead.
   bool wait(std::chrono::milliseconds limit);
 
   /// Internal: created by Cluster::query.
@@ -79,6 +82,8 @@ class CLUSTER_API Query {
   bool answer(const ServicePtr& from, QueryAnswer a);  ///< false when not expected (late/unknown)
   void expect(const std::string& uuid);
   void finish(bool timed_out);
+  /// Internal: lets wait() tell whether it runs on the cluster's loop thread.
+  void attach(std::shared_ptr<Lifeline> life) { life_ = std::move(life); }
 
  private:
   std::string id_, text_;
@@ -93,6 +98,7 @@ class CLUSTER_API Query {
   QueryAnswer current_;
   ServicePtr current_service_;
   bool done_ = false, timed_out_ = false;
+  std::shared_ptr<Lifeline> life_;
 };
 
 }  // namespace cluster

@@ -4,4 +4,4 @@
 #pragma once
 
 #include "cluster/export.hpp"
-#include "cluster.pb.h"  // IWYU pragma: export
+#include "cluster/cluster.pb.h"  // IWYU pragma: export

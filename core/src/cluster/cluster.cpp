@@ -103,6 +103,33 @@ ServiceInfo Cluster::Impl::self_info() const {
 
 // ---- joining ----
 
+namespace {
+
+// A hook-set plugin whose sets are not attached (and that serves none of our protocols) does
+// nothing at all, which looks like a broken plugin: say so, with the fix.
+void warn_idle_plugins(Cluster::Impl& im, const std::vector<PluginInfo>& loaded, const std::string& ini) {
+  const auto attached = [&](const std::string& set) {
+    return std::any_of(im.hook_sets.begin(), im.hook_sets.end(), [&](const auto& h) { return h->name == set; });
+  };
+  const auto serves = [&](const std::string& id) {
+    return std::find(im.protocol_ids.begin(), im.protocol_ids.end(), id) != im.protocol_ids.end();
+  };
+  for (const auto& p : loaded) {
+    if (p.hook_sets.empty() || std::any_of(p.hook_sets.begin(), p.hook_sets.end(), attached) ||
+        std::any_of(p.protocols.begin(), p.protocols.end(), serves))
+      continue;
+    std::string sets;
+    for (const auto& h : p.hook_sets) sets += (sets.empty() ? "" : " ") + h;
+    im.log(sdk::LogLevel::warning, "plugin '" + p.name + "' (" + p.path + ") is loaded but does nothing: its hook set" +
+                                       (p.hook_sets.size() > 1 ? "s '" : " '") + sets + "' " +
+                                       (p.hook_sets.size() > 1 ? "are" : "is") + " not attached. Add " +
+                                       (p.hook_sets.size() > 1 ? "them" : "it") + " to [plugins] hooks in " + ini +
+                                       " (hooks = " + sets + "), or remove the plugin from [plugins] load");
+  }
+}
+
+}  // namespace
+
 Cluster::Cluster(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) { impl_->self = this; }
 
 std::unique_ptr<Cluster> Cluster::join(Options options, std::shared_ptr<PluginManager> plugins, EventLoop& loop,
@@ -121,12 +148,14 @@ std::unique_ptr<Cluster> Cluster::join(const NodeConfig& config, const std::func
   auto plugins = std::make_shared<PluginManager>();
   static const std::set<std::string> core_sections = {"cluster", "plugins", "control", "logging"};
   std::set<std::string> plugin_sections;
+  std::vector<PluginInfo> loaded;
   for (const auto& name : config.load) {
     // A plugin named by name takes the section of that name; one given by path, the section
     // named after the plugin itself.
     const bool by_name = name.find('/') == std::string::npos;
     const PluginInfo info = plugins->load(config.resolve_plugin(name), config.ini, by_name ? name : std::string());
     plugin_sections.insert(by_name ? name : info.name);
+    loaded.push_back(info);
   }
   for (const auto& s : config.ini.sections())
     if (!core_sections.count(s.name) && !plugin_sections.count(s.name))
@@ -153,6 +182,7 @@ std::unique_ptr<Cluster> Cluster::join(const NodeConfig& config, const std::func
   for (const auto& h : config.hook_sets) im.attach_hook_set(h);
   if (prepare) prepare(*c);
   im.start();
+  warn_idle_plugins(im, loaded, config.ini.origin());
   std::promise<void> go;
   auto ready = go.get_future();
   im.thread = std::thread([&im, f = std::move(ready)]() mutable {
@@ -165,6 +195,8 @@ std::unique_ptr<Cluster> Cluster::join(const NodeConfig& config, const std::func
 }
 
 Cluster::~Cluster() {
+  // From here on handles answer "the cluster is gone"; calls already on their way finish first.
+  impl_->lifeline->cut();
   try {
     leave();
   } catch (...) {
@@ -173,6 +205,9 @@ Cluster::~Cluster() {
     impl_->loop_->stop();
     impl_->thread.join();
   }
+  // Handles of members we still knew keep their last state.
+  for (auto& [uuid, s] : impl_->services)
+    if (s.handle) s.handle->remember(s.info);
   // Protocols and hook sets die before the plugin manager that holds their libraries.
   impl_->protocols.clear();
   impl_->hook_sets.clear();
@@ -351,7 +386,31 @@ QueryPtr Cluster::query(QueryOptions options) {
   });
 }
 
-HookRegistry& Cluster::hooks() noexcept { return impl_->hook_table; }
+HookRegistry& Cluster::hooks() noexcept { return impl_->loop_hooks; }
+
+HookId LoopHookRegistry::add(HookPoint point, std::string name, HookFn fn, int order, std::string scope) noexcept {
+  try {
+    return owner.on_loop([&] {
+      const std::string wanted = name;
+      const HookId id = owner.hook_table.add(point, std::move(name), std::move(fn), order, std::move(scope));
+      if (id == 0)
+        owner.log(sdk::LogLevel::error, "hook '" + wanted + "' not added: " +
+                                            (owner.hook_table.has(wanted) ? "the name is taken (names are unique per cluster)"
+                                                                          : "no function or an unknown hook point"));
+      return id;
+    });
+  } catch (...) {
+    return 0;
+  }
+}
+
+bool LoopHookRegistry::remove(HookId id) noexcept {
+  try {
+    return owner.on_loop([&] { return owner.hook_table.remove(id); });
+  } catch (...) {
+    return false;
+  }
+}
 
 bool Cluster::unhook(HookId id) {
   return impl_->on_loop([&] { return impl_->hook_table.remove(id); });
@@ -364,6 +423,7 @@ void Cluster::use_hook_set(const std::string& name) {
 void Cluster::Impl::attach_hook_set(const std::string& name) {
   if (!plugins || !plugins->has_hook_set(name)) throw std::invalid_argument("no loaded plugin provides hook set '" + name + "'");
   auto slot = std::make_unique<HookSetSlot>(*this, plugins->hook_set_config(name));
+  slot->name = name;
   slot->set = plugins->create_hook_set(name, *slot);
   if (!slot->set) throw std::runtime_error("hook set '" + name + "' could not be created");
   if (auto r = slot->set->attach(hook_table); !r)  // its settings are wrong: a config error
@@ -372,7 +432,16 @@ void Cluster::Impl::attach_hook_set(const std::string& name) {
 }
 
 HookId Cluster::hook(HookPoint point, std::string name, HookFn fn, int order, std::string scope) {
-  return impl_->on_loop([&] { return impl_->hook_table.add(point, std::move(name), std::move(fn), order, std::move(scope)); });
+  if (!fn) throw std::invalid_argument("hook '" + name + "' has no function");
+  return impl_->on_loop([&] {
+    // A second hook of the same name would silently not run: refuse it loudly.
+    if (impl_->hook_table.has(name))
+      throw std::invalid_argument("hook name '" + name + "' is taken: hook names are unique per cluster");
+    const std::string wanted = name;
+    const HookId id = impl_->hook_table.add(point, std::move(name), std::move(fn), order, std::move(scope));
+    if (id == 0) throw std::invalid_argument("hook '" + wanted + "' not added: unknown hook point");
+    return id;
+  });
 }
 
 Counters Cluster::counters() const {

@@ -7,11 +7,7 @@ namespace cluster {
 
 HookId HookTable::add(HookPoint point, std::string name, HookFn fn, int order, std::string scope) noexcept {
   try {
-    if (!fn || index(point) >= kPoints) return 0;
-    for (const auto& l : table_)
-      if (l)
-        for (const auto& e : *l)
-          if (e.name == name) return 0;
+    if (!fn || index(point) >= kPoints || has(name)) return 0;
     auto& slot = table_[index(point)];
     List list = slot ? *slot : List{};
     const HookId id = next_++;
@@ -24,6 +20,14 @@ HookId HookTable::add(HookPoint point, std::string name, HookFn fn, int order, s
   } catch (...) {
     return 0;
   }
+}
+
+bool HookTable::has(std::string_view name) const noexcept {
+  for (const auto& l : table_)
+    if (l)
+      for (const auto& e : *l)
+        if (e.name == name) return true;
+  return false;
 }
 
 bool HookTable::remove(HookId id) noexcept {

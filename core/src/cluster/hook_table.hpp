@@ -14,6 +14,8 @@ class HookTable final : public HookRegistry {
  public:
   HookId add(HookPoint point, std::string name, HookFn fn, int order, std::string scope) noexcept override;
   bool remove(HookId id) noexcept override;
+  /// Whether a hook of this name is registered (at any point).
+  bool has(std::string_view name) const noexcept;
 
   /// Runs the hooks of `point` whose scope is empty or equals `scope`. Stops at the first drop.
   /// A hook that throws counts as a drop; its message becomes ctx.reason. Returns modified when

@@ -15,6 +15,7 @@
 #include "cluster/cluster.hpp"
 #include "cluster/query.hpp"
 #include "hook_table.hpp"
+#include "lifeline.hpp"
 #include "log_throttle.hpp"
 #include "member_table.hpp"
 
@@ -56,6 +57,7 @@ struct HookSetSlot final : sdk::HookSetHost {
   HookSetSlot(Cluster::Impl& o, const sdk::PluginConfig& c) : owner(o), cfg(c) {}
   Cluster::Impl& owner;
   const sdk::PluginConfig& cfg;
+  std::string name;
   std::shared_ptr<sdk::HookSet> set;
 
   sdk::EventLoop& loop() noexcept override;
@@ -65,8 +67,21 @@ struct HookSetSlot final : sdk::HookSetHost {
   void encode(const Payload& payload, std::string& out) const noexcept override;
 };
 
+/// What Cluster::hooks() returns: the hook table, usable from any thread (calls off the loop
+/// thread run on it and wait, like Cluster::hook). Hook sets attach to the table itself.
+struct LoopHookRegistry final : HookRegistry {
+  explicit LoopHookRegistry(Cluster::Impl& o) : owner(o) {}
+  Cluster::Impl& owner;
+
+  HookId add(HookPoint point, std::string name, HookFn fn, int order, std::string scope) noexcept override;
+  bool remove(HookId id) noexcept override;
+};
+
 struct Cluster::Impl {
   Cluster* self = nullptr;
+  /// Handles reach the cluster through this; ~Cluster cuts it (see lifeline.hpp).
+  std::shared_ptr<Lifeline> lifeline = std::make_shared<Lifeline>(*this);
+  LoopHookRegistry loop_hooks{*this};
   Options opt;
   EventLoop* loop_ = nullptr;
   std::unique_ptr<EventLoop> own_loop;  ///< when the cluster runs its own thread

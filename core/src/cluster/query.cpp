@@ -2,6 +2,7 @@
 #include "cluster/query.hpp"
 
 #include <algorithm>
+#include <stdexcept>
 
 #include "impl.hpp"
 
@@ -47,6 +48,12 @@ bool Query::timed_out() const {
 }
 
 bool Query::wait(std::chrono::milliseconds limit) {
+  // Blocking the loop would stall for the whole limit and then report a timeout that never
+  // happened: say so at once instead.
+  if (life_ && life_->on_loop_thread())
+    throw std::logic_error("Query::wait() called on the cluster's loop thread (query " + id_ +
+                           "): the loop cannot deliver answers while it is blocked; use "
+                           "QueryOptions::command, or wait on another thread");
   std::unique_lock<std::mutex> lock(mu_);
   return cv_.wait_for(lock, limit, [&] { return done_; });
 }
@@ -103,6 +110,7 @@ QueryPtr Cluster::Impl::start_query(QueryOptions o, std::vector<ServiceState*> t
   if (o.id.empty()) o.id = settings_.sid + "-" + std::to_string(++query_counter);
   if (auto old = queries.find(o.id); old != queries.end()) end_query(o.id, false);  // same id: end the old
   auto q = std::make_shared<Query>(o.id, o.query, o.channel, o.collect, std::move(o.command));
+  q->attach(lifeline);
   for (auto* s : targets) q->expect(s->info.uuid);
   q->fire(QueryEvent::start);
   if (targets.empty()) {

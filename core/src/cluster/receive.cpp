@@ -311,6 +311,7 @@ void Cluster::Impl::lose(const std::string& uuid, const char* why) {
   std::optional<ServiceState> removed = services.remove(uuid);
   if (!removed) return;
   ServiceState& s = *removed;
+  s.handle->remember(s.info);  // its handles show this last state from now on
   log(sdk::LogLevel::debug, uuid + " lost (" + why + ")");
   for (auto& sl : protocols) {
     sl->proto->peer_lost(s.info);

@@ -4,28 +4,48 @@
 #include "cluster/query.hpp"
 #include "cluster/tcl.hpp"
 #include "impl.hpp"
+#include "lifeline.hpp"
 
 namespace cluster {
 
 Service::Service(Cluster& cluster, std::string sid, std::string hid)
-    : cluster_(&cluster), sid_(std::move(sid)), hid_(std::move(hid)) {}
+    : life_(cluster.impl().lifeline), sid_(std::move(sid)), hid_(std::move(hid)) {
+  last_.sid = sid_;
+  last_.hid = hid_;
+  last_.uuid = uuid();
+}
+
+void Service::remember(const ServiceInfo& info) {
+  std::lock_guard<std::mutex> lock(last_mu_);
+  last_ = info;
+}
+
+ServiceInfo Service::last() const {
+  std::lock_guard<std::mutex> lock(last_mu_);
+  return last_;
+}
 
 ServiceInfo Service::info() const {
-  auto& im = cluster_->impl();
-  return im.on_loop([&] {
-    ServiceState* s = im.find(sid_ + "@" + hid_);
-    if (s != nullptr) return s->info;
-    ServiceInfo gone;
-    gone.sid = sid_;
-    gone.hid = hid_;
-    gone.uuid = uuid();
-    return gone;
+  std::optional<ServiceInfo> now;
+  life_->with([&](Cluster::Impl& im) {
+    now = im.on_loop([&]() -> std::optional<ServiceInfo> {
+      ServiceState* s = im.find(uuid());
+      if (s == nullptr) return std::nullopt;
+      return s->info;
+    });
   });
+  if (!now) return last();
+  std::lock_guard<std::mutex> lock(last_mu_);
+  last_ = *now;
+  return *now;
 }
 
 bool Service::alive() const {
-  auto& im = cluster_->impl();
-  return im.on_loop([&] { return im.find(sid_ + "@" + hid_) != nullptr; });
+  bool known = false;
+  life_->with([&](Cluster::Impl& im) {
+    known = im.on_loop([&] { return !im.left && im.find(uuid()) != nullptr; });
+  });
+  return known;
 }
 
 std::string Service::props() const {
@@ -36,24 +56,40 @@ std::string Service::props() const {
 }
 
 sdk::Result Service::send(const std::string& data, std::uint64_t channel) {
-  auto& im = cluster_->impl();
-  return im.on_loop([&] {
-    ServiceState* s = im.find(sid_ + "@" + hid_);
-    if (s == nullptr) return sdk::Result::failure("service " + uuid() + " is gone");
-    Payload p = im.base(PayloadType::event, channel);
-    p.data = data;
-    return im.send_to(*s, p, SendFlags{});
+  sdk::Result result = sdk::Result::failure("service " + uuid() + ": the cluster is gone (destroyed)");
+  life_->with([&](Cluster::Impl& im) {
+    result = im.on_loop([&] {
+      if (im.left) return sdk::Result::failure("service " + uuid() + ": the cluster has left");
+      ServiceState* s = im.find(uuid());
+      if (s == nullptr) return sdk::Result::failure("service " + uuid() + " is gone");
+      Payload p = im.base(PayloadType::event, channel);
+      p.data = data;
+      return im.send_to(*s, p, SendFlags{});
+    });
   });
+  return result;
 }
 
 QueryPtr Service::query(const std::string& text, QueryOptions options) {
-  auto& im = cluster_->impl();
   options.query = text;
-  return im.on_loop([&] {
-    std::vector<ServiceState*> targets;
-    if (ServiceState* s = im.find(sid_ + "@" + hid_)) targets.push_back(s);
-    return im.start_query(std::move(options), std::move(targets));
+  QueryPtr q;
+  life_->with([&](Cluster::Impl& im) {
+    q = im.on_loop([&] {
+      std::vector<ServiceState*> targets;
+      if (ServiceState* s = im.find(uuid())) targets.push_back(s);
+      return im.start_query(std::move(options), std::move(targets));
+    });
   });
+  if (q) return q;
+  // The cluster is gone: the query ends at once, with this member's answer an error (as for a
+  // member no protocol reaches), so callbacks and wait() see a finished query.
+  q = std::make_shared<Query>(options.id.empty() ? uuid() + "-gone" : options.id, options.query, options.channel,
+                              options.collect, std::move(options.command));
+  q->expect(uuid());
+  q->fire(QueryEvent::start);
+  q->answer(shared_from_this(), QueryAnswer{uuid(), true, "the cluster is gone (destroyed)"});
+  q->finish(false);
+  return q;
 }
 
 }  // namespace cluster

@@ -69,7 +69,7 @@ using HookId = std::uint64_t;  ///< 0 = not added
 class HookRegistry {
  public:
   /// Adds a hook. `name` must be unique among the hooks of the cluster (0 is returned for a
-  /// duplicate). Lower `order` runs first; equal orders run in the order added. `scope` limits
+  /// duplicate, or no function; Cluster::hooks() also logs an error then). Lower `order` runs first; equal orders run in the order added. `scope` limits
   /// channel_* hooks to one channel ("5") and protocol_* hooks to one protocol ("t").
   virtual HookId add(HookPoint point, std::string name, HookFn fn, int order = 0,
                      std::string scope = {}) noexcept = 0;
