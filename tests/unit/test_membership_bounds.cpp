@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 
 #include "cluster/bpacket/payload_codec.hpp"
 #include "membership_fixture.hpp"
@@ -109,13 +110,17 @@ TEST_F(MembershipBounds, NewcomersBeyondMaxMembersAreRefusedAndCounted) {
 }
 
 // Finding 3: each new member scanned every member (the earliest deadline), each ping compared
-// every listed sid with every member: 14 µs per newcomer at 0 known, 760 µs at 50k. Now both are
-// O(log n). The check is a ratio of two timings in one process (generous: quadratic was 50x).
-TEST_F(MembershipBounds, ANewMemberCostsAboutTheSameWithTwentyThousandKnown) {
+// every listed sid with every member: 14 us per newcomer at 0 known, 760 us at 50k. Now both are
+// O(log n). A regression guard, not a benchmark: the bound allows for cache misses in a big
+// table (a few us) but not for a scan (~300 us at 20k). CLUSTER_MEMBER_COST_N sets the table
+// size (docs/testing.md quotes it at 50k).
+TEST_F(MembershipBounds, ANewMemberCostsAboutTheSameWithManyKnown) {
+  const char* env = std::getenv("CLUSTER_MEMBER_COST_N");
+  const int known = env != nullptr ? std::atoi(env) : 20000;
   Options o = fast();
   o.ttl = 600s;
   o.heartbeat = 600s;
-  o.max_members = 100000;
+  o.max_members = static_cast<std::size_t>(known) + 10000;
   auto a = member(o);
   test::MemoryProtocol* c = proto_of("127.0.0.1", "c");
   ASSERT_NE(c, nullptr);
@@ -124,15 +129,16 @@ TEST_F(MembershipBounds, ANewMemberCostsAboutTheSameWithTwentyThousandKnown) {
     forge_heartbeats(*c, batch, first);
     return std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count() / batch;
   };
-  forge_heartbeats(*c, 200, 1'000'000);  // warm-up
+  forge_heartbeats(*c, 200, 10'000'000);  // warm-up
   double small = 1e9;
-  for (int r = 0; r < 7; ++r) small = std::min(small, cost_of(200, 2'000'000 + r * 1000));
-  forge_heartbeats(*c, 20000, 0);
+  for (int r = 0; r < 7; ++r) small = std::min(small, cost_of(200, 20'000'000 + r * 1000));
+  forge_heartbeats(*c, known, 0);
   double large = 1e9;
-  for (int r = 0; r < 7; ++r) large = std::min(large, cost_of(200, 3'000'000 + r * 1000));
-  ASSERT_GE(a->known_services(), 20000u);
-  std::printf("per-newcomer cost: %.2f us at ~800 known, %.2f us at 20k\n", small, large);
-  EXPECT_LT(large, small * 4) << "per-newcomer cost " << small << " us at ~800 known, " << large << " us at 20k";
+  for (int r = 0; r < 7; ++r) large = std::min(large, cost_of(200, 30'000'000 + r * 1000));
+  ASSERT_GE(a->known_services(), static_cast<std::size_t>(known));
+  std::printf("per-newcomer cost: %.2f us at ~1.6k known, %.2f us at %d known\n", small, large, known);
+  EXPECT_LT(large, small * 4 + 40) << "per-newcomer cost " << small << " us at ~1.6k known, " << large << " us at "
+                                   << known;
 }
 
 // D2, the other half: whatever makes a full heartbeat too large (here a send hook), the member

@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -24,6 +25,12 @@ struct CLUSTER_API Options {
   std::chrono::milliseconds ttl = std::chrono::seconds(600);
   /// Heartbeat period; 0 picks a random 110-140 s once, as the reference does.
   std::chrono::milliseconds heartbeat{0};
+  /// Added to ttl before a silent member expires, for the heartbeat still in flight: with ttl a
+  /// multiple of the heartbeat (3 x 1 s), the expiry fell on the very moment the next heartbeat
+  /// was due and often won, so members were lost one heartbeat early and listed again
+  /// milliseconds later. Unset: a quarter of our heartbeat period (or of ttl, if shorter), at
+  /// most 5 s.
+  std::optional<std::chrono::milliseconds> expiry_grace;
   /// Our protocols in priority order; "c" is always added (last) when missing.
   std::vector<std::string> protocols{"t", "c"};
   /// User channels to listen to besides 0, 1 and 2.

@@ -18,6 +18,7 @@
 #include "lifeline.hpp"
 #include "log_throttle.hpp"
 #include "member_table.hpp"
+#include "recently_lost.hpp"
 
 namespace cluster {
 
@@ -91,6 +92,12 @@ struct Cluster::Impl {
   std::vector<std::unique_ptr<ProtocolSlot>> protocols;  ///< our priority order
   std::vector<std::string> protocol_ids;
   MemberTable services;  ///< by uuid
+  /// Expired members' tags and props, restored when they come back (see recently_lost.hpp).
+  RecentlyLost recently_lost{0, {}};
+  /// ttl + this before a silent member expires (Options::expiry_grace).
+  Clock::duration expiry_grace{};
+  /// The last full heartbeat did not fit in a datagram: asks are then answered directly.
+  bool full_heartbeat_too_large = false;
   std::set<std::uint64_t> channels;
   std::vector<std::string> tags;
   bool tags_dirty = true;   ///< include tags in the next heartbeat
@@ -153,6 +160,13 @@ struct Cluster::Impl {
   std::vector<std::string> ask_pending;  ///< sids of unknown members to ask about
   bool ask_window = false;
   void answer_discovery(ServiceState& s);
+  /// A discovery filtered to us (someone lacks our props and tags): one full multicast
+  /// heartbeat, soon, answers it and everyone else who missed them; no connect that loss can
+  /// stall.
+  void answer_ask(ServiceState& s);
+  /// Asks again about a member whose props and tags have not come, on its own schedule
+  /// (250 ms, doubling, 5 times), not only at its next bare heartbeat.
+  void schedule_ask_retry(const std::string& uuid, int attempt);
   void answer_directly(ServiceState& s);
   void flush_answers();
   void ask_about(const std::string& sid);

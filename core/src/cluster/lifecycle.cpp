@@ -30,6 +30,10 @@ void Cluster::Impl::start() {
   heartbeat_period = opt.heartbeat.count() > 0
                          ? opt.heartbeat
                          : std::chrono::milliseconds(110000 + static_cast<long>(rng() % 30001));
+  expiry_grace = opt.expiry_grace ? Clock::duration(*opt.expiry_grace)
+                                  : std::min<Clock::duration>({heartbeat_period / 4, opt.ttl / 4, std::chrono::seconds(5)});
+  recently_lost = RecentlyLost(std::min<std::size_t>(opt.max_members, 1024),
+                               std::clamp<Clock::duration>(opt.ttl * 10, std::chrono::minutes(1), std::chrono::hours(1)));
 
   for (const auto& id : opt.protocols) {
     auto s = std::make_unique<ProtocolSlot>(*this, id, plugins->protocol_config(id));
@@ -88,10 +92,12 @@ void Cluster::Impl::send_heartbeat(bool full) {
   if (full || tags_dirty) p.tags = tags;
   MulticastFailure why;
   if (multicast(p, &why)) {
+    if (p.data.has() && p.tags.has()) full_heartbeat_too_large = false;
     props_dirty = false;
     tags_dirty = false;
     return;
   }
+  if (why == MulticastFailure::too_large) full_heartbeat_too_large = true;
   if (why == MulticastFailure::too_large && (p.data.has() || p.tags.has())) {
     // Never stop heartbeating: peers would expire a live member. Tags are checked to fit, but
     // props or a hook's additions may not: a bare heartbeat keeps us alive, and peers that lack

@@ -33,6 +33,8 @@ struct ServiceState {
   bool discovered = false;     ///< service discovered fired
   int bare_heartbeats = 0;     ///< heartbeats without props seen before discovered fired
   Clock::time_point last_ask{};  ///< when we last asked it for its props (see on_packet)
+  bool heard_full = false;     ///< a packet with its props and tags came (else asks are retried)
+  bool restored = false;       ///< tags and props restored from before a short absence
 
   /// Expires after this unless heard from (ttl, or a ping's grace). Moved only through
   /// MemberTable::set_deadline, which keeps the deadline index in step.

@@ -70,7 +70,7 @@ Options Options::from_ini(const IniFile& ini) {
   static const std::set<std::string> known = {
       "address", "port", "remote", "ttl", "heartbeat", "protocols", "channels", "tags", "hid",
       "interface", "discovery_interval", "ping_delay", "ping_grace", "ping_recent",
-      "max_multicast_packet", "max_members", "log_level", "max_packet", "max_buffered", "partial_timeout"};
+      "max_multicast_packet", "max_members", "expiry_grace", "log_level", "max_packet", "max_buffered", "partial_timeout"};
   for (const auto& [key, v] : s->values) {
     if (!known.count(key)) {
       std::string list;
@@ -128,6 +128,8 @@ Options Options::from_ini(const IniFile& ini) {
     } else if (key == "max_multicast_packet") {
       o.max_multicast_packet = parse_uint(v, key, 65000);
       if (o.max_multicast_packet < 64) bad(v, key, "must be at least 64");
+    } else if (key == "expiry_grace") {
+      o.expiry_grace = parse_duration(v, key, std::chrono::seconds(1));
     } else if (key == "max_members") {
       o.max_members = parse_uint(v, key, 10'000'000);
       if (o.max_members == 0) bad(v, key, "must be at least 1");

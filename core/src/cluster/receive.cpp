@@ -130,19 +130,26 @@ void Cluster::Impl::on_packet(ProtocolSlot& slot, std::string_view body, const s
     if (p.tags.has()) fresh.info.tags = *p.tags;
     fresh.info.ip = origin.ip;
     fresh.info.last_seen = loop_->now();
+    // Back after a short absence: what we knew stands until its packets say otherwise.
+    if (auto before = recently_lost.take(uuid, loop_->now())) {
+      if (!p.tags.has()) fresh.info.tags = std::move(before->tags);
+      if (!p.data.has()) fresh.info.props = std::move(before->props);
+      fresh.restored = true;
+    }
     ctx.service = &fresh.info;
     if (hook_table.run(HookPoint::service_evaluate, ctx) == Verdict::drop) {
       ++counters.dropped_hook;
       return;
     }
     fresh.handle = std::make_shared<Service>(*self, fresh.info.sid, fresh.info.hid);
-    known = &services.add(uuid, std::move(fresh), loop_->now() + opt.ttl);
+    known = &services.add(uuid, std::move(fresh), loop_->now() + opt.ttl + expiry_grace);
     schedule_expiry();
     // We missed its first heartbeat (a periodic one carries no props or tags): ask it, with a
     // discovery filtered to its sid; it answers with a full heartbeat.
     if (type == PayloadType::heartbeat && !p.data.has()) {
       known->last_ask = loop_->now();
       ask_about(*p.sid);
+      schedule_ask_retry(uuid, 0);
     }
   } else {
     if (hook_table.run(HookPoint::service_validate, ctx) == Verdict::drop) {
@@ -188,7 +195,7 @@ void Cluster::Impl::dispatch(ProtocolSlot& slot, ServiceState& s, const sdk::Ori
   const std::string uuid = s.info.uuid;  // s may be erased below
   if (type == PayloadType::heartbeat || type == PayloadType::discovery || type == PayloadType::response) {
     s.info.last_seen = now;
-    services.set_deadline(s, now + opt.ttl);
+    services.set_deadline(s, now + opt.ttl + expiry_grace);
   }
   switch (type) {
     case PayloadType::disconnect:
@@ -199,7 +206,9 @@ void Cluster::Impl::dispatch(ProtocolSlot& slot, ServiceState& s, const sdk::Ori
       break;
     case PayloadType::discovery: {
       if (p.data.has()) merge_props(s.info, *p.data, false);
-      answer_discovery(s);  // everything the newcomer needs to know about us
+      // A filtered discovery asks us (it passed the filter check); a plain one is a newcomer's.
+      if (p.filter.has()) answer_ask(s);
+      else answer_discovery(s);  // everything the newcomer needs to know about us
       break;
     }
     case PayloadType::ping:
@@ -235,7 +244,9 @@ void Cluster::Impl::dispatch(ProtocolSlot& slot, ServiceState& s, const sdk::Ori
   // Discovered once we know its props and tags: at its first heartbeat/discovery carrying them.
   // A bare periodic heartbeat made us ask it directly (on_packet); if that answer does not come,
   // the second bare heartbeat announces it anyway.
-  const bool complete = p.data.has() || (type == PayloadType::heartbeat && ++s.bare_heartbeats >= 2);
+  if (p.data.has() && (type == PayloadType::heartbeat || type == PayloadType::discovery)) s.heard_full = true;
+  const bool complete =
+      p.data.has() || s.restored || (type == PayloadType::heartbeat && ++s.bare_heartbeats >= 2);
   if (still != nullptr && !still->discovered && complete &&
       (type == PayloadType::heartbeat || type == PayloadType::discovery)) {
     still->discovered = true;
@@ -312,6 +323,7 @@ void Cluster::Impl::lose(const std::string& uuid, const char* why) {
   if (!removed) return;
   ServiceState& s = *removed;
   s.handle->remember(s.info);  // its handles show this last state from now on
+  if (std::string_view(why) == "expired") recently_lost.remember(s.info, loop_->now());
   log(sdk::LogLevel::debug, uuid + " lost (" + why + ")");
   for (auto& sl : protocols) {
     sl->proto->peer_lost(s.info);
