@@ -1,5 +1,7 @@
 #include "commands.hpp"
 
+#include <stdexcept>
+
 #include <algorithm>
 #include <chrono>
 #include <exception>
@@ -45,16 +47,20 @@ JsonPtr send(cluster::Cluster& c, const JsonPtr& req) {
 JsonPtr tags(cluster::Cluster& c, const JsonPtr& req) {
   const std::string action = get_string(req, "action", "");
   const auto list = get_strings(req, "tags");
-  if (action.empty()) {
-    if (!list.empty()) throw RequestError("'tags' needs an action (add, remove or replace)");
-  } else if (action == "add" || action == "remove") {
-    if (list.empty()) throw RequestError("tags " + action + " needs at least one tag");
-    if (action == "add") c.tags_append(list);
-    else c.tags_remove(list);
-  } else if (action == "replace") {
-    c.tags_replace(list);
-  } else {
-    throw RequestError("unknown tags action '" + action + "' (add, remove or replace)");
+  try {
+    if (action.empty()) {
+      if (!list.empty()) throw RequestError("'tags' needs an action (add, remove or replace)");
+    } else if (action == "add" || action == "remove") {
+      if (list.empty()) throw RequestError("tags " + action + " needs at least one tag");
+      if (action == "add") c.tags_append(list);
+      else c.tags_remove(list);
+    } else if (action == "replace") {
+      c.tags_replace(list);
+    } else {
+      throw RequestError("unknown tags action '" + action + "' (add, remove or replace)");
+    }
+  } catch (const std::invalid_argument& e) {  // a control character, or too large a heartbeat
+    throw RequestError(e.what());
   }
   JsonPtr r = ok_object();
   r->set("tags", string_array(c.tags()));

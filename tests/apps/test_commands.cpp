@@ -171,6 +171,14 @@ TEST_F(Commands, TagsAreShownAndChanged) {
   EXPECT_EQ(error_of(*a, R"({"cmd":"tags","action":"add"})"), "tags add needs at least one tag");
   EXPECT_EQ(error_of(*a, R"({"cmd":"tags","action":"drop","tags":["x"]})"), "unknown tags action 'drop' (add, remove or replace)");
   EXPECT_EQ(error_of(*a, R"({"cmd":"tags","tags":["x"]})"), "'tags' needs an action (add, remove or replace)");
+  // Refused, tags unchanged: a control character (escaped in the message), too large a heartbeat.
+  EXPECT_EQ(error_of(*a, R"({"cmd":"tags","action":"add","tags":["bad\u001b[2J"]})"),
+            "tags refused: tag 'bad\\x1b[2J' holds a control character");
+  std::string many = R"({"cmd":"tags","action":"replace","tags":[)";
+  for (int i = 0; i < 400; ++i) many += (i ? ",\"" : "\"") + std::string("a-rather-long-tag-number-") + std::to_string(i) + "\"";
+  many += "]}";
+  EXPECT_NE(error_of(*a, many).find("over max_multicast_packet (4096)"), std::string::npos);
+  EXPECT_EQ(to_line(call(*a, R"({"cmd":"tags"})")), R"({"ok":true,"tags":[]})");
 }
 
 TEST_F(Commands, ChannelsAreJoinedAndLeft) {

@@ -78,6 +78,11 @@ struct LoopHookRegistry final : HookRegistry {
   bool remove(HookId id) noexcept override;
 };
 
+/// Trimming walks the heap: only after a burst worth giving back (1 MiB), at most once a sweep.
+inline constexpr std::size_t kTrimAfterFreeing = 1u << 20;
+/// What a member costs us, roughly (its state, strings, props, handle), for the trim estimate.
+inline constexpr std::size_t kMemberFootprint = 1024;
+
 struct Cluster::Impl {
   Cluster* self = nullptr;
   /// Handles reach the cluster through this; ~Cluster cuts it (see lifeline.hpp).
@@ -186,7 +191,10 @@ struct Cluster::Impl {
 
   // stream limits (stream_limits.cpp): max_packet, max_buffered, partial_timeout
   std::size_t stream_memory = 0;     ///< memory of every partial stream packet together
-  std::size_t freed_since_trim = 0;  ///< stream memory freed since the last malloc_trim
+  std::size_t freed_since_trim = 0;  ///< stream (and member) memory freed since the last malloc_trim
+  /// Closings for over_budget / stalled, one line per 10 s: an attacker that reconnects made
+  /// one line per connection (5.7 MB of log in 20 s).
+  LogThrottle stream_close_log{std::chrono::seconds(10)};
   bool stream_sweep_armed = false;
   StreamState& stream_state(ProtocolSlot& slot, sdk::ConnectionId conn);
   /// After a feed: updates the totals, closes over-budget connections, arms the sweep.

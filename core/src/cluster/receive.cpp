@@ -324,6 +324,9 @@ void Cluster::Impl::lose(const std::string& uuid, const char* why) {
   ServiceState& s = *removed;
   s.handle->remember(s.info);  // its handles show this last state from now on
   if (std::string_view(why) == "expired") recently_lost.remember(s.info, loop_->now());
+  // Thousands of (forged) members expiring leave megabytes glibc would keep: the sweep trims.
+  freed_since_trim += kMemberFootprint;
+  if (freed_since_trim >= kTrimAfterFreeing) schedule_stream_sweep();
   log(sdk::LogLevel::debug, uuid + " lost (" + why + ")");
   for (auto& sl : protocols) {
     sl->proto->peer_lost(s.info);

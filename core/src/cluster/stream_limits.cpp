@@ -2,7 +2,8 @@
 // packets (docs/transports.md, "Limits"): a packet larger than max_packet is skipped by the
 // decoder; all partial packets together stay within max_buffered (the connection holding the
 // most is closed); a partial packet must complete within partial_timeout. Memory freed after a
-// burst goes back to the system: glibc keeps freed heap memory for reuse unless trimmed.
+// burst (of partial packets, or of members: forged ones expire by the thousand) goes back to
+// the system: glibc keeps freed heap memory for reuse unless trimmed.
 #include <malloc.h>
 
 #include <algorithm>
@@ -13,8 +14,7 @@ namespace cluster {
 namespace {
 
 constexpr auto kSweepPeriod = std::chrono::milliseconds(1000);
-// Trimming walks the heap: only after a burst worth giving back, at most once a sweep.
-constexpr std::size_t kTrimAfter = 1u << 20;
+constexpr std::size_t kTrimAfter = kTrimAfterFreeing;
 
 }  // namespace
 
@@ -66,7 +66,8 @@ void Cluster::Impl::forget_stream(ProtocolSlot& slot, sdk::ConnectionId conn) {
 }
 
 void Cluster::Impl::close_stream(ProtocolSlot& slot, sdk::ConnectionId conn, const char* why) {
-  log(sdk::LogLevel::notice, slot.id + ": closing connection " + std::to_string(conn) + ": " + why);
+  if (std::string more; stream_close_log.due(loop_->now(), more))
+    log(sdk::LogLevel::notice, slot.id + ": closing connection " + std::to_string(conn) + ": " + why + more);
   forget_stream(slot, conn);
   if (slot.proto) slot.proto->close(conn);
 }
