@@ -77,15 +77,23 @@ struct LogState {
     if (timer_set) return;
     const auto due = limiter.summary_due();
     if (!due) return;
-    timer_set = true;
     const auto wait = std::chrono::ceil<std::chrono::milliseconds>(*due - now) + std::chrono::milliseconds(1);
+    arm(wait, self);
+  }
+
+  // Writes the summaries due when it fires, and arms itself again while a window (perhaps a
+  // newer one, opened while this timer was pending) still holds lines.
+  void arm(std::chrono::milliseconds wait, const std::shared_ptr<LogState>& self) {
+    timer_set = true;
     std::weak_ptr<LogState> weak = self;
     loop.after(wait, [weak] {
       auto s = weak.lock();
       if (!s) return;
       s->timer_set = false;
-      for (const auto& summary : s->limiter.flush(MembershipLogLimiter::Clock::now()))
-        s->log.information(cluster::escape_controls(summary));
+      const auto now = MembershipLogLimiter::Clock::now();
+      for (const auto& summary : s->limiter.flush(now)) s->log.information(cluster::escape_controls(summary));
+      if (const auto due = s->limiter.summary_due())
+        s->arm(std::chrono::ceil<std::chrono::milliseconds>(*due - now) + std::chrono::milliseconds(1), s);
     });
   }
 };

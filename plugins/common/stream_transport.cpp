@@ -410,7 +410,7 @@ void StreamTransport::update_interest(Conn& c) noexcept {
   const bool want = c.connecting || c.out_pos < c.out.size();
   if (want == c.want_write) return;
   c.want_write = want;
-  host_.loop().modify(c.watch, sdk::readable | (want ? sdk::writable : 0u));
+  host_.loop().modify(c.watch, (c.closing ? 0u : sdk::readable) | (want ? sdk::writable : 0u));
 }
 
 void StreamTransport::on_ready(ConnectionId id, std::uint32_t flags) {
@@ -421,6 +421,12 @@ void StreamTransport::on_ready(ConnectionId id, std::uint32_t flags) {
   if ((flags & sdk::writable) != 0) {
     Conn* c = find(id);
     if (c == nullptr || !flush(*c)) return;
+  }
+  if (Conn* c = find(id); c != nullptr && c->closing) {
+    // The host is done with it (close(), e.g. for a stream limit): nothing more is read, or a
+    // peer could keep feeding a connection the core meant to drop.
+    if ((flags & (sdk::error | sdk::hangup)) != 0) close_now(id, "hang-up while closing");
+    return;
   }
   if ((flags & (sdk::readable | sdk::error | sdk::hangup)) != 0) read_some(id, flags);
 }
@@ -602,6 +608,7 @@ void StreamTransport::close(ConnectionId conn) {
     return;
   }
   c->closing = true;
+  host_.loop().modify(c->watch, c->want_write ? sdk::writable : 0u);  // stop reading it
   if (!c->peer_uuid.empty()) {
     auto u = by_uuid_.find(c->peer_uuid);
     if (u != by_uuid_.end() && u->second == conn) by_uuid_.erase(u);

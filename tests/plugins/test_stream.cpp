@@ -267,6 +267,23 @@ TEST_P(Stream, CloseFlushesPendingOutputFirst) {
   for (std::size_t i = 0; i < sent.size(); ++i) EXPECT_TRUE(a.host->packets[i].packet == sent[i]);
 }
 
+// Review finding: after close() with output still queued the connection went on being read, so
+// a peer could keep feeding one the core had closed for a stream limit (a fresh budget each
+// time). Once closed by the host, nothing more is delivered from it.
+TEST_P(Stream, NothingIsReadFromAConnectionTheHostClosed) {
+  auto h = make();
+  Node& a = h->start("sidA0001");
+  Node& b = h->start("sidB0002");
+  const sdk::ConnectionId cb = connect_pair(*h, a, b);
+  const std::size_t before = b.host->packets.size();
+  for (unsigned i = 0; i < 3; ++i)
+    ASSERT_TRUE(b.proto->send(without_props(a), make_packet("sidB0002", pattern(4u << 20, i)), sdk::SendOptions{cb}));
+  b.proto->close(cb);  // megabytes still queued: b flushes them before closing
+  ASSERT_TRUE(a.proto->send(b.info(), make_packet("sidA0001", "late"), {}));
+  ASSERT_TRUE(h->run_until([&] { return a.host->closed.size() == 1 && b.host->was_closed(cb); }, 10000ms));
+  EXPECT_EQ(b.host->packets.size(), before) << "b delivered a packet from a connection it had closed";
+}
+
 TEST_P(Stream, PeerLostClosesItsConnections) {
   auto h = make();
   Node& a = h->start("sidA0001");

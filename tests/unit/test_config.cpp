@@ -198,15 +198,15 @@ TEST(Options, StreamLimits) {
   EXPECT_EQ(d.max_buffered, 16u << 20);
   EXPECT_EQ(d.partial_timeout, 15s);
   const Options o = Options::from_ini(
-      IniFile::parse("[cluster]\nmax_packet = 65536\nmax_buffered = 131072\npartial_timeout = 500ms\n", "x"));
+      IniFile::parse("[cluster]\nmax_packet = 65536\nmax_buffered = 262144\npartial_timeout = 500ms\n", "x"));
   EXPECT_EQ(o.max_packet, 65536u);
-  EXPECT_EQ(o.max_buffered, 131072u);
+  EXPECT_EQ(o.max_buffered, 262144u);
   EXPECT_EQ(o.partial_timeout, 500ms);
   EXPECT_EQ(error_of("[cluster]\nmax_packet = 1000\n"),
             "node.ini:2: [cluster] max_packet = '1000': must be at least 65536 (a datagram can be that large)");
   EXPECT_EQ(error_of("[cluster]\nmax_packet = 1048576\nmax_buffered = 1048576\n"),
-            "node.ini:3: [cluster] max_buffered (1048576) must be at least 2 * max_packet (2097152)");
+            "node.ini:3: [cluster] max_buffered (1048576) must be at least 4 * max_packet (4194304)");
   EXPECT_EQ(error_of("[cluster]\nmax_packet = 16777216\n"),
-            "node.ini:2: [cluster] max_buffered (16777216) must be at least 2 * max_packet (33554432)");
+            "node.ini:2: [cluster] max_buffered (16777216) must be at least 4 * max_packet (67108864)");
   EXPECT_NE(error_of("[cluster]\npartial_timeout = 0\n").find("must be positive"), std::string::npos);
 }

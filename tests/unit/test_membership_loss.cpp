@@ -103,3 +103,46 @@ TEST_F(Membership, ALostAskIsRetriedAndAnsweredByMulticast) {
   EXPECT_GE(a->counters().asks_sent, 2u);
   EXPECT_EQ(net.directs, directs) << "the answer should be a multicast heartbeat";
 }
+
+// Review finding: each ask got its own multicast heartbeat, so under loss (every asker retries)
+// a cold start became a storm. Asks of one burst window get one answer at once and one more at
+// the window's end.
+TEST_F(Membership, ABurstOfAsksIsAnsweredByAtMostTwoHeartbeats) {
+  Options o = fast();
+  o.heartbeat = 10s;
+  o.ttl = 30s;
+  auto b = member(o);
+  test::MemoryProtocol* c = proto_of("127.0.0.1", "c");
+  ASSERT_NE(c, nullptr);
+  run_until([] { return false; }, 20ms);
+  const int before = net.multicasts;
+  for (int i = 0; i < 10; ++i) {
+    Payload ask;
+    ask.sid = "asker" + std::to_string(i);
+    ask.hid = "02:00:00:00:00:01";
+    ask.type = static_cast<std::uint64_t>(PayloadType::discovery);
+    ask.channel = 0;
+    ask.protocols = StringList{"c"};
+    ask.filter = StringList{b->sid()};
+    std::string bytes;
+    bpacket::encode_payload(ask, bytes);
+    c->deliver(bytes, "127.0.0.1", 0);
+    run_until([] { return false; }, 3ms);  // asks in separate loop turns, within one window
+  }
+  run_until([] { return false; }, 100ms);
+  EXPECT_EQ(b->known_services(), 10u);
+  EXPECT_LE(net.multicasts - before, 2) << "one heartbeat per ask";
+  EXPECT_GE(net.multicasts - before, 1) << "the asks were not answered";
+}
+
+// Review finding: the immediate heartbeat after a tag change was a post() that leave() could
+// not cancel: a host that owns the loop and destroys the cluster in the same turn ran it on
+// freed memory (ASan reports it). It is a timer leave() cancels now.
+TEST_F(Membership, ATagChangeRightBeforeTheClusterIsDestroyedRunsNothingAfterIt) {
+  auto a = member();
+  run_until([] { return false; }, 20ms);
+  a->tags_append({"x"});
+  a.reset();  // leave() and destruction, before the loop turns
+  run_until([] { return false; }, 30ms);
+  SUCCEED();
+}

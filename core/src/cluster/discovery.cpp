@@ -44,9 +44,19 @@ void Cluster::Impl::answer_ask(ServiceState& s) {
     answer_directly(s);
     return;
   }
-  props_dirty = true;
-  tags_dirty = true;
-  schedule_immediate_heartbeat();
+  // The first ask of a burst is answered at once; the others within the window by one more
+  // heartbeat at its end (under loss every asker retries: one heartbeat per ask was a storm).
+  if (ask_answer_window) {
+    ask_answer_pending = true;
+    return;
+  }
+  ask_answer_window = true;
+  after(kBurstWindow, [this] {
+    ask_answer_window = false;
+    if (ask_answer_pending && !left) send_heartbeat(true);
+    ask_answer_pending = false;
+  });
+  send_heartbeat(true);
 }
 
 void Cluster::Impl::schedule_ask_retry(const std::string& uuid, int attempt) {

@@ -169,6 +169,8 @@ struct Cluster::Impl {
   /// heartbeat, soon, answers it and everyone else who missed them; no connect that loss can
   /// stall.
   void answer_ask(ServiceState& s);
+  bool ask_answer_window = false;   ///< an ask was answered within the burst window
+  bool ask_answer_pending = false;  ///< more asks came in that window: one heartbeat at its end
   /// Asks again about a member whose props and tags have not come, on its own schedule
   /// (250 ms, doubling, 5 times), not only at its next bare heartbeat.
   void schedule_ask_retry(const std::string& uuid, int attempt);
@@ -212,8 +214,10 @@ struct Cluster::Impl {
   std::string props_string() const;
   enum class MulticastFailure { none, hook, too_large, transport };
   /// Multicasts through the send hooks; `why` tells a veto from a packet too large for a
-  /// datagram and from a transport failure (counted and logged, rate-limited).
-  sdk::Result multicast(Payload& p, MulticastFailure* why = nullptr);
+  /// datagram and from a transport failure (counted and logged, rate-limited). With
+  /// `direct_fallback` a packet too large is neither counted nor logged: the caller sends it
+  /// directly instead.
+  sdk::Result multicast(Payload& p, MulticastFailure* why = nullptr, bool direct_fallback = false);
   LogThrottle multicast_failure_log;
   LogThrottle refused_member_log;
   sdk::Result send_to(ServiceState& s, Payload& p, const SendFlags& flags, sdk::ConnectionId via = 0,

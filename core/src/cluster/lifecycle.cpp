@@ -65,6 +65,7 @@ void Cluster::Impl::start() {
 }
 
 void Cluster::Impl::schedule_heartbeat() {
+  if (left) return;  // a hook run by expire() may have left the cluster
   heartbeat_timer = loop_->after(heartbeat_period, [this] {
     heartbeat_timer = 0;
     if (left) return;
@@ -78,7 +79,9 @@ void Cluster::Impl::schedule_heartbeat() {
 void Cluster::Impl::schedule_immediate_heartbeat() {
   if (heartbeat_soon || !joined || left) return;
   heartbeat_soon = true;  // several changes in one loop turn give one heartbeat
-  loop_->post([this] {
+  // A zero-delay timer, not post(): leave() cancels it, so it never runs on a destroyed cluster
+  // when the host owns the loop.
+  after(std::chrono::milliseconds(0), [this] {
     heartbeat_soon = false;
     if (!left) send_heartbeat(false);
   });
@@ -97,13 +100,15 @@ void Cluster::Impl::send_heartbeat(bool full) {
     tags_dirty = false;
     return;
   }
-  if (why == MulticastFailure::too_large) full_heartbeat_too_large = true;
   if (why == MulticastFailure::too_large && (p.data.has() || p.tags.has())) {
     // Never stop heartbeating: peers would expire a live member. Tags are checked to fit, but
     // props or a hook's additions may not: a bare heartbeat keeps us alive, and peers that lack
-    // our props and tags ask for them (answered directly, over a stream protocol).
-    log(sdk::LogLevel::error, "our heartbeat with props and tags exceeds max_multicast_packet (" +
-                                  std::to_string(opt.max_multicast_packet) + " bytes): sent without them");
+    // our props and tags ask for them (answered directly, over a stream protocol). Said once,
+    // when it starts (each failed attempt is counted, its warning rate-limited).
+    if (!full_heartbeat_too_large)
+      log(sdk::LogLevel::error, "our heartbeat with props and tags exceeds max_multicast_packet (" +
+                                    std::to_string(opt.max_multicast_packet) + " bytes): sent without them");
+    full_heartbeat_too_large = true;
     Payload bare = base(PayloadType::heartbeat);
     bare.known = services.size();
     multicast(bare);

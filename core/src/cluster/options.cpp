@@ -143,13 +143,14 @@ Options Options::from_ini(const IniFile& ini) {
       if (o.partial_timeout.count() <= 0) bad(v, key, "must be positive");
     }
   }
-  // Checked once every key is read (any order): a budget below two packets would close
-  // a peer that sends one big packet while another is on its way.
-  if (o.max_buffered < 2 * o.max_packet) {
+  // Checked once every key is read (any order). The budget counts buffer capacity, which
+  // growth by doubling makes up to twice a packet: below four packets, one big packet and
+  // another on its way would close a well-behaved peer.
+  if (o.max_buffered < 4 * o.max_packet) {
     const IniValue* v = s->find("max_buffered");
     if (v == nullptr) v = s->find("max_packet");
     throw ConfigError(v->where + ": [cluster] max_buffered (" + std::to_string(o.max_buffered) +
-                      ") must be at least 2 * max_packet (" + std::to_string(2 * o.max_packet) + ")");
+                      ") must be at least 4 * max_packet (" + std::to_string(4 * o.max_packet) + ")");
   }
   return o;
 }

@@ -63,7 +63,7 @@ bool run_packet_send_hooks(const HookTable& hooks, Payload& p, const ServiceInfo
 
 }  // namespace
 
-sdk::Result Cluster::Impl::multicast(Payload& p, MulticastFailure* why) {
+sdk::Result Cluster::Impl::multicast(Payload& p, MulticastFailure* why, bool direct_fallback) {
   MulticastFailure ignored;
   MulticastFailure& failure = why != nullptr ? *why : ignored;
   failure = MulticastFailure::none;
@@ -91,6 +91,8 @@ sdk::Result Cluster::Impl::multicast(Payload& p, MulticastFailure* why) {
     ++counters.sent;
     return r;
   }
+  // Too large, with direct sends to follow: not a failure (multicast_fallbacks counts it).
+  if (direct_fallback && failure == MulticastFailure::too_large) return r;
   // Every failed multicast is counted and logged (at most one line a second: a dead route
   // fails each heartbeat, and a flood of sends must not become a flood of log lines).
   ++counters.send_failures;
@@ -183,7 +185,7 @@ std::size_t Cluster::Impl::send_many(const std::vector<ServiceState*>& to, Paylo
     for (auto* s : to) filter.push_back(s->info.sid);
     filtered.filter = std::move(filter);
     MulticastFailure why;
-    if (multicast(filtered, &why)) return to.size();
+    if (multicast(filtered, &why, true)) return to.size();
     if (why == MulticastFailure::hook) return 0;  // vetoed: not to be sent at all
     ++counters.multicast_fallbacks;
   }

@@ -31,12 +31,14 @@ ServiceInfo Service::info() const {
     now = im.on_loop([&]() -> std::optional<ServiceInfo> {
       ServiceState* s = im.find(uuid());
       if (s == nullptr) return std::nullopt;
+      // Cached on the loop thread, in order with remember() (at loss): a snapshot written
+      // later from the caller's thread could overwrite the final state with an older one.
+      std::lock_guard<std::mutex> lock(last_mu_);
+      last_ = s->info;
       return s->info;
     });
   });
   if (!now) return last();
-  std::lock_guard<std::mutex> lock(last_mu_);
-  last_ = *now;
   return *now;
 }
 
