@@ -116,6 +116,7 @@ TEST_F(Membership, ABurstOfAsksIsAnsweredByAtMostTwoHeartbeats) {
   ASSERT_NE(c, nullptr);
   run_until([] { return false; }, 20ms);
   const int before = net.multicasts;
+  const auto start = std::chrono::steady_clock::now();
   for (int i = 0; i < 10; ++i) {
     Payload ask;
     ask.sid = "asker" + std::to_string(i);
@@ -127,11 +128,14 @@ TEST_F(Membership, ABurstOfAsksIsAnsweredByAtMostTwoHeartbeats) {
     std::string bytes;
     bpacket::encode_payload(ask, bytes);
     c->deliver(bytes, "127.0.0.1", 0);
-    run_until([] { return false; }, 3ms);  // asks in separate loop turns, within one window
+    loop.run_once(0ms);  // asks in separate loop turns
   }
+  // Within one 50 ms window: two heartbeats; a slow machine may spread them over more windows.
+  const auto spread = std::chrono::steady_clock::now() - start;
+  const int windows = 1 + static_cast<int>(spread / 50ms);
   run_until([] { return false; }, 100ms);
   EXPECT_EQ(b->known_services(), 10u);
-  EXPECT_LE(net.multicasts - before, 2) << "one heartbeat per ask";
+  EXPECT_LE(net.multicasts - before, 2 * windows) << "one heartbeat per ask";
   EXPECT_GE(net.multicasts - before, 1) << "the asks were not answered";
 }
 
