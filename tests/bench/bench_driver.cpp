@@ -399,7 +399,7 @@ void failure(Settings& s, Report& rep) {
                             std::to_string(detect_ms.size()) + " runs; kill → last observer's service_lost (" + why + ")",
                         "p50 " + ms(p50) + ", max " + ms(mx) + " (first observer p50 " + ms(median(first_ms)) + ")",
                         v.ping ? "model: ping_delay + ping_grace = 250 ms (a timer at the shortened deadline)"
-                               : "model: 2–3 s (evicted at last heartbeat + ttl by a timer at the earliest deadline)",
+                               : "model: 2.25–3.25 s (evicted at last heartbeat + ttl + expiry_grace 250 ms, by a timer at the earliest deadline)",
                         "—", "≤ 3.5 s", status});
   }
 }
