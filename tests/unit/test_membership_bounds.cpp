@@ -221,3 +221,20 @@ TEST_F(MembershipBounds, MemoryOfExpiredMembersIsReusedNotKeptGrowing) {
   EXPECT_LT(peak[1] - peak[0], 12000) << "the second wave did not reuse the first one's memory";
 }
 #endif
+
+// Issue 11 review: Protocol::id() was never checked against the id a plugin registered it
+// under; peers would be offered one id and the member would answer to another.
+TEST_F(MembershipBounds, AProtocolThatMisnamesItselfIsRefusedAtJoin) {
+  auto pm = net.plugins_for("127.0.0.1");
+  pm->add_protocol("q", [this](sdk::ProtocolHost& h) {
+    return std::make_unique<test::MemoryProtocol>(net, "t", "127.0.0.1", h);  // says it is "t"
+  });
+  Options o = fast();
+  o.protocols = {"q", "c"};
+  try {
+    Cluster::join(o, pm, loop);
+    FAIL() << "a protocol registered as 'q' that calls itself 't' was accepted";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("registered as 'q' says its id is 't'"), std::string::npos) << e.what();
+  }
+}

@@ -11,8 +11,5 @@ namespace cluster::identity {
 std::string default_hid();
 /// 8 random alphanumeric characters, as the reference.
 std::string make_sid(std::mt19937_64& rng);
-/// Whether `ip` is an address of this host (loopback included). Cached, refreshed on a miss at
-/// most once per second.
-bool is_local_address(const std::string& ip);
 
 }  // namespace cluster::identity

@@ -112,7 +112,6 @@ struct Cluster::Impl {
   std::chrono::milliseconds heartbeat_period{0};
   std::vector<std::string> ping_pending;
   sdk::TimerId ping_timer = 0;
-  Clock::time_point last_discovery{};
   Counters counters;
   HookTable hook_table;
   std::vector<std::unique_ptr<HookSetSlot>> hook_sets;

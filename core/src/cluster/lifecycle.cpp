@@ -42,6 +42,13 @@ void Cluster::Impl::start() {
       for (auto& started : protocols) started->proto->stop();
       throw std::runtime_error("protocol '" + id + "' could not be created");
     }
+    // Peers see our ids in `protocols` and route by them: a plugin whose protocol calls itself
+    // something else than it registered would be offered under one id and answer to another.
+    if (s->proto->id() != id) {
+      for (auto& started : protocols) started->proto->stop();
+      throw std::runtime_error("protocol registered as '" + id + "' says its id is '" + std::string(s->proto->id()) +
+                        "' (Protocol::id() must return the id it is registered under)");
+    }
     s->traits = s->proto->traits();
     if (auto r = s->proto->start(); !r) {
       for (auto& started : protocols) started->proto->stop();
@@ -144,7 +151,6 @@ void Cluster::Impl::send_discovery() {
   p.known = services.size();
   p.data = props_string();
   p.tags = tags;
-  last_discovery = loop_->now();
   multicast(p);
 }
 

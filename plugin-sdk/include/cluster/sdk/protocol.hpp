@@ -78,7 +78,8 @@ class ProtocolHost {
 class Protocol {
  public:
   virtual ~Protocol() = default;
-  /// The one-letter-ish id peers see in `protocols` ("c", "t", "u", ...).
+  /// The one-letter-ish id peers see in `protocols` ("c", "t", "u", ...): the id it is
+  /// registered under (join refuses a protocol that names itself otherwise).
   virtual std::string_view id() const noexcept = 0;
   virtual ProtocolTraits traits() const noexcept = 0;
   /// Opens servers/sockets. A failure here fails the join with this message.
