@@ -27,6 +27,7 @@
 #include <string_view>
 #include <vector>
 
+#include "cluster/sdk/config.hpp"
 #include "cluster/sdk/protocol.hpp"
 #include "net.hpp"
 
@@ -47,6 +48,22 @@ struct StreamOptions {
   bool keepalive = false;                        ///< SO_KEEPALIVE on connections
   StreamLimits limits;
 };
+
+/// The config keys both stream transports have, described once (their schemas list them).
+inline constexpr sdk::ConfigKey kMaxPendingBytesKey{
+    "max_pending_bytes", sdk::ConfigType::integer, "16777216",
+    "unsent output a connection may hold while the peer does not read; beyond it the send fails "
+    "and the connection is closed"};
+inline constexpr sdk::ConfigKey kIdleTimeoutKey{
+    "idle_timeout_ms", sdk::ConfigType::integer, "60000",
+    "close a connection without traffic for this long (either direction); 0 = never"};
+inline constexpr sdk::ConfigKey kMaxConnectionsKey{
+    "max_connections", sdk::ConfigType::integer, "512",
+    "inbound connections at once; a new one beyond it replaces the least recently active one"};
+inline constexpr sdk::ConfigKey kReservedFdsKey{
+    "reserved_fds", sdk::ConfigType::integer, "64",
+    "descriptors kept free below the nofile limit (control socket, outgoing sends); a connection "
+    "accepted into them replaces the least recently active one, or is refused"};
 
 /// Reads idle_timeout_ms, max_connections, reserved_fds and (`per_source`) max_connections_per_source
 /// from a validated plugin section; a failure names `section` and the bad value.

@@ -41,20 +41,14 @@ constexpr ConfigKey kKeys[] = {
     {"connect_timeout_ms", ConfigType::integer, "1000",
      "how long a new outgoing connection may take; send() waits for at most 20 ms of it (a refusal "
      "fails the send, the core then tries the next protocol), the rest goes on in the background"},
-    {"max_pending_bytes", ConfigType::integer, "16777216",
-     "unsent output a connection may hold while the peer does not read; beyond it the send fails "
-     "and the connection is closed"},
+    cluster::transport::kMaxPendingBytesKey,
     {"keepalive", ConfigType::boolean, "true", "enable SO_KEEPALIVE on every connection"},
-    {"idle_timeout_ms", ConfigType::integer, "60000",
-     "close a connection without traffic for this long (either direction); 0 = never"},
-    {"max_connections", ConfigType::integer, "512",
-     "inbound connections at once; a new one beyond it replaces the least recently active one"},
+    cluster::transport::kIdleTimeoutKey,
+    cluster::transport::kMaxConnectionsKey,
     {"max_connections_per_source", ConfigType::integer, "256",
      "inbound connections from one address; a new one beyond it replaces that address's least "
      "recently active one; 0 = no cap"},
-    {"reserved_fds", ConfigType::integer, "64",
-     "descriptors kept free below the nofile limit (control socket, outgoing sends); a connection "
-     "accepted into them replaces the least recently active one, or is refused"},
+    cluster::transport::kReservedFdsKey,
 };
 
 struct TcpConfig {

@@ -36,16 +36,10 @@ namespace net = cluster::transport;
 constexpr ConfigKey kKeys[] = {
     {"path_prefix", ConfigType::string, "/tmp/cluster-",
      "the socket is created at <path_prefix><sid>.sock (a directory prefix must end with '/')"},
-    {"max_pending_bytes", ConfigType::integer, "16777216",
-     "unsent output a connection may hold while the peer does not read; beyond it the send fails "
-     "and the connection is closed"},
-    {"idle_timeout_ms", ConfigType::integer, "60000",
-     "close a connection without traffic for this long (either direction); 0 = never"},
-    {"max_connections", ConfigType::integer, "512",
-     "inbound connections at once; a new one beyond it replaces the least recently active one"},
-    {"reserved_fds", ConfigType::integer, "64",
-     "descriptors kept free below the nofile limit (control socket, outgoing sends); a connection "
-     "accepted into them replaces the least recently active one, or is refused"},
+    cluster::transport::kMaxPendingBytesKey,
+    cluster::transport::kIdleTimeoutKey,
+    cluster::transport::kMaxConnectionsKey,
+    cluster::transport::kReservedFdsKey,
 };
 
 struct UnixConfig {
