@@ -65,14 +65,15 @@ TEST(Options, DefaultsMatchTheReference) {
   EXPECT_EQ(o.heartbeat, 0ms);  // random 110-140 s at join
   EXPECT_EQ(o.protocols, (std::vector<std::string>{"t", "c"}));
   EXPECT_TRUE(o.channels.empty());
-  EXPECT_EQ(o.discovery_interval, 30s);
+  EXPECT_EQ(o.discovery, "multicast");
+  EXPECT_EQ(o.failure_detector, "ttl");
 }
 
 TEST(Options, ParsesEveryKey) {
   const Options o = Options::from_ini(IniFile::parse(
       "[cluster]\naddress = 239.1.2.3\nport = 24000\nremote = 1\nttl = 3\nheartbeat = 1s\n"
       "protocols = u, t\nchannels = 5 9\ntags = web eu\nhid = aa:bb\ninterface = eth1\n"
-      "discovery_interval = 500ms\nping_delay = 2m\nping_grace = 100\nping_recent = 1s\n"
+      "discovery = file-peers\nfailure_detector = swim\nping_delay = 2m\nping_grace = 100\nping_recent = 1s\n"
       "max_multicast_packet = 1400\n",
       "x"));
   EXPECT_EQ(o.address, "239.1.2.3");
@@ -85,13 +86,19 @@ TEST(Options, ParsesEveryKey) {
   EXPECT_EQ(o.tags, (std::vector<std::string>{"web", "eu"}));
   EXPECT_EQ(o.hid, "aa:bb");
   EXPECT_EQ(o.interface, "eth1");
-  EXPECT_EQ(o.discovery_interval, 500ms);
+  EXPECT_EQ(o.discovery, "file-peers");
+  EXPECT_EQ(o.failure_detector, "swim");
   EXPECT_EQ(o.ping_delay, 2min);
   EXPECT_EQ(o.ping_grace, 100ms);
   EXPECT_EQ(o.max_multicast_packet, 1400u);
 }
 
 TEST(Options, RejectsBadValuesWithLocation) {
+  // Documented once and never enforced: refused with the fix rather than silently ignored.
+  EXPECT_EQ(error_of("[cluster]\ndiscovery_interval = 30s\n"),
+            "node.ini:2: [cluster] discovery_interval is no longer a setting (it was never enforced: discoveries "
+            "go out at start and on request); remove the line");
+  EXPECT_EQ(error_of("[cluster]\ndiscovery = a b\n"), "node.ini:2: [cluster] discovery = 'a b': needs one name");
   EXPECT_EQ(error_of("[cluster]\nttl = 0 seconds\n"),
             "node.ini:2: [cluster] ttl = '0 seconds': unknown unit ' seconds' (use ms, s or m)");
   EXPECT_EQ(error_of("[cluster]\naddress = 10.0.0.1\n"),

@@ -88,10 +88,16 @@ class CLUSTER_API Cluster {
 
   // Everything below is thread-safe: from another thread the call runs on the loop and waits.
 
-  /// Multicasts a heartbeat now; with `full` it carries props and tags.
+  /// Announces us now through the discovery (the default multicasts a heartbeat); with `full`
+  /// it carries props and tags, else what changed of them.
   void heartbeat(bool full = false);
-  /// Multicasts a discovery probe (members answer with a direct heartbeat).
+  /// Asks members to announce themselves through the discovery (the default multicasts a
+  /// discovery probe; members answer with a direct heartbeat).
   void discover();
+  // Called from a hook or callback while a packet is being handled, heartbeat, discover, send,
+  // send_payload, broadcast and query send their packets once it is handled (never from
+  // inside the protocol's read callback): send then returns the number of members it will
+  // try, send_payload and broadcast success.
 
   std::vector<ServicePtr> services() const;
   std::size_t known_services() const;
@@ -146,8 +152,7 @@ class CLUSTER_API Cluster {
 
   Counters counters() const;
 
-  struct Impl;
-  Impl& impl() noexcept { return *impl_; }
+  struct Impl;  ///< internal; handles (Service, Query) reach it through a lifeline
 
  private:
   explicit Cluster(std::unique_ptr<Impl> impl);

@@ -40,8 +40,12 @@ struct CLUSTER_API Options {
   std::vector<std::string> tags;
   std::string hid;        ///< host id override ("" = MAC address of eth0 / first interface)
   std::string interface;  ///< multicast interface ("" = default route, join on all)
-  /// A discovery probe is sent at most this often.
-  std::chrono::milliseconds discovery_interval = std::chrono::seconds(30);
+  /// How members are found and we are announced: a discovery registered by a loaded plugin
+  /// (sdk/discovery.hpp). "multicast" (built in) is the reference's beacon.
+  std::string discovery = "multicast";
+  /// Who decides members are alive: a failure detector registered by a loaded plugin
+  /// (sdk/failure_detector.hpp). "ttl" (built in) is the reference's ttl + ping rule.
+  std::string failure_detector = "ttl";
   /// How long failed sids are collected before one ping goes out.
   std::chrono::milliseconds ping_delay = std::chrono::seconds(5);
   /// A pinged member must be heard from within this long...

@@ -42,7 +42,7 @@ class CLUSTER_API PluginError : public std::runtime_error {
 
 struct PluginInfo {
   std::string name, version, description, path;
-  std::vector<std::string> protocols, hook_sets;
+  std::vector<std::string> protocols, hook_sets, discoveries, failure_detectors;
 };
 
 class CLUSTER_API PluginManager {
@@ -62,20 +62,32 @@ class CLUSTER_API PluginManager {
   /// Registers an in-process protocol or hook set (host apps, tests); no library involved.
   void add_protocol(std::string id, sdk::ProtocolFactory factory);
   void add_hook_set(std::string name, sdk::HookSetFactory factory);
+  void add_discovery(std::string name, sdk::DiscoveryFactory factory);
+  void add_failure_detector(std::string name, sdk::FailureDetectorFactory factory);
 
   bool has_protocol(std::string_view id) const;
   bool has_hook_set(std::string_view name) const;
+  bool has_discovery(std::string_view name) const;
+  bool has_failure_detector(std::string_view name) const;
   std::vector<std::string> protocol_ids() const;
   std::vector<std::string> hook_set_names() const;
+  /// Includes the built-in "multicast" discovery and "ttl" failure detector.
+  std::vector<std::string> discovery_names() const;
+  std::vector<std::string> failure_detector_names() const;
   const std::vector<PluginInfo>& plugins() const noexcept;
   /// The validated config of the plugin that registered protocol `id` / hook set `name`.
   const sdk::PluginConfig& protocol_config(std::string_view id) const;
   const sdk::PluginConfig& hook_set_config(std::string_view name) const;
+  const sdk::PluginConfig& discovery_config(std::string_view name) const;
+  const sdk::PluginConfig& failure_detector_config(std::string_view name) const;
 
   /// Creates a protocol instance; the returned object keeps its library loaded. Throws
   /// PluginError(duplicate) never; std::out_of_range for an unknown id.
   std::shared_ptr<sdk::Protocol> create_protocol(std::string_view id, sdk::ProtocolHost& host) const;
   std::shared_ptr<sdk::HookSet> create_hook_set(std::string_view name, sdk::HookSetHost& host) const;
+  std::shared_ptr<sdk::Discovery> create_discovery(std::string_view name, sdk::DiscoveryHost& host) const;
+  std::shared_ptr<sdk::FailureDetector> create_failure_detector(std::string_view name,
+                                                                sdk::FailureDetectorHost& host) const;
 
  private:
   PluginInfo load_impl(const std::string& path,

@@ -3,11 +3,9 @@
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -25,7 +23,6 @@ enum class QueryEvent { start, response, error, timeout, done };
 CLUSTER_API std::string_view query_event_name(QueryEvent e) noexcept;
 
 class Query;
-class Lifeline;
 using QueryPtr = std::shared_ptr<Query>;
 using QueryCallback = std::function<void(QueryEvent, Query&)>;
 
@@ -49,21 +46,22 @@ struct QueryAnswer {
   std::string data;    ///< the answer, or the error text
 };
 
-/// A running or finished query. Accessors are for the callback (loop thread) or after wait().
+/// A running or finished query: a handle over the state the cluster fills in (on its loop
+/// thread) while answers come. Accessors are for the callback (loop thread) or after wait().
 class CLUSTER_API Query {
  public:
-  const std::string& id() const noexcept { return id_; }
-  const std::string& query() const noexcept { return text_; }
-  std::uint64_t channel() const noexcept { return channel_; }
+  const std::string& id() const noexcept;
+  const std::string& query() const noexcept;
+  std::uint64_t channel() const noexcept;
   /// Members that have not answered yet.
   std::size_t remaining() const;
   /// The member of the current response/error event.
-  const ServicePtr& service() const noexcept { return current_service_; }
+  const ServicePtr& service() const noexcept;
   /// The current answer (response data or error text).
-  const std::string& payload() const noexcept { return current_.data; }
-  const std::string& result() const noexcept { return current_.data; }
+  const std::string& payload() const noexcept;
+  const std::string& result() const noexcept { return payload(); }
   /// The current error text ("" for a response).
-  std::string error() const { return current_.error ? current_.data : std::string(); }
+  std::string error() const;
   /// Every answer so far, in arrival order.
   std::vector<std::string> payloads() const;
   /// Answers by member uuid; only kept with collect (empty otherwise).
@@ -76,29 +74,15 @@ class CLUSTER_API Query {
   /// QueryOptions::command instead.
   bool wait(std::chrono::milliseconds limit);
 
-  /// Internal: created by Cluster::query.
-  Query(std::string id, std::string text, std::uint64_t channel, bool collect, QueryCallback cb);
-  void fire(QueryEvent e);
-  bool answer(const ServicePtr& from, QueryAnswer a);  ///< false when not expected (late/unknown)
-  void expect(const std::string& uuid);
-  void finish(bool timed_out);
-  /// Internal: lets wait() tell whether it runs on the cluster's loop thread.
-  void attach(std::shared_ptr<Lifeline> life) { life_ = std::move(life); }
+  struct State;  ///< defined by the core (core/src/queries)
+  explicit Query(std::unique_ptr<State> state);
+  ~Query();
+  Query(const Query&) = delete;
+  Query& operator=(const Query&) = delete;
 
  private:
-  std::string id_, text_;
-  std::uint64_t channel_;
-  bool collect_;
-  QueryCallback cb_;
-  mutable std::mutex mu_;
-  std::condition_variable cv_;
-  std::vector<std::string> waiting_;  // uuids yet to answer
-  std::vector<std::string> payloads_;
-  std::map<std::string, QueryAnswer> results_;
-  QueryAnswer current_;
-  ServicePtr current_service_;
-  bool done_ = false, timed_out_ = false;
-  std::shared_ptr<Lifeline> life_;
+  friend class QueryControl;  // the cluster's side: expect, answer, finish
+  std::unique_ptr<State> state_;
 };
 
 }  // namespace cluster

@@ -50,7 +50,7 @@ class CLUSTER_API Service : public std::enable_shared_from_this<Service> {
   std::shared_ptr<class Query> query(const std::string& text, struct QueryOptions options);
 
   /// Internal: created by the cluster for each member it learns of.
-  Service(Cluster& cluster, std::string sid, std::string hid);
+  Service(std::shared_ptr<Lifeline> life, std::string sid, std::string hid);
   /// Internal: keeps `info` as the state info() shows once the member or the cluster is gone.
   void remember(const ServiceInfo& info);
 

@@ -17,11 +17,13 @@ void ProtocolSlot::log(sdk::LogLevel level, std::string_view message) noexcept {
 }
 const sdk::ClusterSettings& ProtocolSlot::settings() const noexcept { return owner.settings_; }
 void ProtocolSlot::received(std::string_view bytes, const sdk::Origin& origin) noexcept {
+  ++owner.receiving;
   try {
     owner.on_bytes(*this, bytes, origin);
   } catch (const std::exception& e) {
     owner.log(sdk::LogLevel::error, std::string("receive failed: ") + e.what());
   }
+  --owner.receiving;
 }
 void ProtocolSlot::connection_closed(sdk::ConnectionId conn) noexcept {
   owner.forget_stream(*this, conn);
@@ -36,7 +38,7 @@ void ProtocolSlot::count(sdk::StreamGuard what) noexcept {
 }
 void ProtocolSlot::props_changed() noexcept {
   owner.props_dirty = true;
-  owner.schedule_immediate_heartbeat();
+  owner.announce_changes();
 }
 
 sdk::EventLoop& HookSetSlot::loop() noexcept { return *owner.loop_; }
@@ -59,6 +61,33 @@ void Cluster::Impl::log(sdk::LogLevel level, std::string_view message) noexcept 
       std::cerr << "cluster " << settings_.sid << " " << names[static_cast<int>(level)] << ": " << message << "\n";
     }
   } catch (...) {
+  }
+}
+
+void Cluster::Impl::later(std::function<void()> fn) {
+  if (receiving == 0) {
+    fn();
+    return;
+  }
+  outbox.push_back(std::move(fn));
+  if (outbox_armed) return;
+  outbox_armed = true;
+  after(std::chrono::milliseconds(0), [this] { flush_outbox(); });
+}
+
+void Cluster::Impl::flush_outbox() {
+  outbox_armed = false;
+  // Each item may queue more only from inside another receive (it runs outside any): a swap
+  // per round keeps that correct without iterating a growing vector.
+  std::vector<std::function<void()>> now;
+  now.swap(outbox);
+  for (auto& fn : now) {
+    if (left) return;
+    try {
+      fn();
+    } catch (const std::exception& e) {
+      log(sdk::LogLevel::error, std::string("handling a received packet failed: ") + e.what());
+    }
   }
 }
 
@@ -208,7 +237,9 @@ Cluster::~Cluster() {
   // Handles of members we still knew keep their last state.
   for (auto& [uuid, s] : impl_->services)
     if (s.handle) s.handle->remember(s.info);
-  // Protocols and hook sets die before the plugin manager that holds their libraries.
+  // Plugin objects die before the plugin manager that holds their libraries.
+  impl_->discovery.reset();
+  impl_->detector.reset();
   impl_->protocols.clear();
   impl_->hook_sets.clear();
 }
@@ -223,11 +254,19 @@ const Options& Cluster::config() const noexcept { return impl_->opt; }
 EventLoop& Cluster::loop() noexcept { return *impl_->loop_; }
 
 void Cluster::heartbeat(bool full) {
-  impl_->on_loop([&] { impl_->send_heartbeat(full); });
+  impl_->on_loop([&] {
+    impl_->later([im = impl_.get(), full] {
+      if (!im->left) im->discovery->policy->announce(full ? sdk::Record::full : sdk::Record::changed);
+    });
+  });
 }
 
 void Cluster::discover() {
-  impl_->on_loop([&] { impl_->send_discovery(); });
+  impl_->on_loop([&] {
+    impl_->later([im = impl_.get()] {
+      if (!im->left) im->discovery->policy->probe();
+    });
+  });
 }
 
 std::vector<ServicePtr> Cluster::services() const {
@@ -346,7 +385,17 @@ std::size_t Cluster::send(const std::vector<ServicePtr>& to, const std::string& 
         if (auto* st = impl_->find(s->uuid())) targets.push_back(st);
     Payload p = impl_->base(PayloadType::event, flags.channel);
     p.data = data;
-    return impl_->send_many(targets, p, flags);
+    if (impl_->receiving == 0) return impl_->send_many(targets, p, flags);
+    // From a hook inside a receive: sent once it is over, counted as reached.
+    std::vector<std::string> uuids;
+    for (auto* st : targets) uuids.push_back(st->info.uuid);
+    impl_->later([im = impl_.get(), uuids = std::move(uuids), p = std::move(p), flags]() mutable {
+      std::vector<ServiceState*> still;
+      for (const auto& u : uuids)
+        if (auto* st = im->find(u)) still.push_back(st);
+      im->send_many(still, p, flags);
+    });
+    return targets.size();
   });
 }
 
@@ -354,7 +403,7 @@ sdk::Result Cluster::send_payload(const ServicePtr& to, Payload payload, const S
   return impl_->on_loop([&] {
     auto* st = to ? impl_->find(to->uuid()) : nullptr;
     if (st == nullptr) return sdk::Result::failure("unknown service");
-    return impl_->send_to(*st, payload, flags);
+    return impl_->send_soon(*st, std::move(payload), flags);
   });
 }
 
@@ -369,7 +418,10 @@ sdk::Result Cluster::broadcast(Payload payload) {
     if (payload.filter.has()) p.filter = *payload.filter;
     if (payload.tags.has()) p.tags = *payload.tags;
     if (payload.op.has()) p.op = *payload.op;
-    return impl_->multicast(p);
+    if (impl_->receiving == 0) return impl_->multicast(p);
+    // From a hook inside a receive: sent once it is over.
+    impl_->later([im = impl_.get(), p = std::move(p)]() mutable { im->multicast(p); });
+    return sdk::Result::success();
   });
 }
 

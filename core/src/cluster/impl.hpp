@@ -14,6 +14,8 @@
 #include "cluster/bpacket/frame.hpp"
 #include "cluster/cluster.hpp"
 #include "cluster/query.hpp"
+#include "cluster/sdk/discovery.hpp"
+#include "cluster/sdk/failure_detector.hpp"
 #include "hook_table.hpp"
 #include "lifeline.hpp"
 #include "log_throttle.hpp"
@@ -68,6 +70,42 @@ struct HookSetSlot final : sdk::HookSetHost {
   void encode(const Payload& payload, std::string& out) const noexcept override;
 };
 
+/// The host side shared by the discovery and the failure detector (policy_hosts.cpp).
+template <class HostBase>
+struct PolicySlot : HostBase {
+  PolicySlot(Cluster::Impl& o, const sdk::PluginConfig& c) : owner(o), cfg(c) {}
+  Cluster::Impl& owner;
+  const sdk::PluginConfig& cfg;
+
+  sdk::EventLoop& loop() noexcept override;
+  void log(sdk::LogLevel level, std::string_view message) noexcept override;
+  const sdk::ClusterSettings& settings() const noexcept override;
+  const sdk::MembershipTimings& timings() const noexcept override;
+  const sdk::PluginConfig& config() const noexcept override { return cfg; }
+  Payload packet(PayloadType type, sdk::Record record) const override;
+  sdk::SendStatus multicast(Payload& packet) noexcept override;
+  sdk::Result send(std::string_view uuid, Payload& packet) noexcept override;
+  std::size_t known() const noexcept override;
+  void count(sdk::PolicyCounter what) noexcept override;
+
+ protected:
+  ~PolicySlot() = default;
+};
+
+struct DiscoverySlot final : PolicySlot<sdk::DiscoveryHost> {
+  using PolicySlot::PolicySlot;
+  std::shared_ptr<sdk::Discovery> policy;
+  sdk::Result contact(const sdk::ContactPoint& at, Payload& packet) noexcept override;
+  bool awaiting_record(std::string_view uuid) noexcept override;
+};
+
+struct DetectorSlot final : PolicySlot<sdk::FailureDetectorHost> {
+  using PolicySlot::PolicySlot;
+  std::shared_ptr<sdk::FailureDetector> policy;
+  void declare(std::string_view uuid, sdk::Liveness state, std::string_view reason) noexcept override;
+  void announce() noexcept override;
+};
+
 /// What Cluster::hooks() returns: the hook table, usable from any thread (calls off the loop
 /// thread run on it and wait, like Cluster::hook). Hook sets attach to the table itself.
 struct LoopHookRegistry final : HookRegistry {
@@ -94,30 +132,27 @@ struct Cluster::Impl {
   std::thread thread;
   std::shared_ptr<PluginManager> plugins;
   sdk::ClusterSettings settings_;
+  sdk::MembershipTimings timings_;
   std::vector<std::unique_ptr<ProtocolSlot>> protocols;  ///< our priority order
   std::vector<std::string> protocol_ids;
   MemberTable services;  ///< by uuid
   /// Expired members' tags and props, restored when they come back (see recently_lost.hpp).
   RecentlyLost recently_lost{0, {}};
-  /// ttl + this before a silent member expires (Options::expiry_grace).
-  Clock::duration expiry_grace{};
-  /// The last full heartbeat did not fit in a datagram: asks are then answered directly.
-  bool full_heartbeat_too_large = false;
   std::set<std::uint64_t> channels;
   std::vector<std::string> tags;
-  bool tags_dirty = true;   ///< include tags in the next heartbeat
+  bool tags_dirty = true;   ///< include tags in the next heartbeat (sdk::Record::changed)
   bool props_dirty = true;  ///< include props in the next heartbeat
-  bool heartbeat_soon = false;
-  sdk::TimerId heartbeat_timer = 0;
-  std::chrono::milliseconds heartbeat_period{0};
-  std::vector<std::string> ping_pending;
-  sdk::TimerId ping_timer = 0;
+  bool announce_soon = false;
+  sdk::TimerId maintenance_timer = 0;
   Counters counters;
   HookTable hook_table;
   std::vector<std::unique_ptr<HookSetSlot>> hook_sets;
+  /// Who finds members and announces us, and who says they are alive (plugin kinds).
+  std::unique_ptr<DiscoverySlot> discovery;
+  std::unique_ptr<DetectorSlot> detector;
   bool joined = false;
   bool left = false;
-  Payload scratch;  ///< decode buffer, reused
+  Payload decoded;  ///< decode buffer of on_packet, reused (handed on as a parameter)
   std::mt19937_64 rng{std::random_device{}()};
   std::set<sdk::TimerId> timers;  ///< outstanding one-shot timers, cancelled on leave
   struct RunningQuery {
@@ -127,68 +162,50 @@ struct Cluster::Impl {
   std::map<std::string, RunningQuery> queries;  ///< by id
   std::uint64_t query_counter = 0;
 
+  // What a received packet causes (answers, asks, query responses, losses, failure reports,
+  // sends from hooks) never calls into a protocol from inside its received(): it waits in the
+  // outbox and runs in a zero-delay timer, after the protocol's read callback returned.
+  int receiving = 0;  ///< depth of ProtocolSlot::received calls
+  std::vector<std::function<void()>> outbox;
+  bool outbox_armed = false;
+  /// Runs fn now, or after the current receive when inside one.
+  void later(std::function<void()> fn);
+  void flush_outbox();
+
   // queries (query.cpp)
   QueryPtr start_query(QueryOptions o, std::vector<ServiceState*> targets);
-  void end_query(const std::string& id, bool timed_out);
-  void on_response(ServiceState& s);
-  void on_query(ProtocolSlot& slot, ServiceState& s, const sdk::Origin& origin);
+  void launch_query(const QueryPtr& q, const QueryOptions& o, const std::vector<std::string>& targets);
+  void end_query(const QueryPtr& q, bool timed_out);
+  void on_response(ServiceState& s, const Payload& p);
+  void on_query(const std::string& protocol, const std::string& uuid, Payload p, sdk::ConnectionId conn);
 
   // lifecycle (lifecycle.cpp)
   void start();
+  void start_policies();
   void leave();
-  void schedule_heartbeat();
-  void send_heartbeat(bool full);
+  void schedule_maintenance();
   /// Why these tags cannot be ours ("" when they can): a control character, or a full heartbeat
   /// that would not fit in max_multicast_packet (nobody would ever hear it).
   std::string tags_problem(const std::vector<std::string>& candidate) const;
   /// Replaces our tags and announces them; throws std::invalid_argument (tags unchanged) when
   /// tags_problem() objects.
   void set_tags(std::vector<std::string> next);
-  void send_discovery();
-  void expire();
-  /// Keeps one timer at the earliest deadline, so a silent member is evicted when its ttl runs
-  /// out, not at the next heartbeat tick.
-  void schedule_expiry();
-  sdk::TimerId expiry_timer = 0;
-  Clock::time_point expiry_due{};
-  void schedule_immediate_heartbeat();
+  /// Our record changed: one announcement soon (several changes in one loop turn: one).
+  void announce_changes();
+  Payload packet(PayloadType type, sdk::Record record) const;
 
-  // Bursts of newcomers (discovery.cpp). A cold start of N members makes each member answer
-  // N - 1 discoveries and, when datagrams were lost, ask about unknown senders: answering each
-  // directly costs N^2 connections, asking each alone N^2 multicasts. The first of a burst is
-  // handled at once (a lone newcomer waits for nothing); the rest, within the burst window, are
-  // answered by one multicast heartbeat with our props (more than 3) or directly, and asked about
-  // with filtered discoveries naming up to 64 sids each.
-  std::vector<std::string> answer_pending;  ///< uuids whose discovery waits for our answer
-  bool answer_window = false;
-  std::vector<std::string> ask_pending;  ///< sids of unknown members to ask about
-  bool ask_window = false;
-  void answer_discovery(ServiceState& s);
-  /// A discovery filtered to us (someone lacks our props and tags): one full multicast
-  /// heartbeat, soon, answers it and everyone else who missed them; no connect that loss can
-  /// stall.
-  void answer_ask(ServiceState& s);
-  bool ask_answer_window = false;   ///< an ask was answered within the burst window
-  bool ask_answer_pending = false;  ///< more asks came in that window: one heartbeat at its end
-  /// Asks again about a member whose props and tags have not come, on its own schedule
-  /// (250 ms, doubling, 5 times), not only at its next bare heartbeat.
-  void schedule_ask_retry(const std::string& uuid, int attempt);
-  void answer_directly(ServiceState& s);
-  void flush_answers();
-  void ask_about(const std::string& sid);
-  void send_ask(std::vector<std::string> sids);
-  void flush_asks();
+  // membership (membership.cpp)
+  void lose(const std::string& uuid, std::string_view why);
+  void merge_props(ServiceInfo& info, const std::string& data, bool replace);
+  /// It offers a direct protocol we run whose props (port, path) we have not learned.
+  bool lacks_props(const ServiceInfo& info);
+  void declare(std::string_view uuid, sdk::Liveness state, std::string_view reason);
 
   // receiving (receive.cpp)
   void on_bytes(ProtocolSlot& slot, std::string_view bytes, const sdk::Origin& origin);
   void on_packet(ProtocolSlot& slot, std::string_view body, const sdk::Origin& origin);
-  void dispatch(ProtocolSlot& slot, ServiceState& s, const sdk::Origin& origin);
-  void merge_props(ServiceInfo& info, const std::string& data, bool replace);
-  void on_ping(const Payload& p);
-  void on_failed_report(ServiceState& s, const Payload& p);
-  void lose(const std::string& uuid, const char* why);
-  /// It offers a direct protocol we run whose props (port, path) we have not learned.
-  bool lacks_props(const ServiceInfo& info);
+  void dispatch(ProtocolSlot& slot, ServiceState& s, Payload& p, const sdk::Origin& origin);
+  void on_failed_report(const std::string& uuid, const Payload& p);
 
   // stream limits (stream_limits.cpp): max_packet, max_buffered, partial_timeout
   std::size_t stream_memory = 0;     ///< memory of every partial stream packet together
@@ -202,7 +219,7 @@ struct Cluster::Impl {
   void stream_fed(ProtocolSlot& slot, sdk::ConnectionId conn, bool completed);
   /// Drops the state of a closed connection (it may not exist).
   void forget_stream(ProtocolSlot& slot, sdk::ConnectionId conn);
-  /// Closes the connection and drops its state.
+  /// Closes the connection (after the current receive) and drops its state.
   void close_stream(ProtocolSlot& slot, sdk::ConnectionId conn, const char* why);
   void schedule_stream_sweep();
   /// Closes stalled partial packets, gives freed memory back to the system.
@@ -222,11 +239,11 @@ struct Cluster::Impl {
   sdk::Result send_to(ServiceState& s, Payload& p, const SendFlags& flags, sdk::ConnectionId via = 0,
                       std::string_view via_protocol = {});
   std::size_t send_many(const std::vector<ServiceState*>& to, Payload& p, const SendFlags& flags);
-  void schedule_ping(const std::string& sid);
-  void flush_ping();
-  /// A pinged member (ours or another's ping) must be heard from within ping_grace, unless it
-  /// was seen within ping_recent.
-  void shorten_deadline_of_pinged(std::string_view sid, Clock::time_point now);
+  /// send_to now, or (inside a receive: from a hook) once the receive is over, then reporting
+  /// success.
+  sdk::Result send_soon(ServiceState& s, Payload p, const SendFlags& flags);
+  /// Sends over a contact point (a member not known yet): DiscoveryHost::contact.
+  sdk::Result send_contact(const sdk::ContactPoint& at, Payload& p);
   bool run_send_hooks(Payload& p, std::string_view protocol, const ServiceInfo* to);
 
   // helpers

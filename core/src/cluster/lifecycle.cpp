@@ -1,4 +1,5 @@
-// Joining, heartbeats, discovery, expiry and leaving (PROTOCOL.md section 6).
+// Joining, our record, and leaving. What goes out to find members is the discovery's, who is
+// alive the failure detector's (policy_hosts.cpp); here they are created, started and stopped.
 #include <algorithm>
 
 #include "cluster/bpacket/payload_codec.hpp"
@@ -18,6 +19,11 @@ void Cluster::Impl::start() {
       throw ConfigError("[cluster] protocols names '" + id + "', but no loaded plugin provides it" +
                         (id == "c" ? " (load udp-multicast)" : ""));
   }
+  if (!plugins->has_discovery(opt.discovery))
+    throw ConfigError("[cluster] discovery names '" + opt.discovery + "', but no loaded plugin provides it");
+  if (!plugins->has_failure_detector(opt.failure_detector))
+    throw ConfigError("[cluster] failure_detector names '" + opt.failure_detector +
+                      "', but no loaded plugin provides it");
   settings_.address = opt.address;
   settings_.port = opt.port;
   settings_.remote = opt.remote;
@@ -27,99 +33,110 @@ void Cluster::Impl::start() {
   tags = opt.tags;
   channels = {0, 1, 2};
   channels.insert(opt.channels.begin(), opt.channels.end());
-  heartbeat_period = opt.heartbeat.count() > 0
-                         ? opt.heartbeat
-                         : std::chrono::milliseconds(110000 + static_cast<long>(rng() % 30001));
-  expiry_grace = opt.expiry_grace ? Clock::duration(*opt.expiry_grace)
-                                  : std::min<Clock::duration>({heartbeat_period / 4, opt.ttl / 4, std::chrono::seconds(5)});
+  timings_.heartbeat = opt.heartbeat.count() > 0
+                           ? opt.heartbeat
+                           : std::chrono::milliseconds(110000 + static_cast<long>(rng() % 30001));
+  timings_.ttl = opt.ttl;
+  timings_.expiry_grace = opt.expiry_grace ? *opt.expiry_grace
+                                           : std::min<std::chrono::milliseconds>(
+                                                 {timings_.heartbeat / 4, opt.ttl / 4, std::chrono::seconds(5)});
+  timings_.ping_delay = opt.ping_delay;
+  timings_.ping_grace = opt.ping_grace;
+  timings_.ping_recent = opt.ping_recent;
+  timings_.max_multicast_packet = opt.max_multicast_packet;
   recently_lost = RecentlyLost(std::min<std::size_t>(opt.max_members, 1024),
                                std::clamp<Clock::duration>(opt.ttl * 10, std::chrono::minutes(1), std::chrono::hours(1)));
 
+  const auto stop_started = [this] {
+    for (auto it = protocols.rbegin(); it != protocols.rend(); ++it) (*it)->proto->stop();
+  };
   for (const auto& id : opt.protocols) {
     auto s = std::make_unique<ProtocolSlot>(*this, id, plugins->protocol_config(id));
     s->proto = plugins->create_protocol(id, *s);
     if (!s->proto) {
-      for (auto& started : protocols) started->proto->stop();
+      stop_started();
       throw std::runtime_error("protocol '" + id + "' could not be created");
     }
     // Peers see our ids in `protocols` and route by them: a plugin whose protocol calls itself
     // something else than it registered would be offered under one id and answer to another.
     if (s->proto->id() != id) {
-      for (auto& started : protocols) started->proto->stop();
+      stop_started();
       throw std::runtime_error("protocol registered as '" + id + "' says its id is '" + std::string(s->proto->id()) +
-                        "' (Protocol::id() must return the id it is registered under)");
+                               "' (Protocol::id() must return the id it is registered under)");
     }
     s->traits = s->proto->traits();
     if (auto r = s->proto->start(); !r) {
-      for (auto& started : protocols) started->proto->stop();
+      stop_started();
       throw std::runtime_error("protocol '" + id + "' failed to start: " + r.message());
     }
     protocols.push_back(std::move(s));
     protocol_ids.push_back(id);
   }
   if (multicast_slot() == nullptr) {
-    for (auto& started : protocols) started->proto->stop();
+    stop_started();
     throw ConfigError("no protocol in [cluster] protocols can multicast (needs 'c')");
   }
   if (const std::string why = tags_problem(tags); !why.empty()) {
-    for (auto& started : protocols) started->proto->stop();
+    stop_started();
     throw ConfigError("[cluster] tags: " + why);
   }
-  joined = true;
-  send_heartbeat(true);
-  send_discovery();
-  schedule_heartbeat();
+  try {
+    start_policies();
+  } catch (...) {
+    stop_started();
+    throw;
+  }
 }
 
-void Cluster::Impl::schedule_heartbeat() {
-  if (left) return;  // a hook run by expire() may have left the cluster
-  heartbeat_timer = loop_->after(heartbeat_period, [this] {
-    heartbeat_timer = 0;
+void Cluster::Impl::start_policies() {
+  detector = std::make_unique<DetectorSlot>(*this, plugins->failure_detector_config(opt.failure_detector));
+  detector->policy = plugins->create_failure_detector(opt.failure_detector, *detector);
+  if (!detector->policy) throw std::runtime_error("failure detector '" + opt.failure_detector + "' could not be created");
+  if (auto r = detector->policy->start(); !r)
+    throw std::runtime_error("failure detector '" + opt.failure_detector + "' failed to start: " + r.message());
+  discovery = std::make_unique<DiscoverySlot>(*this, plugins->discovery_config(opt.discovery));
+  discovery->policy = plugins->create_discovery(opt.discovery, *discovery);
+  if (!discovery->policy) {
+    detector->policy->stop();
+    throw std::runtime_error("discovery '" + opt.discovery + "' could not be created");
+  }
+  joined = true;
+  if (auto r = discovery->policy->start(); !r) {
+    joined = false;
+    detector->policy->stop();
+    throw std::runtime_error("discovery '" + opt.discovery + "' failed to start: " + r.message());
+  }
+  schedule_maintenance();
+}
+
+// Protocols repair what vanished (a deleted socket file, ...) once a heartbeat period.
+void Cluster::Impl::schedule_maintenance() {
+  if (left) return;
+  maintenance_timer = loop_->after(timings_.heartbeat, [this] {
+    maintenance_timer = 0;
     if (left) return;
-    expire();
     for (auto& s : protocols) s->proto->check();
-    send_heartbeat(false);
-    schedule_heartbeat();
+    schedule_maintenance();
   });
 }
 
-void Cluster::Impl::schedule_immediate_heartbeat() {
-  if (heartbeat_soon || !joined || left) return;
-  heartbeat_soon = true;  // several changes in one loop turn give one heartbeat
+void Cluster::Impl::announce_changes() {
+  if (announce_soon || !joined || left) return;
+  announce_soon = true;  // several changes in one loop turn give one heartbeat
   // A zero-delay timer, not post(): leave() cancels it, so it never runs on a destroyed cluster
   // when the host owns the loop.
   after(std::chrono::milliseconds(0), [this] {
-    heartbeat_soon = false;
-    if (!left) send_heartbeat(false);
+    announce_soon = false;
+    if (!left) discovery->policy->announce(sdk::Record::changed);
   });
 }
 
-void Cluster::Impl::send_heartbeat(bool full) {
-  if (left) return;
-  Payload p = base(PayloadType::heartbeat);
+Payload Cluster::Impl::packet(PayloadType type, sdk::Record record) const {
+  Payload p = base(type);
   p.known = services.size();
-  if (full || props_dirty) p.data = props_string();
-  if (full || tags_dirty) p.tags = tags;
-  MulticastFailure why;
-  if (multicast(p, &why)) {
-    if (p.data.has() && p.tags.has()) full_heartbeat_too_large = false;
-    props_dirty = false;
-    tags_dirty = false;
-    return;
-  }
-  if (why == MulticastFailure::too_large && (p.data.has() || p.tags.has())) {
-    // Never stop heartbeating: peers would expire a live member. Tags are checked to fit, but
-    // props or a hook's additions may not: a bare heartbeat keeps us alive, and peers that lack
-    // our props and tags ask for them (answered directly, over a stream protocol). Said once,
-    // when it starts (each failed attempt is counted, its warning rate-limited).
-    if (!full_heartbeat_too_large)
-      log(sdk::LogLevel::error, "our heartbeat with props and tags exceeds max_multicast_packet (" +
-                                    std::to_string(opt.max_multicast_packet) + " bytes): sent without them");
-    full_heartbeat_too_large = true;
-    Payload bare = base(PayloadType::heartbeat);
-    bare.known = services.size();
-    multicast(bare);
-  }
+  if (record == sdk::Record::full || (record == sdk::Record::changed && props_dirty)) p.data = props_string();
+  if (record == sdk::Record::full || (record == sdk::Record::changed && tags_dirty)) p.tags = tags;
+  return p;
 }
 
 std::string Cluster::Impl::tags_problem(const std::vector<std::string>& candidate) const {
@@ -142,49 +159,19 @@ void Cluster::Impl::set_tags(std::vector<std::string> next) {
     throw std::invalid_argument(escape_controls("tags refused: " + why));
   tags = std::move(next);
   tags_dirty = true;
-  schedule_immediate_heartbeat();
-}
-
-void Cluster::Impl::send_discovery() {
-  if (left) return;
-  Payload p = base(PayloadType::discovery);
-  p.known = services.size();
-  p.data = props_string();
-  p.tags = tags;
-  multicast(p);
-}
-
-void Cluster::Impl::expire() {
-  for (const auto& uuid : services.expired(loop_->now())) lose(uuid, "expired");
-  schedule_expiry();
-}
-
-void Cluster::Impl::schedule_expiry() {
-  if (left || services.empty()) return;
-  const Clock::time_point earliest = services.earliest();
-  if (expiry_timer != 0 && expiry_due <= earliest) return;  // an earlier check is due anyway
-  if (expiry_timer != 0) loop_->cancel(expiry_timer);
-  expiry_due = earliest;
-  const auto wait = std::chrono::ceil<std::chrono::milliseconds>(earliest - loop_->now()) + std::chrono::milliseconds(1);
-  expiry_timer = loop_->after(std::max(wait, std::chrono::milliseconds(1)), [this] {
-    expiry_timer = 0;
-    expire();
-  });
+  announce_changes();
 }
 
 void Cluster::Impl::leave() {
   if (left || !joined) return;
-  Payload p = base(PayloadType::disconnect);
-  p.known = services.size();
-  p.tags = tags;
-  multicast(p);
+  discovery->policy->stop();  // says goodbye (the beacon multicasts a disconnect)
   left = true;
-  if (heartbeat_timer) loop_->cancel(heartbeat_timer);
-  if (expiry_timer) loop_->cancel(expiry_timer);
-  if (ping_timer) loop_->cancel(ping_timer);
+  detector->policy->stop();
+  if (maintenance_timer) loop_->cancel(maintenance_timer);
   for (auto id : timers) loop_->cancel(id);
   timers.clear();
-  while (!queries.empty()) end_query(queries.begin()->first, false);
+  outbox.clear();
+  while (!queries.empty()) end_query(queries.begin()->second.query, false);
   for (auto it = protocols.rbegin(); it != protocols.rend(); ++it) (*it)->proto->stop();
 }
 

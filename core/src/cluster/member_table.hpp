@@ -1,26 +1,18 @@
-// The members we know, with the two indexes the hot paths need: by deadline (the next expiry
-// is the first entry; a heartbeat moves one entry) and by sid (a ping lists sids, not uuids).
-//
-// Why: a member event used to scan every member (the earliest deadline at each newcomer, every
-// member per sid of a ping). Forged heartbeats with fresh sids made that quadratic: 760 µs per
-// newcomer at 50k members, queries delayed by most of a second. Here every member event is
-// O(log n) and a ping is O(sids).
+// The members we know, by uuid. Deadlines are not kept here: liveness belongs to the failure
+// detector (sdk/failure_detector.hpp; the default indexes its deadlines, policies/ttl_detector).
 //
 // Everything runs on the loop thread. Entries are nodes of a std::map, so ServiceState
-// pointers stay valid until the member is removed; the indexes hold such pointers.
+// pointers stay valid until the member is removed.
 #pragma once
 
 #include <chrono>
 #include <cstddef>
 #include <map>
 #include <optional>
-#include <set>
 #include <string>
 #include <string_view>
-#include <unordered_map>
-#include <utility>
-#include <vector>
 
+#include "cluster/sdk/failure_detector.hpp"
 #include "cluster/service.hpp"
 
 namespace cluster {
@@ -32,17 +24,10 @@ struct ServiceState {
   ServicePtr handle;
   bool discovered = false;     ///< service discovered fired
   int bare_heartbeats = 0;     ///< heartbeats without props seen before discovered fired
-  Clock::time_point last_ask{};  ///< when we last asked it for its props (see on_packet)
+  Clock::time_point last_ask{};  ///< when we last asked it for its record (see on_packet)
   bool heard_full = false;     ///< a packet with its props and tags came (else asks are retried)
   bool restored = false;       ///< tags and props restored from before a short absence
-
-  /// Expires after this unless heard from (ttl, or a ping's grace). Moved only through
-  /// MemberTable::set_deadline, which keeps the deadline index in step.
-  Clock::time_point deadline() const noexcept { return deadline_; }
-
- private:
-  friend class MemberTable;
-  Clock::time_point deadline_{};
+  sdk::Liveness liveness = sdk::Liveness::alive;  ///< as the failure detector last declared
 };
 
 class MemberTable {
@@ -53,28 +38,21 @@ class MemberTable {
   MemberTable(const MemberTable&) = delete;
   MemberTable& operator=(const MemberTable&) = delete;
 
-  ServiceState* find(std::string_view uuid) noexcept;
-  /// Adds a member (uuid not yet known) that expires at `deadline`.
-  ServiceState& add(std::string uuid, ServiceState state, Clock::time_point deadline);
-  /// Removes a member and returns its last state; nullopt when unknown.
-  std::optional<ServiceState> remove(std::string_view uuid);
-  void set_deadline(ServiceState& s, Clock::time_point deadline);
-  /// Shortens a deadline only (a ping's grace never extends one).
-  void shorten_deadline(ServiceState& s, Clock::time_point deadline) {
-    if (deadline < s.deadline_) set_deadline(s, deadline);
+  ServiceState* find(std::string_view uuid) noexcept {
+    auto it = members_.find(uuid);
+    return it == members_.end() ? nullptr : &it->second;
   }
-
-  /// The earliest deadline; Clock::time_point::max() when empty.
-  Clock::time_point earliest() const noexcept;
-  /// Uuids of the members whose deadline is before `now`, earliest first.
-  std::vector<std::string> expired(Clock::time_point now) const;
-  /// Calls f(ServiceState&) for each member with this sid (one, unless two hosts drew the same).
-  template <class F>
-  void for_sid(std::string_view sid, F&& f) {
-    auto [b, e] = by_sid_.equal_range(sid);
-    std::vector<ServiceState*> hits;  // f may not change the table, but be safe against it
-    for (; b != e; ++b) hits.push_back(b->second);
-    for (ServiceState* s : hits) f(*s);
+  /// Adds a member (uuid not yet known).
+  ServiceState& add(std::string uuid, ServiceState state) {
+    return members_.emplace(std::move(uuid), std::move(state)).first->second;
+  }
+  /// Removes a member and returns its last state; nullopt when unknown.
+  std::optional<ServiceState> remove(std::string_view uuid) {
+    auto it = members_.find(uuid);
+    if (it == members_.end()) return std::nullopt;
+    std::optional<ServiceState> out(std::move(it->second));
+    members_.erase(it);
+    return out;
   }
 
   std::size_t size() const noexcept { return members_.size(); }
@@ -86,8 +64,6 @@ class MemberTable {
 
  private:
   Map members_;
-  std::set<std::pair<Clock::time_point, const ServiceState*>> deadlines_;
-  std::unordered_multimap<std::string_view, ServiceState*> by_sid_;  ///< keys view info.sid
 };
 
 }  // namespace cluster

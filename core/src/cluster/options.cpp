@@ -69,9 +69,12 @@ Options Options::from_ini(const IniFile& ini) {
   if (s == nullptr) return o;
   static const std::set<std::string> known = {
       "address", "port", "remote", "ttl", "heartbeat", "protocols", "channels", "tags", "hid",
-      "interface", "discovery_interval", "ping_delay", "ping_grace", "ping_recent",
+      "interface", "discovery", "failure_detector", "ping_delay", "ping_grace", "ping_recent",
       "max_multicast_packet", "max_members", "expiry_grace", "log_level", "max_packet", "max_buffered", "partial_timeout"};
   for (const auto& [key, v] : s->values) {
+    if (key == "discovery_interval")  // documented once, never enforced: refused, not ignored
+      throw ConfigError(v.where + ": [cluster] discovery_interval is no longer a setting (it was never enforced: "
+                                  "discoveries go out at start and on request); remove the line");
     if (!known.count(key)) {
       std::string list;
       for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
@@ -106,8 +109,10 @@ Options Options::from_ini(const IniFile& ini) {
       o.hid = v.value;
     } else if (key == "interface") {
       o.interface = v.value;
-    } else if (key == "discovery_interval") {
-      o.discovery_interval = parse_duration(v, key, std::chrono::milliseconds(1));
+    } else if (key == "discovery" || key == "failure_detector") {
+      const std::string name = v.value;
+      if (name.empty() || name.find_first_of(" \t,") != std::string::npos) bad(v, key, "needs one name");
+      (key == "discovery" ? o.discovery : o.failure_detector) = name;
     } else if (key == "ping_delay") {
       o.ping_delay = parse_duration(v, key, std::chrono::milliseconds(1));
     } else if (key == "ping_grace") {

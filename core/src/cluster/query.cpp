@@ -5,6 +5,7 @@
 #include <stdexcept>
 
 #include "impl.hpp"
+#include "query_control.hpp"
 
 namespace cluster {
 
@@ -19,107 +20,142 @@ std::string_view query_event_name(QueryEvent e) noexcept {
   return "?";
 }
 
-Query::Query(std::string id, std::string text, std::uint64_t channel, bool collect, QueryCallback cb)
-    : id_(std::move(id)), text_(std::move(text)), channel_(channel), collect_(collect), cb_(std::move(cb)) {}
+Query::Query(std::unique_ptr<State> state) : state_(std::move(state)) {}
+Query::~Query() = default;
+
+const std::string& Query::id() const noexcept { return state_->id; }
+const std::string& Query::query() const noexcept { return state_->text; }
+std::uint64_t Query::channel() const noexcept { return state_->channel; }
+const ServicePtr& Query::service() const noexcept { return state_->current_service; }
+const std::string& Query::payload() const noexcept { return state_->current.data; }
+std::string Query::error() const { return state_->current.error ? state_->current.data : std::string(); }
 
 std::size_t Query::remaining() const {
-  std::lock_guard<std::mutex> lock(mu_);
-  return waiting_.size();
+  std::lock_guard<std::mutex> lock(state_->mu);
+  return state_->waiting.size();
 }
 
 std::vector<std::string> Query::payloads() const {
-  std::lock_guard<std::mutex> lock(mu_);
-  return payloads_;
+  std::lock_guard<std::mutex> lock(state_->mu);
+  return state_->payloads;
 }
 
 std::map<std::string, QueryAnswer> Query::results() const {
-  std::lock_guard<std::mutex> lock(mu_);
-  return results_;
+  std::lock_guard<std::mutex> lock(state_->mu);
+  return state_->results;
 }
 
 bool Query::done() const {
-  std::lock_guard<std::mutex> lock(mu_);
-  return done_;
+  std::lock_guard<std::mutex> lock(state_->mu);
+  return state_->done;
 }
 
 bool Query::timed_out() const {
-  std::lock_guard<std::mutex> lock(mu_);
-  return timed_out_;
+  std::lock_guard<std::mutex> lock(state_->mu);
+  return state_->timed_out;
 }
 
 bool Query::wait(std::chrono::milliseconds limit) {
   // Blocking the loop would stall for the whole limit and then report a timeout that never
   // happened: say so at once instead.
-  if (life_ && life_->on_loop_thread())
-    throw std::logic_error("Query::wait() called on the cluster's loop thread (query " + id_ +
+  if (state_->life && state_->life->on_loop_thread())
+    throw std::logic_error("Query::wait() called on the cluster's loop thread (query " + state_->id +
                            "): the loop cannot deliver answers while it is blocked; use "
                            "QueryOptions::command, or wait on another thread");
-  std::unique_lock<std::mutex> lock(mu_);
-  return cv_.wait_for(lock, limit, [&] { return done_; });
+  std::unique_lock<std::mutex> lock(state_->mu);
+  return state_->cv.wait_for(lock, limit, [&] { return state_->done; });
 }
 
-void Query::expect(const std::string& uuid) {
-  std::lock_guard<std::mutex> lock(mu_);
-  waiting_.push_back(uuid);
+QueryPtr QueryControl::make(std::string id, std::string text, std::uint64_t channel, bool collect, QueryCallback cb,
+                            std::shared_ptr<Lifeline> life) {
+  auto st = std::make_unique<Query::State>();
+  st->id = std::move(id);
+  st->text = std::move(text);
+  st->channel = channel;
+  st->collect = collect;
+  st->cb = std::move(cb);
+  st->life = std::move(life);
+  return std::make_shared<Query>(std::move(st));
 }
 
-void Query::fire(QueryEvent e) {
-  if (!cb_) return;
+void QueryControl::expect(Query& q, const std::string& uuid) {
+  std::lock_guard<std::mutex> lock(q.state_->mu);
+  q.state_->waiting.push_back(uuid);
+}
+
+void QueryControl::fire(Query& q, QueryEvent e) {
+  if (!q.state_->cb) return;
   try {
-    cb_(e, *this);
+    q.state_->cb(e, q);
   } catch (...) {
     // A throwing callback must not break the loop; the query goes on.
   }
 }
 
-bool Query::answer(const ServicePtr& from, QueryAnswer a) {
+bool QueryControl::answer(Query& q, const ServicePtr& from, QueryAnswer a) {
+  Query::State& st = *q.state_;
   {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (done_) return false;
-    auto it = std::find(waiting_.begin(), waiting_.end(), a.uuid);
-    if (it == waiting_.end()) return false;  // not a target, or answered already
-    waiting_.erase(it);
-    payloads_.push_back(a.data);
-    if (collect_) results_[a.uuid] = a;
-    current_ = std::move(a);
-    current_service_ = from;
+    std::lock_guard<std::mutex> lock(st.mu);
+    if (st.done) return false;
+    auto it = std::find(st.waiting.begin(), st.waiting.end(), a.uuid);
+    if (it == st.waiting.end()) return false;  // not a target, or answered already
+    st.waiting.erase(it);
+    st.payloads.push_back(a.data);
+    if (st.collect) st.results[a.uuid] = a;
+    st.current = std::move(a);
+    st.current_service = from;
   }
-  fire(current_.error ? QueryEvent::error : QueryEvent::response);
+  fire(q, st.current.error ? QueryEvent::error : QueryEvent::response);
   return true;
 }
 
-void Query::finish(bool timed_out) {
+void QueryControl::finish(Query& q, bool timed_out) {
+  Query::State& st = *q.state_;
   {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (done_) return;
-    timed_out_ = timed_out;
+    std::lock_guard<std::mutex> lock(st.mu);
+    if (st.done) return;
+    st.timed_out = timed_out;
   }
-  if (timed_out) fire(QueryEvent::timeout);
+  if (timed_out) fire(q, QueryEvent::timeout);
   {
-    std::lock_guard<std::mutex> lock(mu_);
-    done_ = true;
-    current_service_.reset();
+    std::lock_guard<std::mutex> lock(st.mu);
+    st.done = true;
+    st.current_service.reset();
   }
-  fire(QueryEvent::done);
-  cv_.notify_all();
+  fire(q, QueryEvent::done);
+  st.cv.notify_all();
 }
 
 // ---- the asking side ----
 
 QueryPtr Cluster::Impl::start_query(QueryOptions o, std::vector<ServiceState*> targets) {
   if (o.id.empty()) o.id = settings_.sid + "-" + std::to_string(++query_counter);
-  if (auto old = queries.find(o.id); old != queries.end()) end_query(o.id, false);  // same id: end the old
-  auto q = std::make_shared<Query>(o.id, o.query, o.channel, o.collect, std::move(o.command));
-  q->attach(lifeline);
-  for (auto* s : targets) q->expect(s->info.uuid);
-  q->fire(QueryEvent::start);
+  if (auto old = queries.find(o.id); old != queries.end()) end_query(old->second.query, false);  // same id: end the old
+  QueryPtr q = QueryControl::make(o.id, o.query, o.channel, o.collect, std::move(o.command), lifeline);
+  std::vector<std::string> uuids;
+  for (auto* s : targets) {
+    QueryControl::expect(*q, s->info.uuid);
+    uuids.push_back(s->info.uuid);
+  }
+  if (!targets.empty()) {
+    auto& running = queries[o.id];
+    running.query = q;
+    running.timer = loop_->after(o.timeout, [this, q] { end_query(q, true); });
+  }
+  QueryControl::fire(*q, QueryEvent::start);
   if (targets.empty()) {
-    q->finish(false);
+    QueryControl::finish(*q, false);
     return q;
   }
-  auto& running = queries[o.id];
-  running.query = q;
-  running.timer = loop_->after(o.timeout, [this, id = o.id] { end_query(id, true); });
+  // Inside a receive (a hook or callback started it) the packets go out after it.
+  later([this, q, o = std::move(o), uuids = std::move(uuids)] { launch_query(q, o, uuids); });
+  return q;
+}
+
+void Cluster::Impl::launch_query(const QueryPtr& q, const QueryOptions& o, const std::vector<std::string>& targets) {
+  // The start callback (user code) may have ended it already: by leaving, or by starting
+  // another query with the same id.
+  if (q->done() || left) return;
   Payload p = base(PayloadType::query, o.channel);
   p.ruid = o.id;
   p.data = o.query;
@@ -130,59 +166,61 @@ QueryPtr Cluster::Impl::start_query(QueryOptions o, std::vector<ServiceState*> t
   flags.channel = o.channel;
   if (o.broadcast) {
     StringList filter;
-    for (auto* s : targets) filter.push_back(s->info.sid);
+    for (const auto& uuid : targets)
+      if (ServiceState* s = find(uuid)) filter.push_back(s->info.sid);
     p.filter = std::move(filter);
     if (!multicast(p)) log(sdk::LogLevel::warning, "query " + o.id + ": multicast failed");
   } else {
-    for (auto* s : targets) {
-      Payload copy = p;
-      const std::string uuid = s->info.uuid;
-      if (auto r = send_to(*s, copy, flags); !r) {
-        // Unreachable: an error answer at once, so the query does not wait for the timeout.
-        auto it = queries.find(o.id);
-        if (it != queries.end()) it->second.query->answer(s->handle, QueryAnswer{uuid, true, r.message()});
+    for (const auto& uuid : targets) {
+      if (q->done()) return;  // an answer's callback ended it
+      ServiceState* s = find(uuid);
+      if (s == nullptr) {  // gone since the query started: it cannot answer
+        QueryControl::answer(*q, nullptr, QueryAnswer{uuid, true, "member lost"});
+        continue;
       }
+      Payload copy = p;
+      const ServicePtr handle = s->handle;
+      // Unreachable: an error answer at once, so the query does not wait for the timeout.
+      if (auto r = send_to(*s, copy, flags); !r) QueryControl::answer(*q, handle, QueryAnswer{uuid, true, r.message()});
     }
   }
-  if (auto it = queries.find(o.id); it != queries.end() && it->second.query == q && q->remaining() == 0)
-    end_query(o.id, false);
-  return q;
+  if (!q->done() && q->remaining() == 0) end_query(q, false);
 }
 
-void Cluster::Impl::end_query(const std::string& id, bool timed_out) {
-  auto it = queries.find(id);
-  if (it == queries.end()) return;
-  RunningQuery r = std::move(it->second);
-  queries.erase(it);
-  if (r.timer) loop_->cancel(r.timer);
-  r.query->finish(timed_out);
+void Cluster::Impl::end_query(const QueryPtr& q, bool timed_out) {
+  auto it = queries.find(q->id());
+  if (it != queries.end() && it->second.query == q) {
+    if (it->second.timer) loop_->cancel(it->second.timer);
+    queries.erase(it);
+  }
+  QueryControl::finish(*q, timed_out);
 }
 
-void Cluster::Impl::on_response(ServiceState& s) {
-  const Payload& p = scratch;
+void Cluster::Impl::on_response(ServiceState& s, const Payload& p) {
   if (!p.ruid.has()) return;
   auto it = queries.find(*p.ruid);
   if (it == queries.end()) return;  // late (after timeout/done) or not ours: ignored
   QueryPtr q = it->second.query;
   const bool error = p.error.has();
-  q->answer(s.handle, QueryAnswer{s.info.uuid, error, error ? *p.error : p.data.value_or("")});
-  if (q->remaining() == 0) end_query(q->id(), false);
+  QueryControl::answer(*q, s.handle, QueryAnswer{s.info.uuid, error, error ? *p.error : p.data.value_or("")});
+  if (!q->done() && q->remaining() == 0) end_query(q, false);
 }
 
 // ---- the answering side ----
 
-void Cluster::Impl::on_query(ProtocolSlot& slot, ServiceState& s, const sdk::Origin& origin) {
-  Payload& p = scratch;
+void Cluster::Impl::on_query(const std::string& protocol, const std::string& uuid, Payload p, sdk::ConnectionId conn) {
+  ServiceState* s = find(uuid);
+  if (s == nullptr || left) return;  // it left before we could answer
   HookContext ctx;
   ctx.payload = &p;
-  ctx.service = &s.info;
-  ctx.protocol = slot.id;
+  ctx.service = &s->info;
+  ctx.protocol = protocol;
   ctx.channel = p.channel.value_or(0);
-  ctx.local = s.info.local;
+  ctx.local = s->info.local;
   Payload resp = base(PayloadType::response, p.channel.value_or(0));
   resp.ruid = p.ruid.value_or("");
   resp.keepalive = p.keepalive.value_or(false);
-  resp.filter = StringList{s.info.sid};
+  resp.filter = StringList{s->info.sid};
   // A hook answers by setting ctx.answer and returning modified; drop refuses (ctx.reason is
   // the error text). When no hook answered, the querier gets an error instead of waiting.
   const Verdict v = hook_table.run(HookPoint::query, ctx);
@@ -190,10 +228,12 @@ void Cluster::Impl::on_query(ProtocolSlot& slot, ServiceState& s, const sdk::Ori
   else if (v == Verdict::modified) resp.data = std::move(ctx.answer);
   else resp.error = std::string("no query handler");
   if (left) return;
+  s = find(uuid);  // the hook ran user code
+  if (s == nullptr) return;
   // Back over the protocol (and connection) the query came on; others if that fails.
   SendFlags flags;
   flags.allow_multicast = true;
-  send_to(s, resp, flags, origin.conn, slot.id);
+  send_to(*s, resp, flags, conn, protocol);
 }
 
 }  // namespace cluster

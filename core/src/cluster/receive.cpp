@@ -34,16 +34,15 @@ void Cluster::Impl::on_bytes(ProtocolSlot& slot, std::string_view bytes, const s
     completed = true;
     on_frame(f);
   });
-  // on_packet may have closed the connection (and erased its decoder): look it up again.
-  auto again = slot.streams.find(origin.conn);
-  if (again == slot.streams.end()) return;
-  if (again->second.decoder.skipped() != skipped_before) ++counters.dropped_malformed;
+  // Nothing on_packet does reaches the protocol (its effects wait in the outbox), so the
+  // connection and its decoder are still there.
+  if (st.decoder.skipped() != skipped_before) ++counters.dropped_malformed;
   stream_fed(slot, origin.conn, completed);
 }
 
 void Cluster::Impl::on_packet(ProtocolSlot& slot, std::string_view body, const sdk::Origin& origin) {
   if (left) return;
-  Payload& p = scratch;
+  Payload& p = decoded;
   const std::string& my_sid = settings_.sid;
   // Check 2: decode, stopping early for our own packets and for packets filtered to others.
   bool own = false, filtered = false;
@@ -141,15 +140,16 @@ void Cluster::Impl::on_packet(ProtocolSlot& slot, std::string_view body, const s
       ++counters.dropped_hook;
       return;
     }
-    fresh.handle = std::make_shared<Service>(*self, fresh.info.sid, fresh.info.hid);
-    known = &services.add(uuid, std::move(fresh), loop_->now() + opt.ttl + expiry_grace);
-    schedule_expiry();
-    // We missed its first heartbeat (a periodic one carries no props or tags): ask it, with a
-    // discovery filtered to its sid; it answers with a full heartbeat.
+    fresh.handle = std::make_shared<Service>(lifeline, fresh.info.sid, fresh.info.hid);
+    known = &services.add(uuid, std::move(fresh));
+    detector->policy->added(known->info);
+    // We missed its first heartbeat (a periodic one carries no props or tags): the discovery
+    // fetches its record (the beacon asks with a discovery filtered to its sid).
     if (type == PayloadType::heartbeat && !p.data.has()) {
       known->last_ask = loop_->now();
-      ask_about(*p.sid);
-      schedule_ask_retry(uuid, 0);
+      later([this, uuid] {
+        if (ServiceState* s = find(uuid)) discovery->policy->missing_record(s->info, true);
+      });
     }
   } else {
     if (hook_table.run(HookPoint::service_validate, ctx) == Verdict::drop) {
@@ -163,7 +163,9 @@ void Cluster::Impl::on_packet(ProtocolSlot& slot, std::string_view body, const s
     if (type == PayloadType::heartbeat && !p.data.has() && lacks_props(info) &&
         loop_->now() - known->last_ask >= std::chrono::seconds(1)) {
       known->last_ask = loop_->now();
-      ask_about(info.sid);
+      later([this, uuid] {
+        if (ServiceState* s = find(uuid)) discovery->policy->missing_record(s->info, false);
+      });
     }
     if (!origin.ip.empty() && !slot.traits.local_only) info.ip = origin.ip;
     if (p.tags.has() && *p.tags != info.tags) {
@@ -182,43 +184,49 @@ void Cluster::Impl::on_packet(ProtocolSlot& slot, std::string_view body, const s
     auto b = slot.bound.find(origin.conn);
     if (b == slot.bound.end() || b->second != uuid) {
       slot.bound[origin.conn] = uuid;
-      slot.proto->bind(origin.conn, uuid);
+      later([&slot, conn = origin.conn, uuid] { slot.proto->bind(conn, uuid); });
     }
   }
-  dispatch(slot, *known, origin);
+  dispatch(slot, *known, p, origin);
 }
 
-void Cluster::Impl::dispatch(ProtocolSlot& slot, ServiceState& s, const sdk::Origin& origin) {
-  Payload& p = scratch;
+void Cluster::Impl::dispatch(ProtocolSlot& slot, ServiceState& s, Payload& p, const sdk::Origin& origin) {
   const auto type = static_cast<PayloadType>(*p.type);
-  const auto now = loop_->now();
-  const std::string uuid = s.info.uuid;  // s may be erased below
+  const std::string uuid = s.info.uuid;
   if (type == PayloadType::heartbeat || type == PayloadType::discovery || type == PayloadType::response) {
-    s.info.last_seen = now;
-    services.set_deadline(s, now + opt.ttl + expiry_grace);
+    s.info.last_seen = loop_->now();
+    detector->policy->heard(s.info);
   }
   switch (type) {
     case PayloadType::disconnect:
-      lose(uuid, "left");
+      later([this, uuid] { lose(uuid, "left"); });
       return;
     case PayloadType::heartbeat:
       if (p.data.has()) merge_props(s.info, *p.data, false);
       break;
     case PayloadType::discovery: {
       if (p.data.has()) merge_props(s.info, *p.data, false);
-      // A filtered discovery asks us (it passed the filter check); a plain one is a newcomer's.
-      if (p.filter.has()) answer_ask(s);
-      else answer_discovery(s);  // everything the newcomer needs to know about us
+      // A filtered discovery asks us (it passed the filter check); a plain one is a newcomer's
+      // (it wants everything it needs to know about us).
+      const bool asked = p.filter.has();
+      later([this, uuid, asked] {
+        ServiceState* m = find(uuid);
+        if (m == nullptr) return;
+        if (asked) discovery->policy->asked(m->info);
+        else discovery->policy->newcomer(m->info);
+      });
       break;
     }
     case PayloadType::ping:
-      on_ping(p);
+      later([this, uuid, ping = p] {
+        if (ServiceState* m = find(uuid)) detector->policy->received(m->info, ping);
+      });
       break;
     case PayloadType::flush:
       if (p.data.has()) merge_props(s.info, *p.data, true);
       break;
     case PayloadType::failed:
-      on_failed_report(s, p);
+      later([this, uuid, report = p] { on_failed_report(uuid, report); });
       break;
     case PayloadType::event: {
       HookContext ctx;
@@ -232,23 +240,25 @@ void Cluster::Impl::dispatch(ProtocolSlot& slot, ServiceState& s, const sdk::Ori
       break;
     }
     case PayloadType::query:
-      on_query(slot, s, origin);
+      later([this, protocol = slot.id, uuid, query = p, conn = origin.conn]() mutable {
+        on_query(protocol, uuid, std::move(query), conn);
+      });
       break;
     case PayloadType::response:
-      on_response(s);
+      on_response(s, p);
       break;
     default:
       break;  // unknown types are ignored (counted as received)
   }
   ServiceState* still = find(uuid);
+  if (still == nullptr) return;
   // Discovered once we know its props and tags: at its first heartbeat/discovery carrying them.
   // A bare periodic heartbeat made us ask it directly (on_packet); if that answer does not come,
   // the second bare heartbeat announces it anyway.
-  if (p.data.has() && (type == PayloadType::heartbeat || type == PayloadType::discovery)) s.heard_full = true;
+  if (p.data.has() && (type == PayloadType::heartbeat || type == PayloadType::discovery)) still->heard_full = true;
   const bool complete =
-      p.data.has() || s.restored || (type == PayloadType::heartbeat && ++s.bare_heartbeats >= 2);
-  if (still != nullptr && !still->discovered && complete &&
-      (type == PayloadType::heartbeat || type == PayloadType::discovery)) {
+      p.data.has() || still->restored || (type == PayloadType::heartbeat && ++still->bare_heartbeats >= 2);
+  if (!still->discovered && complete && (type == PayloadType::heartbeat || type == PayloadType::discovery)) {
     still->discovered = true;
     HookContext ctx;
     ctx.service = &still->info;
@@ -261,84 +271,19 @@ void Cluster::Impl::dispatch(ProtocolSlot& slot, ServiceState& s, const sdk::Ori
   // next packets (PROTOCOL.md section 7, corrected). The transports close idle streams.
 }
 
-void Cluster::Impl::merge_props(ServiceInfo& info, const std::string& data, bool replace) {
-  tcl::Dict top;
-  if (!tcl::parse_dict(data, top)) return;  // malformed props: keep what we had
-  if (replace) info.props.clear();
-  for (auto& [proto, value] : top) {
-    tcl::Dict d;
-    if (!tcl::parse_dict(value, d)) continue;
-    auto it = std::find_if(info.props.begin(), info.props.end(), [&pr = proto](const auto& e) { return e.first == pr; });
-    if (it == info.props.end()) info.props.emplace_back(proto, std::move(d));
-    else it->second = std::move(d);
-  }
-}
-
-void Cluster::Impl::on_ping(const Payload& p) {
-  if (!p.data.has()) return;
-  std::vector<std::string> sids;
-  if (!tcl::parse_list(*p.data, sids)) return;
-  const auto now = loop_->now();
-  for (const auto& sid : sids) {
-    if (sid == settings_.sid) {
-      // We are asked to prove we are alive: at once, or staggered when many were listed.
-      if (sids.size() == 1) {
-        send_heartbeat(true);
-      } else {
-        const auto delay = std::chrono::milliseconds(rng() % 15000);
-        after(delay, [this] { send_heartbeat(true); });
-      }
-      continue;
-    }
-    shorten_deadline_of_pinged(sid, now);
-  }
-  schedule_expiry();
-}
-
-void Cluster::Impl::on_failed_report(ServiceState& s, const Payload& p) {
-  if (!p.data.has()) return;
+void Cluster::Impl::on_failed_report(const std::string& uuid, const Payload& p) {
+  if (!p.data.has() || left) return;
   tcl::Dict d;
   std::vector<std::string> failed;
   if (!tcl::parse_dict(*p.data, d)) return;
   const std::string* list = tcl::dict_get(d, "protocols");
   if (list == nullptr || !tcl::parse_list(*list, failed)) return;
-  log(sdk::LogLevel::notice, s.info.uuid + " could not reach us over " + *list + ": refreshing");
+  log(sdk::LogLevel::notice, uuid + " could not reach us over " + *list + ": refreshing");
   for (const auto& id : failed)
     if (ProtocolSlot* sl = slot(id))
       if (auto r = sl->proto->refresh(); !r) log(sdk::LogLevel::warning, "refresh of '" + id + "' failed: " + r.message());
   props_dirty = true;
-  send_heartbeat(true);
-}
-
-bool Cluster::Impl::lacks_props(const ServiceInfo& info) {
-  for (const auto& id : info.protocols) {
-    const ProtocolSlot* sl = slot(id);
-    if (sl != nullptr && !sl->traits.multicast && info.props_for(id) == nullptr) return true;
-  }
-  return false;
-}
-
-void Cluster::Impl::lose(const std::string& uuid, const char* why) {
-  std::optional<ServiceState> removed = services.remove(uuid);
-  if (!removed) return;
-  ServiceState& s = *removed;
-  s.handle->remember(s.info);  // its handles show this last state from now on
-  if (std::string_view(why) == "expired") recently_lost.remember(s.info, loop_->now());
-  // Thousands of (forged) members expiring leave megabytes glibc would keep: the sweep trims.
-  freed_since_trim += kMemberFootprint;
-  if (freed_since_trim >= kTrimAfterFreeing) schedule_stream_sweep();
-  log(sdk::LogLevel::debug, uuid + " lost (" + why + ")");
-  for (auto& sl : protocols) {
-    sl->proto->peer_lost(s.info);
-    for (auto b = sl->bound.begin(); b != sl->bound.end();)
-      b = b->second == uuid ? sl->bound.erase(b) : std::next(b);
-  }
-  if (!s.discovered) return;  // never announced: its loss is no news either
-  HookContext ctx;
-  ctx.service = &s.info;
-  ctx.local = s.info.local;
-  ctx.reason = why;
-  hook_table.run(HookPoint::service_lost, ctx);
+  discovery->policy->announce(sdk::Record::full);
 }
 
 }  // namespace cluster

@@ -171,7 +171,7 @@ sdk::Result Cluster::Impl::send_to(ServiceState& s, Payload& p, const SendFlags&
     log(sdk::LogLevel::debug, "send to " + uuid + " over " + sl->id + " failed: " + r.message());
   }
   ++counters.unreachable;
-  schedule_ping(s.info.sid);
+  if (find(uuid) != nullptr) detector->policy->unreachable(s.info);
   return sdk::Result::failure("cannot reach " + uuid + " (" + last_error + ")");
 }
 
@@ -198,33 +198,39 @@ std::size_t Cluster::Impl::send_many(const std::vector<ServiceState*>& to, Paylo
   return ok;
 }
 
-void Cluster::Impl::schedule_ping(const std::string& sid) {
-  if (std::find(ping_pending.begin(), ping_pending.end(), sid) == ping_pending.end()) ping_pending.push_back(sid);
-  if (ping_timer != 0) return;
-  ping_timer = loop_->after(opt.ping_delay, [this] {
-    ping_timer = 0;
-    flush_ping();
+sdk::Result Cluster::Impl::send_soon(ServiceState& s, Payload p, const SendFlags& flags) {
+  if (receiving == 0) return send_to(s, p, flags);
+  later([this, uuid = s.info.uuid, p = std::move(p), flags]() mutable {
+    if (ServiceState* m = find(uuid)) send_to(*m, p, flags);
   });
+  return sdk::Result::success();
 }
 
-void Cluster::Impl::shorten_deadline_of_pinged(std::string_view sid, Clock::time_point now) {
-  services.for_sid(sid, [&](ServiceState& s) {
-    if (now - s.info.last_seen >= opt.ping_recent) services.shorten_deadline(s, now + opt.ping_grace);
-  });
-}
-
-void Cluster::Impl::flush_ping() {
-  if (ping_pending.empty() || left) return;
-  Payload p = base(PayloadType::ping);
-  p.known = services.size();
-  p.data = tcl::format_list(ping_pending);
-  // Apply to our own view too: we never receive our own packets.
-  const std::vector<std::string> sids = std::move(ping_pending);
-  ping_pending.clear();
-  if (multicast(p)) ++counters.pings_sent;
-  const auto now = loop_->now();
-  for (const auto& sid : sids) shorten_deadline_of_pinged(sid, now);
-  schedule_expiry();
+sdk::Result Cluster::Impl::send_contact(const sdk::ContactPoint& at, Payload& p) {
+  if (left) return sdk::Result::failure("left the cluster");
+  ProtocolSlot* sl = slot(at.protocol);
+  if (sl == nullptr) return sdk::Result::failure("contact over '" + at.protocol + "': not one of our protocols");
+  if (sl->traits.multicast) return sdk::Result::failure("contact over '" + at.protocol + "': a multicast protocol");
+  if (sl->traits.local_only && !at.local)
+    return sdk::Result::failure("contact over '" + at.protocol + "': reaches this host only");
+  if (!p.keepalive.has()) p.keepalive = true;
+  // A member not known yet: the protocol sees it as a peer with these props and no identity
+  // (connections to it are keyed by the contact's address, not by a uuid).
+  ServiceInfo peer;
+  peer.ip = at.ip;
+  peer.local = at.local;
+  peer.uuid = "contact:" + at.protocol + ":" + at.ip;
+  for (const auto& [k, v] : at.props) peer.uuid += ":" + k + "=" + v;
+  peer.protocols = {at.protocol};
+  peer.props.emplace_back(at.protocol, at.props);
+  if (!run_packet_send_hooks(hook_table, p, nullptr, counters) || !run_send_hooks(p, sl->id, nullptr))
+    return sdk::Result::failure("dropped by a send hook");
+  std::string bytes;
+  bpacket::encode_payload(p, bytes);
+  sdk::Result r = sl->proto->send(peer, bytes, sdk::SendOptions{});
+  if (r) ++counters.sent;
+  else ++counters.send_failures;
+  return r;
 }
 
 }  // namespace cluster

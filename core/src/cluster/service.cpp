@@ -5,11 +5,12 @@
 #include "cluster/tcl.hpp"
 #include "impl.hpp"
 #include "lifeline.hpp"
+#include "query_control.hpp"
 
 namespace cluster {
 
-Service::Service(Cluster& cluster, std::string sid, std::string hid)
-    : life_(cluster.impl().lifeline), sid_(std::move(sid)), hid_(std::move(hid)) {
+Service::Service(std::shared_ptr<Lifeline> life, std::string sid, std::string hid)
+    : life_(std::move(life)), sid_(std::move(sid)), hid_(std::move(hid)) {
   last_.sid = sid_;
   last_.hid = hid_;
   last_.uuid = uuid();
@@ -66,7 +67,7 @@ sdk::Result Service::send(const std::string& data, std::uint64_t channel) {
       if (s == nullptr) return sdk::Result::failure("service " + uuid() + " is gone");
       Payload p = im.base(PayloadType::event, channel);
       p.data = data;
-      return im.send_to(*s, p, SendFlags{});
+      return im.send_soon(*s, std::move(p), SendFlags{});
     });
   });
   return result;
@@ -85,12 +86,12 @@ QueryPtr Service::query(const std::string& text, QueryOptions options) {
   if (q) return q;
   // The cluster is gone: the query ends at once, with this member's answer an error (as for a
   // member no protocol reaches), so callbacks and wait() see a finished query.
-  q = std::make_shared<Query>(options.id.empty() ? uuid() + "-gone" : options.id, options.query, options.channel,
-                              options.collect, std::move(options.command));
-  q->expect(uuid());
-  q->fire(QueryEvent::start);
-  q->answer(shared_from_this(), QueryAnswer{uuid(), true, "the cluster is gone (destroyed)"});
-  q->finish(false);
+  q = QueryControl::make(options.id.empty() ? uuid() + "-gone" : options.id, options.query, options.channel,
+                         options.collect, std::move(options.command), nullptr);
+  QueryControl::expect(*q, uuid());
+  QueryControl::fire(*q, QueryEvent::start);
+  QueryControl::answer(*q, shared_from_this(), QueryAnswer{uuid(), true, "the cluster is gone (destroyed)"});
+  QueryControl::finish(*q, false);
   return q;
 }
 

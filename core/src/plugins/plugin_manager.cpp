@@ -11,6 +11,8 @@
 #include <iostream>
 #include <system_error>
 
+#include "../policies/builtin_policies.hpp"
+
 namespace cluster {
 
 std::string_view plugin_errc_name(PluginErrc e) noexcept {
@@ -57,6 +59,59 @@ struct Entry {
   Library lib;  // null for in-process registrations
   const sdk::PluginConfig* config;
 };
+template <class Factory>
+using Registry = std::map<std::string, Entry<Factory>, std::less<>>;
+
+// What one plugin registered under `kind`: refused whole when a name is taken (by an earlier
+// plugin or twice by this one).
+template <class Factory>
+void check_unique(const Registry<Factory>& known, const std::vector<std::pair<std::string, Factory>>& added,
+                  const std::string& path, const char* kind) {
+  for (const auto& [name, f] : added)
+    if (known.count(name) != 0 || std::count_if(added.begin(), added.end(),
+                                                [&n = name](const auto& a) { return a.first == n; }) > 1)
+      throw PluginError(PluginErrc::duplicate, path, std::string(kind) + " '" + name + "' is already registered");
+}
+
+template <class Factory>
+void commit(Registry<Factory>& known, std::vector<std::pair<std::string, Factory>>& added, const Library& lib,
+            const sdk::PluginConfig* config, std::vector<std::string>& names) {
+  for (auto& [name, f] : added) {
+    names.push_back(name);
+    known.emplace(name, Entry<Factory>{std::move(f), lib, config});
+  }
+}
+
+template <class Factory>
+void add_in_process(Registry<Factory>& known, std::string name, Factory f, const sdk::PluginConfig* config,
+                    const char* kind) {
+  if (known.count(name) != 0)
+    throw PluginError(PluginErrc::duplicate, "(in-process)", std::string(kind) + " '" + name + "' is already registered");
+  known.emplace(std::move(name), Entry<Factory>{std::move(f), nullptr, config});
+}
+
+template <class Factory>
+std::vector<std::string> names_of(const Registry<Factory>& known) {
+  std::vector<std::string> out;
+  for (const auto& [name, e] : known) out.push_back(name);
+  return out;
+}
+
+// Creates an object; the returned pointer keeps its library loaded while it lives. A factory
+// that throws or returns null refuses (nullptr).
+template <class Object, class Factory, class Host>
+std::shared_ptr<Object> create(const Registry<Factory>& known, std::string_view name, Host& host) {
+  const auto& e = known.at(std::string(name));
+  std::unique_ptr<Object> o;
+  try {
+    o = e.factory(host);
+  } catch (...) {  // factories should be noexcept; a throwing one counts as a refusal
+    return nullptr;
+  }
+  if (!o) return nullptr;
+  Library lib = e.lib;
+  return std::shared_ptr<Object>(o.release(), [lib](Object* q) { delete q; });
+}
 
 bool valid_integer(const std::string& v) {
   if (v.empty()) return false;
@@ -119,8 +174,10 @@ struct PluginManager::Impl {
   };
   std::vector<std::unique_ptr<Loaded>> loaded;
   std::vector<PluginInfo> infos;  // returned by value from load(): references never dangle
-  std::map<std::string, Entry<sdk::ProtocolFactory>, std::less<>> protocols;
-  std::map<std::string, Entry<sdk::HookSetFactory>, std::less<>> hook_sets;
+  Registry<sdk::ProtocolFactory> protocols;
+  Registry<sdk::HookSetFactory> hook_sets;
+  Registry<sdk::DiscoveryFactory> discoveries;
+  Registry<sdk::FailureDetectorFactory> failure_detectors;
   sdk::PluginConfig empty_config;
 
   // Collects what init registers; committed only when the whole load succeeded.
@@ -142,8 +199,16 @@ struct PluginManager::Impl {
     void add_hook_set(std::string name, sdk::HookSetFactory f) noexcept override {
       try { hook_sets.emplace_back(std::move(name), std::move(f)); } catch (...) { failed = true; }
     }
+    void add_discovery(std::string name, sdk::DiscoveryFactory f) noexcept override {
+      try { discoveries.emplace_back(std::move(name), std::move(f)); } catch (...) { failed = true; }
+    }
+    void add_failure_detector(std::string name, sdk::FailureDetectorFactory f) noexcept override {
+      try { failure_detectors.emplace_back(std::move(name), std::move(f)); } catch (...) { failed = true; }
+    }
     std::vector<std::pair<std::string, sdk::ProtocolFactory>> protocols;
     std::vector<std::pair<std::string, sdk::HookSetFactory>> hook_sets;
+    std::vector<std::pair<std::string, sdk::DiscoveryFactory>> discoveries;
+    std::vector<std::pair<std::string, sdk::FailureDetectorFactory>> failure_detectors;
     bool failed = false;
 
    private:
@@ -152,7 +217,11 @@ struct PluginManager::Impl {
   };
 };
 
-PluginManager::PluginManager() : impl_(std::make_unique<Impl>()) {}
+PluginManager::PluginManager() : impl_(std::make_unique<Impl>()) {
+  // The defaults every member has, whatever it loads (builtin_policies.hpp says why built in).
+  add_discovery(policies::kMulticastDiscovery, policies::make_multicast_beacon);
+  add_failure_detector(policies::kTtlDetector, policies::make_ttl_detector);
+}
 
 PluginManager::~PluginManager() {
   // Factories hold code of their libraries: drop them first, then release the libraries in
@@ -160,6 +229,8 @@ PluginManager::~PluginManager() {
   // down) until that object goes.
   impl_->protocols.clear();
   impl_->hook_sets.clear();
+  impl_->discoveries.clear();
+  impl_->failure_detectors.clear();
   while (!impl_->loaded.empty()) impl_->loaded.pop_back();
 }
 
@@ -222,88 +293,75 @@ PluginInfo PluginManager::load_impl(const std::string& path,
   // From here on a failure still shuts the plugin down (when the library is released).
   loaded->lib->shutdown = d->shutdown;
   if (reg.failed) throw PluginError(PluginErrc::init_failed, path, "registering failed (out of memory)");
-  for (const auto& [id, f] : reg.protocols)
-    if (has_protocol(id) || std::count_if(reg.protocols.begin(), reg.protocols.end(),
-                                          [&idr = id](const auto& p) { return p.first == idr; }) > 1)
-      throw PluginError(PluginErrc::duplicate, path, "protocol id '" + id + "' is already registered");
-  for (const auto& [n, f] : reg.hook_sets)
-    if (has_hook_set(n) || std::count_if(reg.hook_sets.begin(), reg.hook_sets.end(),
-                                         [&nr = n](const auto& h) { return h.first == nr; }) > 1)
-      throw PluginError(PluginErrc::duplicate, path, "hook set '" + n + "' is already registered");
+  check_unique(impl_->protocols, reg.protocols, path, "protocol id");
+  check_unique(impl_->hook_sets, reg.hook_sets, path, "hook set");
+  check_unique(impl_->discoveries, reg.discoveries, path, "discovery");
+  check_unique(impl_->failure_detectors, reg.failure_detectors, path, "failure detector");
   loaded->desc = d;
-  loaded->info = {name, d->version ? d->version : "", d->description ? d->description : "", path, {}, {}};
-  for (auto& [id, f] : reg.protocols) {
-    loaded->info.protocols.push_back(id);
-    impl_->protocols.emplace(id, Entry<sdk::ProtocolFactory>{std::move(f), loaded->lib, loaded->config.get()});
-  }
-  for (auto& [n, f] : reg.hook_sets) {
-    loaded->info.hook_sets.push_back(n);
-    impl_->hook_sets.emplace(n, Entry<sdk::HookSetFactory>{std::move(f), loaded->lib, loaded->config.get()});
-  }
+  loaded->info = {name, d->version ? d->version : "", d->description ? d->description : "", path, {}, {}, {}, {}};
+  const sdk::PluginConfig* config = loaded->config.get();
+  commit(impl_->protocols, reg.protocols, loaded->lib, config, loaded->info.protocols);
+  commit(impl_->hook_sets, reg.hook_sets, loaded->lib, config, loaded->info.hook_sets);
+  commit(impl_->discoveries, reg.discoveries, loaded->lib, config, loaded->info.discoveries);
+  commit(impl_->failure_detectors, reg.failure_detectors, loaded->lib, config, loaded->info.failure_detectors);
   impl_->infos.push_back(loaded->info);
   impl_->loaded.push_back(std::move(loaded));
   return impl_->infos.back();  // a copy
 }
 
 void PluginManager::add_protocol(std::string id, sdk::ProtocolFactory factory) {
-  if (has_protocol(id)) throw PluginError(PluginErrc::duplicate, "(in-process)", "protocol id '" + id + "' is already registered");
-  impl_->protocols.emplace(std::move(id), Entry<sdk::ProtocolFactory>{std::move(factory), nullptr, &impl_->empty_config});
+  add_in_process(impl_->protocols, std::move(id), std::move(factory), &impl_->empty_config, "protocol id");
 }
-
 void PluginManager::add_hook_set(std::string name, sdk::HookSetFactory factory) {
-  if (has_hook_set(name)) throw PluginError(PluginErrc::duplicate, "(in-process)", "hook set '" + name + "' is already registered");
-  impl_->hook_sets.emplace(std::move(name), Entry<sdk::HookSetFactory>{std::move(factory), nullptr, &impl_->empty_config});
+  add_in_process(impl_->hook_sets, std::move(name), std::move(factory), &impl_->empty_config, "hook set");
+}
+void PluginManager::add_discovery(std::string name, sdk::DiscoveryFactory factory) {
+  add_in_process(impl_->discoveries, std::move(name), std::move(factory), &impl_->empty_config, "discovery");
+}
+void PluginManager::add_failure_detector(std::string name, sdk::FailureDetectorFactory factory) {
+  add_in_process(impl_->failure_detectors, std::move(name), std::move(factory), &impl_->empty_config,
+                 "failure detector");
 }
 
 bool PluginManager::has_protocol(std::string_view id) const { return impl_->protocols.count(id) != 0; }
 bool PluginManager::has_hook_set(std::string_view name) const { return impl_->hook_sets.count(name) != 0; }
-
-std::vector<std::string> PluginManager::protocol_ids() const {
-  std::vector<std::string> out;
-  for (const auto& [id, e] : impl_->protocols) out.push_back(id);
-  return out;
+bool PluginManager::has_discovery(std::string_view name) const { return impl_->discoveries.count(name) != 0; }
+bool PluginManager::has_failure_detector(std::string_view name) const {
+  return impl_->failure_detectors.count(name) != 0;
 }
 
-std::vector<std::string> PluginManager::hook_set_names() const {
-  std::vector<std::string> out;
-  for (const auto& [n, e] : impl_->hook_sets) out.push_back(n);
-  return out;
-}
+std::vector<std::string> PluginManager::protocol_ids() const { return names_of(impl_->protocols); }
+std::vector<std::string> PluginManager::hook_set_names() const { return names_of(impl_->hook_sets); }
+std::vector<std::string> PluginManager::discovery_names() const { return names_of(impl_->discoveries); }
+std::vector<std::string> PluginManager::failure_detector_names() const { return names_of(impl_->failure_detectors); }
 
 const std::vector<PluginInfo>& PluginManager::plugins() const noexcept { return impl_->infos; }
 
 const sdk::PluginConfig& PluginManager::protocol_config(std::string_view id) const {
   return *impl_->protocols.at(std::string(id)).config;
 }
-
 const sdk::PluginConfig& PluginManager::hook_set_config(std::string_view name) const {
   return *impl_->hook_sets.at(std::string(name)).config;
 }
-
-std::shared_ptr<sdk::Protocol> PluginManager::create_protocol(std::string_view id, sdk::ProtocolHost& host) const {
-  const auto& e = impl_->protocols.at(std::string(id));
-  std::unique_ptr<sdk::Protocol> p;
-  try {
-    p = e.factory(host);
-  } catch (...) {  // factories should be noexcept; a throwing one counts as a refusal
-    return nullptr;
-  }
-  if (!p) return nullptr;
-  Library lib = e.lib;  // the deleter keeps the library loaded while the object lives
-  return std::shared_ptr<sdk::Protocol>(p.release(), [lib](sdk::Protocol* q) { delete q; });
+const sdk::PluginConfig& PluginManager::discovery_config(std::string_view name) const {
+  return *impl_->discoveries.at(std::string(name)).config;
+}
+const sdk::PluginConfig& PluginManager::failure_detector_config(std::string_view name) const {
+  return *impl_->failure_detectors.at(std::string(name)).config;
 }
 
+std::shared_ptr<sdk::Protocol> PluginManager::create_protocol(std::string_view id, sdk::ProtocolHost& host) const {
+  return create<sdk::Protocol>(impl_->protocols, id, host);
+}
 std::shared_ptr<sdk::HookSet> PluginManager::create_hook_set(std::string_view name, sdk::HookSetHost& host) const {
-  const auto& e = impl_->hook_sets.at(std::string(name));
-  std::unique_ptr<sdk::HookSet> h;
-  try {
-    h = e.factory(host);
-  } catch (...) {
-    return nullptr;
-  }
-  if (!h) return nullptr;
-  Library lib = e.lib;
-  return std::shared_ptr<sdk::HookSet>(h.release(), [lib](sdk::HookSet* q) { delete q; });
+  return create<sdk::HookSet>(impl_->hook_sets, name, host);
+}
+std::shared_ptr<sdk::Discovery> PluginManager::create_discovery(std::string_view name, sdk::DiscoveryHost& host) const {
+  return create<sdk::Discovery>(impl_->discoveries, name, host);
+}
+std::shared_ptr<sdk::FailureDetector> PluginManager::create_failure_detector(std::string_view name,
+                                                                             sdk::FailureDetectorHost& host) const {
+  return create<sdk::FailureDetector>(impl_->failure_detectors, name, host);
 }
 
 }  // namespace cluster

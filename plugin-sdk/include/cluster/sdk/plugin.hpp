@@ -1,6 +1,6 @@
 // The plugin entry point. A plugin .so exports exactly one symbol, cluster_plugin_descriptor,
 // returning a plain descriptor the host checks (ABI, size, build key) before any C++ call.
-// Inside init the plugin registers its protocols and hook sets; nothing runs in static
+// Inside init the plugin registers its protocols, hook sets, discoveries and failure detectors; nothing runs in static
 // constructors. Write it with CLUSTER_PLUGIN(...) below.
 #pragma once
 
@@ -11,6 +11,8 @@
 #include <string>
 
 #include "cluster/sdk/config.hpp"
+#include "cluster/sdk/discovery.hpp"
+#include "cluster/sdk/failure_detector.hpp"
 #include "cluster/sdk/hooks.hpp"
 #include "cluster/sdk/protocol.hpp"
 
@@ -18,7 +20,7 @@ namespace cluster::sdk {
 
 /// Another major is refused; a newer minor than the host's is refused (OBS rule).
 inline constexpr std::uint32_t kAbiMajor = 1;
-inline constexpr std::uint32_t kAbiMinor = 1;
+inline constexpr std::uint32_t kAbiMinor = 2;
 
 #if defined(__SANITIZE_ADDRESS__)
 #define CLUSTER_SDK_ASAN "+asan"
@@ -51,6 +53,11 @@ class Registrar {
   virtual void add_protocol(std::string id, ProtocolFactory factory) noexcept = 0;
   /// Registers a hook set by name; duplicates fail the load.
   virtual void add_hook_set(std::string name, HookSetFactory factory) noexcept = 0;
+  /// Registers a discovery ([cluster] discovery = name; SDK 1.2); duplicates fail the load.
+  virtual void add_discovery(std::string name, DiscoveryFactory factory) noexcept = 0;
+  /// Registers a failure detector ([cluster] failure_detector = name; SDK 1.2); duplicates
+  /// fail the load.
+  virtual void add_failure_detector(std::string name, FailureDetectorFactory factory) noexcept = 0;
 
  protected:
   ~Registrar() = default;

@@ -1,0 +1,112 @@
+// The host side of the two policy kinds: what a discovery and a failure detector may ask of
+// the member (sdk/policy_host.hpp, sdk/discovery.hpp, sdk/failure_detector.hpp).
+#include "impl.hpp"
+
+namespace cluster {
+
+template <class HostBase>
+sdk::EventLoop& PolicySlot<HostBase>::loop() noexcept {
+  return *owner.loop_;
+}
+
+template <class HostBase>
+void PolicySlot<HostBase>::log(sdk::LogLevel level, std::string_view message) noexcept {
+  owner.log(level, message);
+}
+
+template <class HostBase>
+const sdk::ClusterSettings& PolicySlot<HostBase>::settings() const noexcept {
+  return owner.settings_;
+}
+
+template <class HostBase>
+const sdk::MembershipTimings& PolicySlot<HostBase>::timings() const noexcept {
+  return owner.timings_;
+}
+
+template <class HostBase>
+Payload PolicySlot<HostBase>::packet(PayloadType type, sdk::Record record) const {
+  return owner.packet(type, record);
+}
+
+template <class HostBase>
+sdk::SendStatus PolicySlot<HostBase>::multicast(Payload& p) noexcept {
+  try {
+    Cluster::Impl::MulticastFailure why;
+    if (owner.multicast(p, &why)) {
+      // Our record went out to everyone: Record::changed leaves it out until it changes again.
+      // Only an unfiltered heartbeat reaches everyone (filtered packets are dropped unread).
+      if (p.type.value_or(0) == static_cast<std::uint64_t>(PayloadType::heartbeat) && !p.filter.has()) {
+        if (p.data.has()) owner.props_dirty = false;
+        if (p.tags.has()) owner.tags_dirty = false;
+      }
+      return sdk::SendStatus::sent;
+    }
+    switch (why) {
+      case Cluster::Impl::MulticastFailure::hook: return sdk::SendStatus::vetoed;
+      case Cluster::Impl::MulticastFailure::too_large: return sdk::SendStatus::too_large;
+      default: return sdk::SendStatus::failed;
+    }
+  } catch (const std::exception& e) {
+    owner.log(sdk::LogLevel::error, std::string("multicast failed: ") + e.what());
+    return sdk::SendStatus::failed;
+  }
+}
+
+template <class HostBase>
+sdk::Result PolicySlot<HostBase>::send(std::string_view uuid, Payload& p) noexcept {
+  try {
+    ServiceState* s = owner.find(uuid);
+    if (s == nullptr) return sdk::Result::failure("unknown member " + std::string(uuid));
+    return owner.send_to(*s, p, SendFlags{});
+  } catch (const std::exception& e) {
+    return sdk::Result::failure(e.what());
+  }
+}
+
+template <class HostBase>
+std::size_t PolicySlot<HostBase>::known() const noexcept {
+  return owner.services.size();
+}
+
+template <class HostBase>
+void PolicySlot<HostBase>::count(sdk::PolicyCounter what) noexcept {
+  switch (what) {
+    case sdk::PolicyCounter::burst_answer: ++owner.counters.burst_answers; break;
+    case sdk::PolicyCounter::ask_sent: ++owner.counters.asks_sent; break;
+    case sdk::PolicyCounter::ping_sent: ++owner.counters.pings_sent; break;
+  }
+}
+
+template struct PolicySlot<sdk::DiscoveryHost>;
+template struct PolicySlot<sdk::FailureDetectorHost>;
+
+sdk::Result DiscoverySlot::contact(const sdk::ContactPoint& at, Payload& p) noexcept {
+  try {
+    return owner.send_contact(at, p);
+  } catch (const std::exception& e) {
+    return sdk::Result::failure(e.what());
+  }
+}
+
+bool DiscoverySlot::awaiting_record(std::string_view uuid) noexcept {
+  ServiceState* s = owner.find(uuid);
+  if (s == nullptr || s->heard_full) return false;
+  s->last_ask = owner.loop_->now();
+  return true;
+}
+
+void DetectorSlot::declare(std::string_view uuid, sdk::Liveness state, std::string_view reason) noexcept {
+  try {
+    owner.declare(uuid, state, reason);
+  } catch (const std::exception& e) {
+    owner.log(sdk::LogLevel::error, std::string("declaring a member failed: ") + e.what());
+  }
+}
+
+void DetectorSlot::announce() noexcept {
+  if (owner.left || !owner.discovery) return;
+  owner.discovery->policy->announce(sdk::Record::full);
+}
+
+}  // namespace cluster

@@ -1,0 +1,82 @@
+// What discovery and failure-detector plugins share: the member's services for the policies that
+// decide who is in the cluster (sdk/discovery.hpp, sdk/failure_detector.hpp).
+//
+// Threads: every call, in both directions, runs on the cluster's loop thread. A policy keeps its
+// own timers on loop() and cancels them in its stop().
+// Re-entrancy: the core never calls a policy from inside another call into the same policy, and
+// never calls into a protocol from inside that protocol's received() (what a packet causes runs
+// once the protocol's read callback has returned): a policy may send from any of its methods.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string_view>
+
+#include "cluster/payload.hpp"
+#include "cluster/sdk/config.hpp"
+#include "cluster/sdk/event_loop.hpp"
+#include "cluster/sdk/protocol.hpp"
+#include "cluster/sdk/result.hpp"
+
+namespace cluster::sdk {
+
+/// The [cluster] timings membership policies follow (docs/configuration in README, [cluster]).
+struct MembershipTimings {
+  std::chrono::milliseconds heartbeat{0};     ///< our heartbeat period (picked once when configured as 0)
+  std::chrono::milliseconds ttl{0};           ///< a member silent this long is gone...
+  std::chrono::milliseconds expiry_grace{0};  ///< ...after this much more (a heartbeat in flight)
+  std::chrono::milliseconds ping_delay{0};    ///< unreachable members are collected this long before one ping
+  std::chrono::milliseconds ping_grace{0};    ///< a pinged member must be heard from within this long...
+  std::chrono::milliseconds ping_recent{0};   ///< ...unless it was heard from this recently
+  std::size_t max_multicast_packet = 0;       ///< largest packet the group carries
+};
+
+/// What became of a multicast.
+enum class SendStatus : std::uint8_t {
+  sent,       ///< handed to the multicast protocol
+  vetoed,     ///< a send hook dropped it (not counted as a failure)
+  too_large,  ///< over max_multicast_packet after the send hooks: send less, or send directly
+  failed,     ///< the protocol failed (counted and logged by the core, rate-limited)
+};
+
+/// Which of the member's counters (Cluster::counters()) a policy bumps.
+enum class PolicyCounter : std::uint8_t {
+  burst_answer,  ///< discoveries of a burst answered by one multicast record
+  ask_sent,      ///< a request for unknown members' records went out
+  ping_sent,     ///< a ping went out
+};
+
+/// How much of our record a packet carries.
+enum class Record : std::uint8_t {
+  none,     ///< identity only (sid, hid, type, protocols, known)
+  changed,  ///< plus our props and/or tags if they changed since a multicast carrying them went out
+  full,     ///< plus our props (data) and tags
+};
+
+class PolicyHost {
+ public:
+  virtual EventLoop& loop() noexcept = 0;
+  virtual void log(LogLevel level, std::string_view message) noexcept = 0;
+  virtual const ClusterSettings& settings() const noexcept = 0;
+  virtual const MembershipTimings& timings() const noexcept = 0;
+  /// The plugin's validated ini section (empty for the built-in policies).
+  virtual const PluginConfig& config() const noexcept = 0;
+  /// A packet from us: sid, hid, `type`, channel 0, our protocols, known = members we know,
+  /// and as much of our record as asked.
+  virtual Payload packet(PayloadType type, Record record = Record::none) const = 0;
+  /// Multicasts through the send hooks (over the multicast protocol, "c"). A multicast of a
+  /// record that went out marks those props/tags as sent (see Record::changed).
+  virtual SendStatus multicast(Payload& packet) noexcept = 0;
+  /// Sends to a member we know, over its protocols in its priority order with fallback and
+  /// failure reports, like every packet (the filter is set to its sid). Fails for an unknown
+  /// uuid or when no protocol reaches it (then the failure detector is told it is unreachable).
+  virtual Result send(std::string_view uuid, Payload& packet) noexcept = 0;
+  /// Members we know now.
+  virtual std::size_t known() const noexcept = 0;
+  virtual void count(PolicyCounter what) noexcept = 0;
+
+ protected:
+  ~PolicyHost() = default;
+};
+
+}  // namespace cluster::sdk
