@@ -38,13 +38,21 @@ class MemoryProtocol final : public sdk::Protocol {
   sdk::Result multicast(std::string_view packet) noexcept override;
   sdk::Result refresh() noexcept override;
   void stop() noexcept override;
-  void peer_lost(const ServiceInfo& peer) noexcept override { lost.push_back(peer.uuid); }
+  void peer_lost(const ServiceInfo& peer) noexcept override {
+    note_call("peer_lost");
+    lost.push_back(peer.uuid);
+  }
+  void bind(sdk::ConnectionId, std::string_view) noexcept override { note_call("bind"); }
+  void close(sdk::ConnectionId) noexcept override { note_call("close"); }
+  /// A call from the core while this protocol is inside host.received(): the SDK promises none.
+  inline void note_call(const char* what) noexcept;
 
   void deliver(std::string_view bytes, const std::string& from_ip, sdk::ConnectionId conn);
   const std::string& host_ip() const { return host_ip_; }
   int address() const { return address_; }
   int refreshes = 0;
   std::vector<std::string> lost;
+  bool inside_received = false;
 
  private:
   MemoryNetwork& net_;
@@ -95,6 +103,8 @@ class MemoryNetwork {
   std::vector<MemoryProtocol*> created;
   int multicasts = 0;
   int directs = 0;
+  /// Calls the core made into a protocol from inside that protocol's received() ("send", ...).
+  std::vector<std::string> reentries;
 
  private:
   EventLoop& loop_;
@@ -118,6 +128,7 @@ inline void MemoryProtocol::stop() noexcept {
 }
 
 inline sdk::Result MemoryProtocol::refresh() noexcept {
+  note_call("refresh");
   ++refreshes;
   net_.unbind(this, address_);
   address_ = net_.bind(this);
@@ -133,10 +144,17 @@ inline void MemoryProtocol::deliver(std::string_view bytes, const std::string& f
   // 127.x addresses stand for one host, like real loopback; others are hosts of their own.
   o.local = from_ip == host_ip_ || (from_ip.rfind("127.", 0) == 0 && host_ip_.rfind("127.", 0) == 0);
   o.conn = conn;
+  inside_received = true;
   host_.received(bytes, o);
+  inside_received = false;
+}
+
+inline void MemoryProtocol::note_call(const char* what) noexcept {
+  if (inside_received) net_.reentries.push_back(id_ + ":" + what);
 }
 
 inline sdk::Result MemoryProtocol::send(const ServiceInfo& peer, std::string_view packet, const sdk::SendOptions&) noexcept {
+  note_call("send");
   if (net_.broken.count(peer.ip + "/" + id_)) return sdk::Result::failure("connection refused");
   const std::string key = id_ == "t" ? "port" : "path";
   const std::string addr = peer.prop(id_, key);
@@ -153,6 +171,7 @@ inline sdk::Result MemoryProtocol::send(const ServiceInfo& peer, std::string_vie
 }
 
 inline sdk::Result MemoryProtocol::multicast(std::string_view packet) noexcept {
+  note_call("multicast");
   ++net_.multicasts;
   if (net_.muted.count(host_ip_)) return sdk::Result::success();
   for (MemoryProtocol* to : net_.multicast_members()) {

@@ -65,10 +65,9 @@ class CLUSTER_API EventLoop final : public sdk::EventLoop {
   void wake() noexcept;
   std::size_t run_posted();
   std::size_t run_timers();
- public:
-  /// Timer heap entries, live or cancelled (for tests: cancelled ones are compacted away).
+  /// Timer heap entries, live or cancelled: the tests check cancelled ones are compacted away.
   std::size_t timer_heap_size() const noexcept { return timer_queue_.size(); }
- private:
+  friend struct EventLoopProbe;  // the tests' view of timer_heap_size
   int wait_timeout_ms(std::chrono::milliseconds cap) const;
 
   int epfd_ = -1;

@@ -60,6 +60,11 @@ class ProtocolHost {
   /// The plugin's validated ini section.
   virtual const PluginConfig& config() const noexcept = 0;
   /// Bytes read: a whole datagram (conn 0) or the next chunk of a stream. The core frames them.
+  /// Re-entrancy: while it runs, the core calls nothing of this protocol (send, multicast,
+  /// bind, close, peer_lost, refresh): what the packets cause (answers, query responses, sends
+  /// from hooks, losses, failure reports) waits until received() returned and runs in a
+  /// zero-delay timer. One exception: a hook that calls Cluster::leave() stops every protocol
+  /// at once, so after received() returns, check that stop() has not run.
   virtual void received(std::string_view bytes, const Origin& origin) noexcept = 0;
   /// A stream connection is gone (closed by either side): the core drops its framing state.
   /// Never call it from inside a call the core made into the protocol (send, close, ...) or

@@ -1,0 +1,216 @@
+// Discovery and failure detection as plugin kinds (sdk/discovery.hpp, sdk/failure_detector.hpp),
+// and the re-entrancy rule every plugin relies on: the core never calls into a protocol from
+// inside that protocol's received().
+#include <gtest/gtest.h>
+
+#include <algorithm>
+
+#include "cluster/sdk/discovery.hpp"
+#include "cluster/sdk/failure_detector.hpp"
+#include "membership_fixture.hpp"
+
+namespace cluster::test {
+namespace {
+
+std::string joined(const std::vector<std::string>& v) {
+  std::string out;
+  for (const auto& s : v) out += (out.empty() ? "" : ", ") + s;
+  return out;
+}
+
+TEST_F(Membership, NoCallIntoAProtocolFromInsideItsReceive) {
+  Options slow = fast();
+  slow.ttl = 10s;
+  auto a = member(slow, "127.0.0.1");
+  auto b = member(slow, "127.0.0.2");
+  auto c = member(slow, "127.0.0.3");
+  auto d = member(slow, "127.0.0.4");
+  auto e = member(slow, "127.0.0.5");  // five: a cold start's burst is answered by one heartbeat
+  ASSERT_TRUE(run_until([&] { return a->known_services() == 4 && e->known_services() == 4; }));
+  // b answers every event with an event, a broadcast and a payload, all sent from the hook.
+  b->hook(HookPoint::event, "echo", [&](HookContext& ctx) {
+    if (*ctx.payload->data != "ping") return Verdict::pass;
+    auto back = b->resolve({a->sid()});
+    b->send(back, "pong");
+    Payload bc;
+    bc.data = std::string("shout");
+    b->broadcast(bc);
+    b->heartbeat(true);
+    return Verdict::pass;
+  });
+  b->hook(HookPoint::query, "answer", [](HookContext& ctx) {
+    ctx.answer = "yes";
+    return Verdict::modified;
+  });
+  std::vector<std::string> got;
+  a->hook(HookPoint::event, "got", [&](HookContext& ctx) { return got.push_back(*ctx.payload->data), Verdict::pass; });
+  // A query started from a callback of another query goes out after the receive too.
+  bool second_done = false;
+  QueryOptions q;
+  q.resolve = {b->sid()};
+  q.query = "first";
+  q.timeout = 2s;
+  q.command = [&](QueryEvent ev, Query&) {
+    if (ev != QueryEvent::done) return;
+    QueryOptions q2;
+    q2.resolve = {b->sid()};
+    q2.query = "second";
+    q2.timeout = 2s;
+    q2.command = [&](QueryEvent ev2, Query& qq) {
+      if (ev2 == QueryEvent::done) second_done = qq.payloads() == std::vector<std::string>{"yes"};
+    };
+    a->query(q2);
+  };
+  a->query(q);
+  a->send(a->resolve({b->sid()}), "ping");
+  ASSERT_TRUE(run_until([&] { return second_done && std::count(got.begin(), got.end(), "pong") == 1; }));
+  // A failure report (t broken towards c) makes c refresh; d leaving makes everyone drop it.
+  net.broken.insert("127.0.0.3/t");
+  a->send(a->resolve({c->sid()}), "over c");
+  ASSERT_TRUE(run_until([&] { return proto_of("127.0.0.3", "t")->refreshes > 0; }));
+  d->leave();
+  ASSERT_TRUE(run_until([&] { return a->known_services() == 3 && e->known_services() == 3; }));
+  // An unreachable member is pinged; the pinged member answers with a full heartbeat.
+  net.broken.insert("127.0.0.5/t");
+  SendFlags direct;
+  direct.allow_multicast = false;
+  a->send(a->resolve({e->sid()}), "x", direct);
+  ASSERT_TRUE(run_until([&] { return a->counters().pings_sent == 1; }));
+  run_until([] { return false; }, 200ms);
+  EXPECT_TRUE(net.reentries.empty()) << joined(net.reentries);
+}
+
+// A discovery that announces nothing by itself: members meet only through contact().
+struct ContactOnly final : sdk::Discovery {
+  explicit ContactOnly(sdk::DiscoveryHost& h) : host(h) {}
+  sdk::DiscoveryHost& host;
+  std::vector<std::string> calls;
+  sdk::Result start() noexcept override { return calls.push_back("start"), sdk::Result::success(); }
+  void announce(sdk::Record) noexcept override { calls.push_back("announce"); }
+  void probe() noexcept override { calls.push_back("probe"); }
+  void newcomer(const ServiceInfo& m) noexcept override {
+    calls.push_back("newcomer " + m.sid);
+    Payload p = host.packet(PayloadType::heartbeat, sdk::Record::full);
+    host.send(m.uuid, p);
+  }
+  void asked(const ServiceInfo& m) noexcept override { calls.push_back("asked " + m.sid); }
+  void missing_record(const ServiceInfo& m, bool) noexcept override { calls.push_back("missing " + m.sid); }
+  void stop() noexcept override { calls.push_back("stop"); }
+};
+
+TEST_F(Membership, ADiscoveryPluginReplacesTheBeacon) {
+  std::vector<ContactOnly*> made;
+  auto plugins = [&](const std::string& ip) {
+    auto pm = net.plugins_for(ip);
+    pm->add_discovery("contact-only", [&](sdk::DiscoveryHost& h) {
+      auto d = std::make_unique<ContactOnly>(h);
+      made.push_back(d.get());
+      return d;
+    });
+    return pm;
+  };
+  Options o = fast();
+  o.discovery = "contact-only";
+  o.ttl = 10s;
+  auto a = Cluster::join(o, plugins("127.0.0.1"), loop);
+  auto b = Cluster::join(o, plugins("127.0.0.2"), loop);
+  ASSERT_EQ(made.size(), 2u);
+  const int multicasts = net.multicasts;
+  run_until([] { return false; }, 300ms);  // three heartbeat periods: the beacon would have met
+  EXPECT_EQ(net.multicasts, multicasts) << "no beacon runs";
+  EXPECT_FALSE(knows(*a, *b));
+  // a contacts b's t listener: b admits a and asks its discovery to answer; a admits b.
+  auto* bt = proto_of("127.0.0.2", "t");
+  sdk::ContactPoint at{"t", "127.0.0.2", {{"port", std::to_string(bt->address())}}, false};
+  sdk::Result r = sdk::Result::failure("not run");
+  loop.call([&] {
+    Payload hello = made[0]->host.packet(PayloadType::discovery, sdk::Record::full);
+    r = made[0]->host.contact(at, hello);
+  });
+  ASSERT_TRUE(r) << r.message();
+  ASSERT_TRUE(run_until([&] { return knows(*a, *b) && knows(*b, *a); }));
+  EXPECT_EQ(made[1]->calls, (std::vector<std::string>{"start", "newcomer " + a->sid()}));
+  EXPECT_EQ(a->resolve({b->sid()})[0]->info().prop("t", "port"), std::to_string(bt->address()));
+  // Contacts over a multicast or unknown protocol are refused with the reason.
+  loop.call([&] {
+    Payload p = made[0]->host.packet(PayloadType::discovery);
+    EXPECT_FALSE(made[0]->host.contact(sdk::ContactPoint{"c", "", {}, false}, p));
+    EXPECT_FALSE(made[0]->host.contact(sdk::ContactPoint{"zz", "", {}, false}, p));
+  });
+  a->heartbeat(true);
+  a->discover();
+  run_until([] { return false; }, 50ms);
+  EXPECT_NE(std::find(made[0]->calls.begin(), made[0]->calls.end(), "announce"), made[0]->calls.end());
+  EXPECT_NE(std::find(made[0]->calls.begin(), made[0]->calls.end(), "probe"), made[0]->calls.end());
+  a->leave();
+  EXPECT_EQ(made[0]->calls.back(), "stop");
+}
+
+// A detector that only records, and lets the test give verdicts.
+struct Manual final : sdk::FailureDetector {
+  explicit Manual(sdk::FailureDetectorHost& h) : host(h) {}
+  sdk::FailureDetectorHost& host;
+  int n_added = 0, n_heard = 0, n_unreachable = 0, n_removed = 0;
+  sdk::Result start() noexcept override { return sdk::Result::success(); }
+  void added(const ServiceInfo&) noexcept override { ++n_added; }
+  void heard(const ServiceInfo&) noexcept override { ++n_heard; }
+  void unreachable(const ServiceInfo&) noexcept override { ++n_unreachable; }
+  void received(const ServiceInfo&, const Payload&) noexcept override {}
+  void removed(const ServiceInfo&) noexcept override { ++n_removed; }
+  void stop() noexcept override {}
+};
+
+TEST_F(Membership, AFailureDetectorPluginDecidesWhoIsDead) {
+  std::vector<Manual*> made;
+  auto plugins = [&](const std::string& ip) {
+    auto pm = net.plugins_for(ip);
+    pm->add_failure_detector("manual", [&](sdk::FailureDetectorHost& h) {
+      auto d = std::make_unique<Manual>(h);
+      made.push_back(d.get());
+      return d;
+    });
+    return pm;
+  };
+  Options o = fast();
+  o.failure_detector = "manual";
+  o.ttl = 200ms;  // the ttl rule would expire a silent member quickly: this detector ignores it
+  auto a = Cluster::join(o, plugins("127.0.0.1"), loop);
+  auto b = Cluster::join(o, plugins("127.0.0.2"), loop);
+  ASSERT_TRUE(run_until([&] { return knows(*a, *b); }));
+  std::string lost_reason;
+  a->hook(HookPoint::service_lost, "lost", [&](HookContext& ctx) { return lost_reason = ctx.reason, Verdict::pass; });
+  net.muted.insert("127.0.0.2");
+  run_until([] { return false; }, 600ms);  // three ttls of silence
+  EXPECT_TRUE(knows(*a, *b)) << "only the detector decides";
+  EXPECT_EQ(made[0]->n_added, 1);
+  EXPECT_GE(made[0]->n_heard, 2);
+  loop.call([&] { made[0]->host.declare(b->uuid(), sdk::Liveness::suspect, "test"); });
+  EXPECT_TRUE(knows(*a, *b));
+  loop.call([&] { made[0]->host.declare(b->uuid(), sdk::Liveness::dead, "voted out"); });
+  EXPECT_FALSE(knows(*a, *b));
+  EXPECT_EQ(lost_reason, "voted out");
+  EXPECT_EQ(made[0]->n_removed, 1);
+}
+
+TEST(Policies, BuiltinsAreRegisteredAndUnknownNamesRefused) {
+  PluginManager pm;
+  EXPECT_EQ(pm.discovery_names(), std::vector<std::string>{"multicast"});
+  EXPECT_EQ(pm.failure_detector_names(), std::vector<std::string>{"ttl"});
+  EXPECT_THROW(pm.add_discovery("multicast", nullptr), PluginError);
+  EventLoop loop;
+  MemoryNetwork net(loop);
+  Options o;
+  o.discovery = "nope";
+  try {
+    Cluster::join(o, net.plugins_for("127.0.0.1"), loop);
+    FAIL() << "joined with an unknown discovery";
+  } catch (const ConfigError& e) {
+    EXPECT_STREQ(e.what(), "[cluster] discovery names 'nope', but no loaded plugin provides it");
+  }
+  o.discovery = "multicast";
+  o.failure_detector = "nope";
+  EXPECT_THROW(Cluster::join(o, net.plugins_for("127.0.0.1"), loop), ConfigError);
+}
+
+}  // namespace
+}  // namespace cluster::test
