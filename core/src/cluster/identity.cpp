@@ -1,4 +1,4 @@
-#include "identity.hpp"
+#include "cluster/identity.hpp"
 
 #include <algorithm>
 #include <filesystem>

@@ -16,11 +16,11 @@
 #include "cluster/query.hpp"
 #include "cluster/sdk/discovery.hpp"
 #include "cluster/sdk/failure_detector.hpp"
-#include "hook_table.hpp"
-#include "lifeline.hpp"
-#include "log_throttle.hpp"
-#include "member_table.hpp"
-#include "recently_lost.hpp"
+#include "hooks/hook_table.hpp"
+#include "cluster/lifeline.hpp"
+#include "cluster/log_throttle.hpp"
+#include "membership/member_table.hpp"
+#include "membership/recently_lost.hpp"
 
 namespace cluster {
 

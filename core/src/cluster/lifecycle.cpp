@@ -4,8 +4,8 @@
 
 #include "cluster/bpacket/payload_codec.hpp"
 #include "cluster/text.hpp"
-#include "identity.hpp"
-#include "impl.hpp"
+#include "cluster/identity.hpp"
+#include "cluster/impl.hpp"
 
 namespace cluster {
 

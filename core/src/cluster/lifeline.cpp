@@ -1,6 +1,6 @@
-#include "lifeline.hpp"
+#include "cluster/lifeline.hpp"
 
-#include "impl.hpp"
+#include "cluster/impl.hpp"
 
 namespace cluster {
 

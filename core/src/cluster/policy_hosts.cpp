@@ -1,6 +1,6 @@
 // The host side of the two policy kinds: what a discovery and a failure detector may ask of
 // the member (sdk/policy_host.hpp, sdk/discovery.hpp, sdk/failure_detector.hpp).
-#include "impl.hpp"
+#include "cluster/impl.hpp"
 
 namespace cluster {
 

@@ -3,9 +3,9 @@
 #include "cluster/cluster.hpp"
 #include "cluster/query.hpp"
 #include "cluster/tcl.hpp"
-#include "impl.hpp"
-#include "lifeline.hpp"
-#include "query_control.hpp"
+#include "cluster/impl.hpp"
+#include "cluster/lifeline.hpp"
+#include "queries/query_control.hpp"
 
 namespace cluster {
 

@@ -11,7 +11,7 @@
 #include <iostream>
 #include <system_error>
 
-#include "../policies/builtin_policies.hpp"
+#include "policies/builtin_policies.hpp"
 
 namespace cluster {
 

@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "builtin_policies.hpp"
+#include "policies/builtin_policies.hpp"
 
 namespace cluster::policies {
 namespace {

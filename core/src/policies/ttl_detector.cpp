@@ -14,7 +14,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "builtin_policies.hpp"
+#include "policies/builtin_policies.hpp"
 #include "cluster/tcl.hpp"
 
 namespace cluster::policies {

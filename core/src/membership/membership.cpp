@@ -2,7 +2,7 @@
 #include <algorithm>
 
 #include "cluster/tcl.hpp"
-#include "impl.hpp"
+#include "cluster/impl.hpp"
 
 namespace cluster {
 

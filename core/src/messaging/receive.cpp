@@ -4,7 +4,7 @@
 #include "cluster/bpacket/payload_codec.hpp"
 #include "cluster/tcl.hpp"
 #include "cluster/text.hpp"
-#include "impl.hpp"
+#include "cluster/impl.hpp"
 
 namespace cluster {
 namespace {

@@ -8,7 +8,7 @@
 
 #include <algorithm>
 
-#include "impl.hpp"
+#include "cluster/impl.hpp"
 
 namespace cluster {
 namespace {

@@ -1,4 +1,4 @@
-#include "hook_table.hpp"
+#include "hooks/hook_table.hpp"
 
 #include <algorithm>
 #include <exception>

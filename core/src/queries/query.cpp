@@ -4,8 +4,8 @@
 #include <algorithm>
 #include <stdexcept>
 
-#include "impl.hpp"
-#include "query_control.hpp"
+#include "cluster/impl.hpp"
+#include "queries/query_control.hpp"
 
 namespace cluster {
 

@@ -6,7 +6,7 @@
 #include <mutex>
 
 #include "cluster/query.hpp"
-#include "lifeline.hpp"
+#include "cluster/lifeline.hpp"
 
 namespace cluster {
 

@@ -1,4 +1,4 @@
-#include "recently_lost.hpp"
+#include "membership/recently_lost.hpp"
 
 namespace cluster {
 
