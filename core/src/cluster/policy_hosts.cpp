@@ -32,6 +32,10 @@ Payload PolicySlot<HostBase>::packet(PayloadType type, sdk::Record record) const
 template <class HostBase>
 sdk::SendStatus PolicySlot<HostBase>::multicast(Payload& p) noexcept {
   try {
+    if (owner.receiving != 0) {  // from added()/heard(): after the packet (the re-entrancy rule)
+      owner.later([this, copy = p]() mutable { multicast(copy); });
+      return sdk::SendStatus::sent;
+    }
     Cluster::Impl::MulticastFailure why;
     if (owner.multicast(p, &why)) {
       // Our record went out to everyone: Record::changed leaves it out until it changes again.
@@ -58,7 +62,7 @@ sdk::Result PolicySlot<HostBase>::send(std::string_view uuid, Payload& p) noexce
   try {
     ServiceState* s = owner.find(uuid);
     if (s == nullptr) return sdk::Result::failure("unknown member " + std::string(uuid));
-    return owner.send_to(*s, p, SendFlags{});
+    return owner.send_soon(*s, p, SendFlags{});
   } catch (const std::exception& e) {
     return sdk::Result::failure(e.what());
   }
@@ -83,6 +87,10 @@ template struct PolicySlot<sdk::FailureDetectorHost>;
 
 sdk::Result DiscoverySlot::contact(const sdk::ContactPoint& at, Payload& p) noexcept {
   try {
+    if (owner.receiving != 0) {
+      owner.later([this, at, copy = p]() mutable { owner.send_contact(at, copy); });
+      return sdk::Result::success();
+    }
     return owner.send_contact(at, p);
   } catch (const std::exception& e) {
     return sdk::Result::failure(e.what());
@@ -105,8 +113,13 @@ void DetectorSlot::declare(std::string_view uuid, sdk::Liveness state, std::stri
 }
 
 void DetectorSlot::announce() noexcept {
-  if (owner.left || !owner.discovery) return;
-  owner.discovery->policy->announce(sdk::Record::full);
+  try {
+    owner.later([&o = owner] {
+      if (!o.left && o.discovery) o.discovery->policy->announce(sdk::Record::full);
+    });
+  } catch (const std::exception& e) {
+    owner.log(sdk::LogLevel::error, std::string("announcing failed: ") + e.what());
+  }
 }
 
 }  // namespace cluster

@@ -11,7 +11,11 @@ void Cluster::Impl::declare(std::string_view uuid, sdk::Liveness state, std::str
   if (s == nullptr || left) return;
   if (state == sdk::Liveness::dead) {
     // "expired" is the reason that keeps tags and props for a short return (recently_lost).
-    lose(std::string(uuid), reason.empty() ? std::string_view("dead") : reason);
+    // From added()/heard() (a packet is being handled) the loss waits until after it, since
+    // it reaches the protocols (peer_lost).
+    later([this, u = std::string(uuid), why = reason.empty() ? std::string("dead") : std::string(reason)] {
+      lose(u, why);
+    });
     return;
   }
   if (s->liveness == state) return;

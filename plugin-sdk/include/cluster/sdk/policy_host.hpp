@@ -3,9 +3,11 @@
 //
 // Threads: every call, in both directions, runs on the cluster's loop thread. A policy keeps its
 // own timers on loop() and cancels them in its stop().
-// Re-entrancy: the core never calls a policy from inside another call into the same policy, and
-// never calls into a protocol from inside that protocol's received() (what a packet causes runs
-// once the protocol's read callback has returned): a policy may send from any of its methods.
+// Re-entrancy: the core never calls a policy from inside another call into the same policy
+// (except FailureDetector::removed() inside declare(dead)), and never calls into a protocol from
+// inside that protocol's received(): a policy may send from any of its methods. Sends made while
+// a packet is being handled (FailureDetector::added/heard run then) wait until it is, and report
+// success (sent) at once.
 #pragma once
 
 #include <chrono>
