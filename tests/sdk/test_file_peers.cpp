@@ -181,12 +181,12 @@ class FilePeers : public ::testing::Test {
   std::vector<std::unique_ptr<Member>> members_;
 };
 
-// Each member's file names the other: they meet, stay members for several ttls (no multicast
+// Each member's file names the other (a's names a too, like a file shared by all): they meet, stay members for several ttls (no multicast
 // beacon runs: only the plugin's re-sends keep the ttl detector happy), a query is answered, and
 // leave() is seen at once ("left"), not after the ttl.
 TEST_F(FilePeers, MembersMeetThroughTheirPeersFiles) {
   if (!inside_) return rerun_in_netns();
-  Member& a = join("a", 40123, 23101, write("a.txt", "# a's peers\nt 127.0.0.1 port=40124\n"));
+  Member& a = join("a", 40123, 23101, write("a.txt", "# a's peers, and a itself (a shared file)\nt 127.0.0.1 port=40124\nt 127.0.0.1 port=40123\n"));
   Member& b = join("b", 40124, 23102, write("b.txt", "t 127.0.0.1 port=40123   # a\n"));
   ASSERT_TRUE(wait_for([&] { return a.knows(b) && b.knows(a); }, 5s)) << "they never met";
   {
