@@ -34,6 +34,7 @@
 
 #include "child_process.hpp"
 #include "netns.hpp"
+#include "probe.hpp"
 #include "strings.hpp"
 
 namespace {
@@ -73,12 +74,7 @@ struct Member {
   std::unique_ptr<Process> proc;
   std::string uuid, sid;
 
-  std::set<std::string> discovered() const {
-    std::set<std::string> out;
-    for (const auto& l : proc->lines())
-      if (starts_with(l.text, "discovered ")) out.insert(l.text.substr(11));
-    return out;
-  }
+  std::set<std::string> discovered() const { return test_support::discovered_uuids(*proc); }
   bool has_discovered(const std::string& who) const { return discovered().count(who) != 0; }
 };
 
@@ -142,24 +138,20 @@ class Integration : public ::testing::Test {
 
   std::string write_config(const std::string& name, const MemberOptions& o) {
     const std::string path = dir_ + "/" + name + ".ini";
-    std::ofstream f(path);
-    f << "[cluster]\n"
-      << "address = " << kGroup << "\n"
-      << "port = " << port_ << "\n"
-      << "remote = " << o.remote << "\n"
-      << "heartbeat = " << o.heartbeat.count() << "ms\n"
-      << "ttl = " << o.ttl.count() << "ms\n"
-      << "protocols = " << o.protocols << "\n";
-    if (!o.interface.empty()) f << "interface = " << o.interface << "\n";
-    if (!o.hid.empty()) f << "hid = " << o.hid << "\n";
-    f << "\n[plugins]\n"
-      << "path = " << CLUSTER_PLUGIN_DIR << "\n"
-      << "load = udp-multicast tcp unix\n"
-      << "\n[unix]\n"
-      << "path_prefix = " << socket_prefix() << "\n"
-      << "\n[tcp]\n"
-      << "bind = 0.0.0.0\n"
-      << "connect_timeout_ms = 500\n";
+    test_support::ProbeIni ini;
+    ini.group = kGroup;
+    ini.port = port_;
+    ini.remote = o.remote;
+    ini.heartbeat = o.heartbeat;
+    ini.ttl = o.ttl;
+    ini.protocols = o.protocols;
+    ini.interface = o.interface;
+    ini.hid = o.hid;
+    ini.plugin_dir = CLUSTER_PLUGIN_DIR;
+    ini.load = "udp-multicast tcp unix";
+    ini.unix_path_prefix = socket_prefix();
+    ini.tcp_connect_timeout_ms = 500;
+    test_support::write_probe_ini(path, ini);
     return path;
   }
 
@@ -224,15 +216,7 @@ class Integration : public ::testing::Test {
 
   /// The first line of `m` at or after `from` starting with `prefix`, waiting up to `timeout`.
   std::optional<Process::Line> await_line(Member& m, const std::string& prefix, milliseconds timeout, std::size_t from = 0) {
-    std::optional<Process::Line> found;
-    wait_until(
-        {m.proc.get()},
-        [&] {
-          found = m.proc->find_prefix(prefix, from);
-          return found.has_value();
-        },
-        Clock::now() + timeout);
-    return found;
+    return test_support::await_line(*m.proc, prefix, timeout, from);
   }
 
   /// Waits until `m` knows the `protocol` props of `other` (its `key` is set); returns them.
@@ -240,26 +224,12 @@ class Integration : public ::testing::Test {
   /// with a filtered discovery, answered directly): only the props show that this is done.
   std::string await_peer_prop(Member& m, Member& other, const std::string& protocol, const std::string& key,
                               milliseconds timeout = milliseconds(3000)) {
-    std::string value;
-    wait_until(
-        {},
-        [&] {
-          const std::string reply = m.proc->command("peer " + other.sid, "peer ");
-          const std::string head = "peer " + other.uuid + " ";
-          value = starts_with(reply, head) ? prop(reply.substr(head.size()), protocol, key) : std::string();
-          return !value.empty();
-        },
-        Clock::now() + timeout);
-    return value;
+    return test_support::await_peer_prop(*m.proc, other.sid, other.uuid, protocol, key, timeout);
   }
 
   /// Lines of a member's stderr containing `text`.
   std::size_t stderr_count(const Member& m, const std::string& text) const {
-    std::ifstream err(dir_ + "/" + m.name + ".err");
-    std::size_t n = 0;
-    for (std::string line; std::getline(err, line);)
-      if (line.find(text) != std::string::npos) ++n;
-    return n;
+    return test_support::count_lines_containing(dir_ + "/" + m.name + ".err", text);
   }
 
   /// Stops `b` (SIGSTOP) until `a` expired it, then lets it go on (SIGCONT). Returns the
@@ -274,20 +244,9 @@ class Integration : public ::testing::Test {
     return a.proc->lines().size();
   }
 
-  std::map<std::string, unsigned long long> counters(Member& m) {
-    std::map<std::string, unsigned long long> out;
-    const std::string reply = m.proc->command("counters", "counters ");
-    for (const auto& w : words(reply)) {
-      const auto eq = w.find('=');
-      if (eq != std::string::npos) out[w.substr(0, eq)] = std::stoull(w.substr(eq + 1));
-    }
-    return out;
-  }
+  std::map<std::string, unsigned long long> counters(Member& m) { return test_support::probe_counters(*m.proc); }
 
-  std::string own_props(Member& m) {
-    const std::string reply = m.proc->command("props", "props ");
-    return starts_with(reply, "props ") ? reply.substr(6) : std::string();
-  }
+  std::string own_props(Member& m) { return test_support::probe_props(*m.proc); }
 
   std::string dir_;
   int port_ = 0;

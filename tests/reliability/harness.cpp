@@ -69,12 +69,7 @@ ProcStats proc_stats(pid_t pid) {
 
 // ---- Member ----
 
-std::set<std::string> Member::discovered() const {
-  std::set<std::string> out;
-  for (const auto& l : proc->lines())
-    if (starts_with(l.text, "discovered ")) out.insert(l.text.substr(11));
-  return out;
-}
+std::set<std::string> Member::discovered() const { return test_support::discovered_uuids(*proc); }
 
 std::size_t Member::count_prefix(const std::string& prefix) const {
   return static_cast<std::size_t>(std::count_if(proc->lines().begin(), proc->lines().end(),
@@ -177,24 +172,22 @@ Member& ReliabilityTest::spawn(const std::string& name, MemberOptions o) {
   m->name = name;
   m->config = dir_ + "/" + name + ".ini";
   {
-    std::ofstream f(m->config);
-    f << "[cluster]\n"
-      << "address = " << kGroup << "\n"
-      << "port = " << port_ << "\n"
-      << "remote = " << o.remote << "\n"
-      << "heartbeat = " << o.heartbeat.count() << "ms\n"
-      << "ttl = " << o.ttl.count() << "ms\n"
-      << "protocols = " << o.protocols << "\n";
-    if (!o.interface.empty()) f << "interface = " << o.interface << "\n";
-    if (!o.hid.empty()) f << "hid = " << o.hid << "\n";
-    f << o.cluster_ini;
-    f << "\n[plugins]\n"
-      << "path = " << CLUSTER_PLUGIN_DIR << "\n"
-      << "load = " << o.load << "\n";
-    if (o.load.find("unix") != std::string::npos) f << "\n[unix]\npath_prefix = " << dir_ << "/\n";
-    if (o.load.find("tcp") != std::string::npos)
-      f << "\n[tcp]\nbind = 0.0.0.0\nconnect_timeout_ms = " << o.tcp_connect_timeout_ms << "\n";
-    f << o.extra_ini;
+    test_support::ProbeIni ini;
+    ini.group = kGroup;
+    ini.port = port_;
+    ini.remote = o.remote;
+    ini.heartbeat = o.heartbeat;
+    ini.ttl = o.ttl;
+    ini.protocols = o.protocols;
+    ini.interface = o.interface;
+    ini.hid = o.hid;
+    ini.cluster_ini = o.cluster_ini;
+    ini.plugin_dir = CLUSTER_PLUGIN_DIR;
+    ini.load = o.load;
+    ini.unix_path_prefix = dir_ + "/";
+    ini.tcp_connect_timeout_ms = o.tcp_connect_timeout_ms;
+    ini.extra_ini = o.extra_ini;
+    test_support::write_probe_ini(m->config, ini);
   }
   std::vector<std::string> argv = o.wrapper;
   argv.push_back(CLUSTER_PROBE);
@@ -248,31 +241,14 @@ bool ReliabilityTest::await_discovered(const std::vector<Member*>& ms,
 
 std::optional<Process::Line> ReliabilityTest::await_line(Member& m, const std::string& prefix, milliseconds timeout,
                                                          std::size_t from) {
-  std::optional<Process::Line> found;
-  wait_until(
-      {m.proc.get()},
-      [&] {
-        found = m.proc->find_prefix(prefix, from);
-        return found.has_value();
-      },
-      Clock::now() + timeout);
-  return found;
+  return test_support::await_line(*m.proc, prefix, timeout, from);
 }
 
 std::map<std::string, unsigned long long> ReliabilityTest::counters(Member& m) {
-  std::map<std::string, unsigned long long> out;
-  const std::string reply = m.proc->command("counters", {"counters "});
-  for (const auto& w : words(reply)) {
-    const auto eq = w.find('=');
-    if (eq != std::string::npos) out[w.substr(0, eq)] = std::stoull(w.substr(eq + 1));
-  }
-  return out;
+  return test_support::probe_counters(*m.proc);
 }
 
-std::string ReliabilityTest::own_props(Member& m) {
-  const std::string reply = m.proc->command("props", {"props "});
-  return starts_with(reply, "props ") ? reply.substr(6) : std::string();
-}
+std::string ReliabilityTest::own_props(Member& m) { return test_support::probe_props(*m.proc); }
 
 std::optional<std::set<std::string>> ReliabilityTest::members_of(Member& m) {
   const auto w = words(m.proc->command("members", {"members "}));
@@ -282,25 +258,11 @@ std::optional<std::set<std::string>> ReliabilityTest::members_of(Member& m) {
 
 std::string ReliabilityTest::await_peer_prop(Member& m, Member& other, const std::string& protocol,
                                              const std::string& key, milliseconds timeout) {
-  std::string value;
-  wait_until(
-      {},
-      [&] {
-        const std::string reply = m.proc->command("peer " + other.sid, {"peer "});
-        const std::string head = "peer " + other.uuid + " ";
-        value = starts_with(reply, head) ? prop(reply.substr(head.size()), protocol, key) : std::string();
-        return !value.empty();
-      },
-      Clock::now() + timeout);
-  return value;
+  return test_support::await_peer_prop(*m.proc, other.sid, other.uuid, protocol, key, timeout);
 }
 
 std::size_t ReliabilityTest::stderr_count(const Member& m, const std::string& text) const {
-  std::ifstream err(dir_ + "/" + m.name + ".err");
-  std::size_t n = 0;
-  for (std::string line; std::getline(err, line);)
-    if (line.find(text) != std::string::npos) ++n;
-  return n;
+  return test_support::count_lines_containing(dir_ + "/" + m.name + ".err", text);
 }
 
 void ReliabilityTest::quit_all_and_check() {

@@ -26,6 +26,7 @@
 #include "child_process.hpp"
 #include "netns.hpp"
 #include "network.hpp"
+#include "probe.hpp"
 #include "strings.hpp"
 
 namespace rel {
