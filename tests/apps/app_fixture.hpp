@@ -41,14 +41,6 @@ class TempDir {
 /// Members on one in-memory network and one loop that the test thread runs.
 class MemoryCluster : public cluster::test::MemoryClusterTest {
  protected:
-  static cluster::Options fast(std::vector<std::string> tags = {}) {
-    cluster::Options o;
-    o.heartbeat = 100ms;
-    o.ttl = 2s;
-    o.hid = "02:00:00:00:00:01";
-    o.tags = std::move(tags);
-    return o;
-  }
   std::unique_ptr<cluster::Cluster> member(std::vector<std::string> tags, const std::string& ip = "127.0.0.1") {
     return MemoryClusterTest::member(fast(std::move(tags)), ip);
   }

@@ -15,15 +15,6 @@ namespace {
 
 class Handles : public test::MemoryClusterTest {
  protected:
-  static Options fast(std::vector<std::string> tags, std::function<void(sdk::LogLevel, std::string_view)> sink = {}) {
-    Options o;
-    o.heartbeat = 100ms;
-    o.ttl = 2s;
-    o.hid = "02:00:00:00:00:01";
-    o.tags = std::move(tags);
-    o.log_sink = std::move(sink);
-    return o;
-  }
   // a sees b (tags worker) as `seen`.
   void pair() {
     a = member(fast({"asker"}));

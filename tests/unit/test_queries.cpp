@@ -14,14 +14,6 @@ namespace {
 
 class Queries : public test::MemoryClusterTest {
  protected:
-  static Options fast(std::vector<std::string> tags = {}) {
-    Options o;
-    o.heartbeat = 100ms;
-    o.ttl = 2s;
-    o.hid = "02:00:00:00:00:01";
-    o.tags = std::move(tags);
-    return o;
-  }
   // Three members; a asks, b and c answer.
   void trio() {
     a = member(fast({"asker"}));
