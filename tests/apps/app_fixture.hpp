@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "memory_network.hpp"
+#include "memory_cluster.hpp"
 
 namespace clusterapp::test {
 
@@ -39,33 +39,10 @@ class TempDir {
 };
 
 /// Members on one in-memory network and one loop that the test thread runs.
-class MemoryCluster : public ::testing::Test {
+class MemoryCluster : public cluster::test::MemoryClusterTest {
  protected:
-  cluster::EventLoop loop;
-  cluster::test::MemoryNetwork net{loop};
-
-  static cluster::Options fast(std::vector<std::string> tags = {}) {
-    cluster::Options o;
-    o.heartbeat = 100ms;
-    o.ttl = 2s;
-    o.hid = "02:00:00:00:00:01";
-    o.tags = std::move(tags);
-    return o;
-  }
   std::unique_ptr<cluster::Cluster> member(std::vector<std::string> tags, const std::string& ip = "127.0.0.1") {
-    return cluster::Cluster::join(fast(std::move(tags)), net.plugins_for(ip), loop);
-  }
-  template <class Pred>
-  bool run_until(Pred pred, std::chrono::milliseconds limit = 3000ms) {
-    const auto end = std::chrono::steady_clock::now() + limit;
-    while (!pred() && std::chrono::steady_clock::now() < end) loop.run_once(5ms);
-    return pred();
-  }
-  static void answer_with(cluster::Cluster& c, const std::string& prefix) {
-    c.hook(cluster::HookPoint::query, "answer", [prefix](cluster::HookContext& ctx) {
-      ctx.answer = prefix + ":" + ctx.payload->data.value_or("");
-      return cluster::Verdict::modified;
-    });
+    return MemoryClusterTest::member(fast(std::move(tags)), ip);
   }
 };
 

@@ -1,10 +1,9 @@
-// Child processes for the clusterd/clusterctl tests: started with posix_spawn, output to files,
-// every wait bounded, killed (SIGKILL) if still running when the handle goes.
+// Child processes for the clusterd/clusterctl tests: started with test_support::spawn
+// (tests/support/child_process.hpp), output to files, every wait bounded, killed (SIGKILL) if still
+// running when the handle goes.
 #pragma once
 
-#include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -18,7 +17,7 @@
 #include <thread>
 #include <vector>
 
-extern char** environ;
+#include "child_process.hpp"
 
 namespace clusterapp::test {
 
@@ -36,36 +35,13 @@ class Process {
   Process(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env, const std::string& out,
           const std::string& err)
       : out_(out), err_(err) {
-    std::vector<std::string> envs;
-    for (char** e = environ; *e != nullptr; ++e) {
-      const std::string kv = *e;
-      if (!env.count(kv.substr(0, kv.find('=')))) envs.push_back(kv);
-    }
-    for (const auto& [k, v] : env) envs.push_back(k + "=" + v);
-    std::vector<char*> cargv, cenv;
-    std::vector<std::string> args = argv;
-    for (auto& a : args) cargv.push_back(a.data());
-    cargv.push_back(nullptr);
-    for (auto& e : envs) cenv.push_back(e.data());
-    cenv.push_back(nullptr);
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&fa, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_addopen(&fa, 2, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    // The child starts with default signal handling and nothing blocked.
-    posix_spawnattr_t attr;
-    posix_spawnattr_init(&attr);
-    sigset_t none, all;
-    sigemptyset(&none);
-    sigfillset(&all);
-    posix_spawnattr_setsigmask(&attr, &none);
-    posix_spawnattr_setsigdefault(&attr, &all);
-    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-    const int rc = posix_spawn(&pid_, cargv[0], &fa, &attr, cargv.data(), cenv.data());
-    posix_spawn_file_actions_destroy(&fa);
-    posix_spawnattr_destroy(&attr);
-    if (rc != 0) throw std::runtime_error("cannot start " + argv[0]);
+    test_support::SpawnOptions o;
+    o.stdin_path = "/dev/null";
+    o.stdout_path = out;
+    o.stderr_path = err;
+    o.truncate_stderr = true;
+    o.env = env;
+    pid_ = test_support::spawn(argv, o);
   }
   ~Process() {
     if (!exit_code_) {

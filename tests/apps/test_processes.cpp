@@ -14,7 +14,7 @@ namespace {
 class Processes : public DaemonFixture {
  protected:
   void SetUp() override {
-    if (!in_private_netns()) GTEST_SKIP() << "needs a private network namespace: run through tests/plugins/netns-run";
+    if (!test_support::in_loopback_only_netns()) GTEST_SKIP() << "needs a private network namespace: run through tests/plugins/netns-run";
     DaemonFixture::SetUp();
   }
   /// Two daemons that know each other: a {alpha common}, b {beta common}.

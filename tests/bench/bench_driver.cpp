@@ -29,6 +29,7 @@
 #include "bench_util.hpp"
 #include "cluster/bpacket/payload_codec.hpp"
 #include "cluster/payload.hpp"
+#include "netns.hpp"
 
 namespace bench {
 namespace {
@@ -795,8 +796,7 @@ int driver_main(int argc, char** argv) {
       return 2;
     }
   }
-  const char* netns = std::getenv("CLUSTER_NETNS");
-  if (netns == nullptr || std::string(netns) != "1") {
+  if (!test_support::in_private_netns()) {
     std::fprintf(stderr, "cluster_bench: run me inside a private network namespace (tests/bench/run does; "
                          "tests/plugins/netns-run sets CLUSTER_NETNS=1)\n");
     return 77;

@@ -1,6 +1,7 @@
 // Small helpers shared by the cluster_bench driver, its member processes and the raw-socket
 // floors: monotonic time in nanoseconds (comparable across processes: CLOCK_MONOTONIC),
-// percentiles, number formatting, word splitting and a child process with piped stdin/stdout.
+// percentiles, number formatting, word splitting; the child process with piped stdin/stdout is
+// tests/support's (child_process.hpp).
 #pragma once
 
 #include <sys/types.h>
@@ -10,6 +11,9 @@
 #include <functional>
 #include <string>
 #include <vector>
+
+#include "child_process.hpp"
+#include "strings.hpp"
 
 namespace bench {
 
@@ -21,7 +25,7 @@ inline std::int64_t now_ns() {
 }
 
 std::vector<std::string> split(const std::string& s, char sep = ' ');
-bool starts_with(const std::string& s, const std::string& prefix);
+using test_support::starts_with;
 /// "1.23" style with `digits` significant-ish decimals; large values without decimals.
 std::string fmt(double v, int decimals = 2);
 /// Human rate: 1234567 -> "1.23M", 45678 -> "45.7k".
@@ -33,32 +37,10 @@ double median(std::vector<double> v);
 double maximum(const std::vector<double>& v);
 double minimum(const std::vector<double>& v);
 
-/// A child process with stdin and stdout on pipes (stderr to a file). Lines are read without
-/// blocking; the destructor closes stdin, waits up to 2 s, then SIGKILLs and reaps it.
-class Child {
- public:
-  Child(const std::vector<std::string>& argv, const std::string& stderr_path);
-  ~Child();
-  Child(const Child&) = delete;
-  Child& operator=(const Child&) = delete;
-
-  pid_t pid() const { return pid_; }
-  int stdout_fd() const { return out_; }
-  bool write_line(const std::string& line);
-  /// Reads what is there without waiting; calls on_line for every complete line.
-  void read_available(const std::function<void(const std::string&)>& on_line);
-  void close_stdin();
-  void kill9();
-  /// Waits for the exit (reading and discarding output meanwhile); true when it exited.
-  bool wait_exit(std::chrono::milliseconds limit);
-  bool exited() const { return exited_; }
-
- private:
-  pid_t pid_ = -1;
-  int in_ = -1, out_ = -1;
-  std::string partial_;
-  bool exited_ = false;
-};
+/// A child process with stdin and stdout on pipes (stderr to a file), from tests/support: lines
+/// are read without blocking; the destructor closes stdin, waits up to 5 s, then SIGKILLs and
+/// reaps it.
+using test_support::Child;
 
 /// Polls the stdout of every child (at most `step_ms` per poll) and feeds their lines to
 /// `on_line(child index, line)` until `done()` or the deadline (ns, now_ns clock). Returns done().

@@ -6,10 +6,7 @@
 // uses its own multicast port and a temporary directory for its ini files, Unix socket files
 // and member logs (printed when the test fails). Every wait has a deadline; every process is
 // killed and reaped when its test ends, whatever happened.
-#include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -31,14 +28,14 @@
 #include <memory>
 #include <optional>
 #include <set>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
 
-#include "cluster/tcl.hpp"
-
-extern char** environ;
+#include "child_process.hpp"
+#include "netns.hpp"
+#include "probe.hpp"
+#include "strings.hpp"
 
 namespace {
 
@@ -48,223 +45,15 @@ namespace fs = std::filesystem;
 
 constexpr const char* kGroup = "239.255.78.1";
 
-long long ms_between(Clock::time_point from, Clock::time_point to) {
-  return std::chrono::duration_cast<milliseconds>(to - from).count();
-}
-
-bool starts_with(const std::string& s, const std::string& prefix) {
-  return s.size() >= prefix.size() && s.compare(0, prefix.size(), prefix) == 0;
-}
-
-std::vector<std::string> words(const std::string& s) {
-  std::istringstream in(s);
-  std::vector<std::string> out;
-  for (std::string w; in >> w;) out.push_back(w);
-  return out;
-}
-
-// ---- a child process with pipes on stdin and stdout ----
-
-class Process {
- public:
-  struct Line {
-    std::string text;
-    Clock::time_point at;  ///< when the test read it
-  };
-
-  /// Starts argv[0] (a path) with stdin and stdout on pipes; stderr goes to `stderr_path`.
-  Process(std::string name, const std::vector<std::string>& argv, const std::string& stderr_path)
-      : name_(std::move(name)) {
-    static const bool sigpipe_ignored = [] {
-      std::signal(SIGPIPE, SIG_IGN);  // a dead child's stdin must not kill the test
-      return true;
-    }();
-    (void)sigpipe_ignored;
-    int in[2] = {-1, -1};
-    int out[2] = {-1, -1};
-    if (::pipe2(in, O_CLOEXEC) != 0 || ::pipe2(out, O_CLOEXEC) != 0)
-      throw std::runtime_error(std::string("pipe2: ") + std::strerror(errno));
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_adddup2(&fa, in[0], 0);
-    posix_spawn_file_actions_adddup2(&fa, out[1], 1);
-    posix_spawn_file_actions_addopen(&fa, 2, stderr_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-    posix_spawnattr_t attr;
-    posix_spawnattr_init(&attr);
-    sigset_t none, defaults;
-    sigemptyset(&none);
-    sigemptyset(&defaults);
-    sigaddset(&defaults, SIGPIPE);
-    posix_spawnattr_setsigmask(&attr, &none);
-    posix_spawnattr_setsigdefault(&attr, &defaults);
-    posix_spawnattr_setflags(&attr, static_cast<short>(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF));
-    std::vector<char*> args;
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    const int rc = ::posix_spawn(&pid_, args[0], &fa, &attr, args.data(), environ);
-    posix_spawn_file_actions_destroy(&fa);
-    posix_spawnattr_destroy(&attr);
-    ::close(in[0]);
-    ::close(out[1]);
-    if (rc != 0) {
-      ::close(in[1]);
-      ::close(out[0]);
-      pid_ = -1;
-      throw std::runtime_error("posix_spawn " + argv[0] + ": " + std::strerror(rc));
-    }
-    stdin_ = in[1];
-    stdout_ = out[0];
-    ::fcntl(stdout_, F_SETFL, ::fcntl(stdout_, F_GETFL) | O_NONBLOCK);
-  }
-
-  ~Process() {
-    if (!exited_) ::kill(pid_, SIGCONT);  // in case a test stopped it
-    close_stdin();  // a probe leaves and exits at end of input
-    if (!wait_exit(milliseconds(3000))) {
-      killed_ = true;
-      ::kill(pid_, SIGKILL);
-      wait_exit(milliseconds(10000));
-    }
-    if (stdout_ >= 0) ::close(stdout_);
-  }
-  Process(const Process&) = delete;
-  Process& operator=(const Process&) = delete;
-
-  const std::string& name() const { return name_; }
-  pid_t pid() const { return pid_; }
-  int stdout_fd() const { return stdout_; }
-  const std::vector<Line>& lines() const { return lines_; }
-  bool exited() const { return exited_; }
-  int status() const { return status_; }
-
-  bool write_line(const std::string& line) {
-    if (stdin_ < 0) return false;
-    const std::string l = line + "\n";
-    std::size_t done = 0;
-    while (done < l.size()) {
-      const ssize_t n = ::write(stdin_, l.data() + done, l.size() - done);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) return false;
-      done += static_cast<std::size_t>(n);
-    }
-    return true;
-  }
-
-  void close_stdin() {
-    if (stdin_ >= 0) ::close(stdin_);
-    stdin_ = -1;
-  }
-
-  /// Reads what is available without waiting; splits it into lines.
-  void read_available() {
-    if (stdout_ < 0) return;
-    char buf[4096];
-    for (;;) {
-      const ssize_t n = ::read(stdout_, buf, sizeof buf);
-      if (n > 0) {
-        const auto now = Clock::now();
-        partial_.append(buf, static_cast<std::size_t>(n));
-        for (std::size_t nl; (nl = partial_.find('\n')) != std::string::npos;) {
-          lines_.push_back(Line{partial_.substr(0, nl), now});
-          partial_.erase(0, nl + 1);
-        }
-        continue;
-      }
-      if (n < 0 && errno == EINTR) continue;
-      if (n == 0) {  // end of output: the child closed stdout (or died)
-        ::close(stdout_);
-        stdout_ = -1;
-      }
-      return;
-    }
-  }
-
-  /// The first line at index >= `from` for which `pred` holds.
-  std::optional<Line> find(const std::function<bool(const std::string&)>& pred, std::size_t from = 0) const {
-    for (std::size_t i = from; i < lines_.size(); ++i)
-      if (pred(lines_[i].text)) return lines_[i];
-    return std::nullopt;
-  }
-  std::optional<Line> find_prefix(const std::string& prefix, std::size_t from = 0) const {
-    return find([&](const std::string& l) { return starts_with(l, prefix); }, from);
-  }
-
-  /// Sends a command and waits for its answer: the next line starting with `reply` (or
-  /// "error "). Returns "" on timeout.
-  std::string command(const std::string& cmd, const std::string& reply, milliseconds timeout = milliseconds(5000));
-
-  void signal(int sig) {
-    if (!exited_) ::kill(pid_, sig);
-  }
-
-  /// Whether the test killed it (SIGKILL): then its exit status means nothing.
-  bool killed() const { return killed_; }
-
-  void kill9() {
-    killed_ = true;
-    if (!exited_) ::kill(pid_, SIGKILL);
-    wait_exit(milliseconds(10000));
-  }
-
-  /// Waits (polling) for the child to exit; true when it has.
-  bool wait_exit(milliseconds timeout) {
-    const auto deadline = Clock::now() + timeout;
-    while (!exited_) {
-      const pid_t r = ::waitpid(pid_, &status_, WNOHANG);
-      if (r == pid_ || (r < 0 && errno == ECHILD)) {
-        exited_ = true;
-        break;
-      }
-      if (Clock::now() >= deadline) return false;
-      read_available();  // keep the pipe drained so the child never blocks writing
-      std::this_thread::sleep_for(milliseconds(5));
-    }
-    read_available();  // what it wrote before exiting
-    return true;
-  }
-
- private:
-  std::string name_;
-  pid_t pid_ = -1;
-  int stdin_ = -1;
-  int stdout_ = -1;
-  std::string partial_;
-  std::vector<Line> lines_;
-  bool exited_ = false;
-  bool killed_ = false;
-  int status_ = 0;
-};
-
-/// Reads from every process until `done()` holds or the deadline passes; returns done().
-bool wait_until(const std::vector<Process*>& procs, const std::function<bool()>& done, Clock::time_point deadline) {
-  for (;;) {
-    if (done()) return true;
-    const auto now = Clock::now();
-    if (now >= deadline) return false;
-    std::vector<pollfd> fds;
-    for (Process* p : procs)
-      if (p->stdout_fd() >= 0) fds.push_back(pollfd{p->stdout_fd(), POLLIN, 0});
-    const auto left = std::chrono::duration_cast<milliseconds>(deadline - now).count() + 1;
-    const int timeout = static_cast<int>(std::min<long long>(left, 20));
-    if (fds.empty()) std::this_thread::sleep_for(milliseconds(timeout));
-    else ::poll(fds.data(), fds.size(), timeout);
-    for (Process* p : procs) p->read_available();
-  }
-}
-
-std::string Process::command(const std::string& cmd, const std::string& reply, milliseconds timeout) {
-  const std::size_t from = lines_.size();
-  if (!write_line(cmd)) return {};
-  std::optional<Line> answer;
-  wait_until(
-      {this},
-      [&] {
-        answer = find([&](const std::string& l) { return starts_with(l, reply) || starts_with(l, "error "); }, from);
-        return answer.has_value();
-      },
-      Clock::now() + timeout);
-  return answer ? answer->text : std::string();
-}
+// From tests/support: child processes, text helpers, namespaces.
+using test_support::in_private_netns;
+using test_support::ms_between;
+using test_support::Process;
+using test_support::prop;
+using test_support::run_shell;
+using test_support::starts_with;
+using test_support::wait_until;
+using test_support::words;
 
 // ---- members ----
 
@@ -285,34 +74,9 @@ struct Member {
   std::unique_ptr<Process> proc;
   std::string uuid, sid;
 
-  std::set<std::string> discovered() const {
-    std::set<std::string> out;
-    for (const auto& l : proc->lines())
-      if (starts_with(l.text, "discovered ")) out.insert(l.text.substr(11));
-    return out;
-  }
+  std::set<std::string> discovered() const { return test_support::discovered_uuids(*proc); }
   bool has_discovered(const std::string& who) const { return discovered().count(who) != 0; }
 };
-
-bool in_private_netns() {
-  const char* v = std::getenv("CLUSTER_NETNS");
-  return v != nullptr && std::string(v) == "1";
-}
-
-int run_shell(const std::string& cmd) {
-  const int rc = std::system(cmd.c_str());
-  return rc == -1 ? -1 : WIFEXITED(rc) ? WEXITSTATUS(rc) : 128;
-}
-
-/// The value of `key` in the props dict of `protocol` ("t {port 1} u {path x}"), or "".
-std::string prop(const std::string& props, const std::string& protocol, const std::string& key) {
-  cluster::tcl::Dict top, d;
-  if (!cluster::tcl::parse_dict(props, top)) return {};
-  const std::string* p = cluster::tcl::dict_get(top, protocol);
-  if (p == nullptr || !cluster::tcl::parse_dict(*p, d)) return {};
-  const std::string* v = cluster::tcl::dict_get(d, key);
-  return v ? *v : std::string();
-}
 
 class Integration : public ::testing::Test {
  protected:
@@ -374,24 +138,20 @@ class Integration : public ::testing::Test {
 
   std::string write_config(const std::string& name, const MemberOptions& o) {
     const std::string path = dir_ + "/" + name + ".ini";
-    std::ofstream f(path);
-    f << "[cluster]\n"
-      << "address = " << kGroup << "\n"
-      << "port = " << port_ << "\n"
-      << "remote = " << o.remote << "\n"
-      << "heartbeat = " << o.heartbeat.count() << "ms\n"
-      << "ttl = " << o.ttl.count() << "ms\n"
-      << "protocols = " << o.protocols << "\n";
-    if (!o.interface.empty()) f << "interface = " << o.interface << "\n";
-    if (!o.hid.empty()) f << "hid = " << o.hid << "\n";
-    f << "\n[plugins]\n"
-      << "path = " << CLUSTER_PLUGIN_DIR << "\n"
-      << "load = udp-multicast tcp unix\n"
-      << "\n[unix]\n"
-      << "path_prefix = " << socket_prefix() << "\n"
-      << "\n[tcp]\n"
-      << "bind = 0.0.0.0\n"
-      << "connect_timeout_ms = 500\n";
+    test_support::ProbeIni ini;
+    ini.group = kGroup;
+    ini.port = port_;
+    ini.remote = o.remote;
+    ini.heartbeat = o.heartbeat;
+    ini.ttl = o.ttl;
+    ini.protocols = o.protocols;
+    ini.interface = o.interface;
+    ini.hid = o.hid;
+    ini.plugin_dir = CLUSTER_PLUGIN_DIR;
+    ini.load = "udp-multicast tcp unix";
+    ini.unix_path_prefix = socket_prefix();
+    ini.tcp_connect_timeout_ms = 500;
+    test_support::write_probe_ini(path, ini);
     return path;
   }
 
@@ -404,7 +164,7 @@ class Integration : public ::testing::Test {
     std::vector<std::string> argv = o.wrapper;
     argv.push_back(CLUSTER_PROBE);
     argv.push_back(m->config);
-    m->proc = std::make_unique<Process>(name, argv, dir_ + "/" + name + ".err");
+    m->proc = std::make_unique<Process>(name, argv, dir_ + "/" + name + ".err", milliseconds(5000));
     members_.push_back(std::move(m));
     return *members_.back();
   }
@@ -456,15 +216,7 @@ class Integration : public ::testing::Test {
 
   /// The first line of `m` at or after `from` starting with `prefix`, waiting up to `timeout`.
   std::optional<Process::Line> await_line(Member& m, const std::string& prefix, milliseconds timeout, std::size_t from = 0) {
-    std::optional<Process::Line> found;
-    wait_until(
-        {m.proc.get()},
-        [&] {
-          found = m.proc->find_prefix(prefix, from);
-          return found.has_value();
-        },
-        Clock::now() + timeout);
-    return found;
+    return test_support::await_line(*m.proc, prefix, timeout, from);
   }
 
   /// Waits until `m` knows the `protocol` props of `other` (its `key` is set); returns them.
@@ -472,26 +224,12 @@ class Integration : public ::testing::Test {
   /// with a filtered discovery, answered directly): only the props show that this is done.
   std::string await_peer_prop(Member& m, Member& other, const std::string& protocol, const std::string& key,
                               milliseconds timeout = milliseconds(3000)) {
-    std::string value;
-    wait_until(
-        {},
-        [&] {
-          const std::string reply = m.proc->command("peer " + other.sid, "peer ");
-          const std::string head = "peer " + other.uuid + " ";
-          value = starts_with(reply, head) ? prop(reply.substr(head.size()), protocol, key) : std::string();
-          return !value.empty();
-        },
-        Clock::now() + timeout);
-    return value;
+    return test_support::await_peer_prop(*m.proc, other.sid, other.uuid, protocol, key, timeout);
   }
 
   /// Lines of a member's stderr containing `text`.
   std::size_t stderr_count(const Member& m, const std::string& text) const {
-    std::ifstream err(dir_ + "/" + m.name + ".err");
-    std::size_t n = 0;
-    for (std::string line; std::getline(err, line);)
-      if (line.find(text) != std::string::npos) ++n;
-    return n;
+    return test_support::count_lines_containing(dir_ + "/" + m.name + ".err", text);
   }
 
   /// Stops `b` (SIGSTOP) until `a` expired it, then lets it go on (SIGCONT). Returns the
@@ -506,20 +244,9 @@ class Integration : public ::testing::Test {
     return a.proc->lines().size();
   }
 
-  std::map<std::string, unsigned long long> counters(Member& m) {
-    std::map<std::string, unsigned long long> out;
-    const std::string reply = m.proc->command("counters", "counters ");
-    for (const auto& w : words(reply)) {
-      const auto eq = w.find('=');
-      if (eq != std::string::npos) out[w.substr(0, eq)] = std::stoull(w.substr(eq + 1));
-    }
-    return out;
-  }
+  std::map<std::string, unsigned long long> counters(Member& m) { return test_support::probe_counters(*m.proc); }
 
-  std::string own_props(Member& m) {
-    const std::string reply = m.proc->command("props", "props ");
-    return starts_with(reply, "props ") ? reply.substr(6) : std::string();
-  }
+  std::string own_props(Member& m) { return test_support::probe_props(*m.proc); }
 
   std::string dir_;
   int port_ = 0;

@@ -9,6 +9,9 @@
 #include <fstream>
 #include <iostream>
 
+#include "netns.hpp"
+#include "strings.hpp"
+
 namespace interop {
 namespace {
 
@@ -28,7 +31,7 @@ void InteropTest::SetUp() {
   if (env("TCL_CLUSTER_SRC").empty())
     GTEST_SKIP() << "TCL_CLUSTER_SRC is not set: point it at a checkout of Dash-OS/tcl-cluster (docs/interop.md)";
   if (env("CLUSTER_TCLSH").empty()) GTEST_SKIP() << "CLUSTER_TCLSH is not set: run through tests/interop/run";
-  if (!rel::in_private_netns())
+  if (!test_support::in_private_netns())
     GTEST_SKIP() << "needs a private network namespace: run through tests/interop/run";
   char tmpl[] = "/tmp/cli-XXXXXX";
   ASSERT_NE(::mkdtemp(tmpl), nullptr);
@@ -47,7 +50,7 @@ void InteropTest::TearDown() {
       for (const auto& l : p->lines()) {
         std::string text = l.text;
         if (text.size() > 300) text = text.substr(0, 300) + "...(" + std::to_string(l.text.size()) + " bytes)";
-        std::cerr << "+" << rel::ms_between(p->started(), l.at) << "ms " << text << "\n";
+        std::cerr << "+" << test_support::ms_between(p->started(), l.at) << "ms " << text << "\n";
       }
       std::ifstream err(dir_ / (p->name() + ".err"));
       std::cerr << "---- " << p->name() << " (stderr)\n" << err.rdbuf() << "\n";
@@ -89,24 +92,24 @@ Process& InteropTest::reference(const std::string& name, double run_seconds, con
 std::string InteropTest::uuid_of(const Process& p) {
   const auto joined = p.find_prefix(is_reference(p) ? "JOINED " : "joined ");
   if (!joined) return "?";
-  const auto w = rel::words(joined->text);
+  const auto w = test_support::words(joined->text);
   return w.size() > 1 ? w[1] : "?";
 }
 
 std::optional<Process::Line> InteropTest::await_line(Process& p, const std::string& prefix, milliseconds timeout,
                                                      std::size_t from) {
   std::optional<Process::Line> found;
-  rel::wait_until({&p}, [&] { return (found = p.find_prefix(prefix, from)).has_value(); }, Clock::now() + timeout);
+  test_support::wait_until({&p}, [&] { return (found = p.find_prefix(prefix, from)).has_value(); }, Clock::now() + timeout);
   return found;
 }
 
 std::size_t InteropTest::count_prefix(const Process& p, const std::string& prefix) {
   return static_cast<std::size_t>(std::count_if(p.lines().begin(), p.lines().end(),
-                                                [&](const Process::Line& l) { return rel::starts_with(l.text, prefix); }));
+                                                [&](const Process::Line& l) { return test_support::starts_with(l.text, prefix); }));
 }
 
 std::size_t InteropTest::await_count(Process& p, const std::string& prefix, std::size_t n, milliseconds timeout) {
-  rel::wait_until({&p}, [&] { return count_prefix(p, prefix) >= n; }, Clock::now() + timeout);
+  test_support::wait_until({&p}, [&] { return count_prefix(p, prefix) >= n; }, Clock::now() + timeout);
   return count_prefix(p, prefix);
 }
 
@@ -114,7 +117,7 @@ std::size_t InteropTest::await_count(Process& p, const std::string& prefix, std:
   auto saw = [](const Process& p, const Process& other) {
     return p.find_prefix((is_reference(p) ? "DISCOVERED " : "discovered ") + uuid_of(other)).has_value();
   };
-  if (rel::wait_until({&a, &b}, [&] { return saw(a, b) && saw(b, a); }, Clock::now() + timeout))
+  if (test_support::wait_until({&a, &b}, [&] { return saw(a, b) && saw(b, a); }, Clock::now() + timeout))
     return ::testing::AssertionSuccess();
   return ::testing::AssertionFailure() << a.name() << (saw(a, b) ? " saw " : " did not see ") << b.name() << ", "
                                        << b.name() << (saw(b, a) ? " saw " : " did not see ") << a.name();

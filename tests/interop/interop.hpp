@@ -6,9 +6,9 @@
 // (-hid), so every member here uses that group and the hid kHid; each test runs in a namespace
 // of its own (tests/interop/run), so tests never hear each other.
 //
-// Processes are rel::Process (tests/reliability/harness.hpp): pipes, a deadline on every wait,
-// everything killed and reaped at the end of the test. On failure every member's output is
-// printed.
+// Processes are test_support::Process (tests/support/child_process.hpp): pipes, a deadline on
+// every wait, everything killed and reaped at the end of the test. On failure every member's
+// output is printed.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -20,12 +20,12 @@
 #include <string>
 #include <vector>
 
-#include "../reliability/harness.hpp"
+#include "child_process.hpp"
 
 namespace interop {
 
-using rel::Clock;
-using rel::Process;
+using test_support::Clock;
+using test_support::Process;
 using std::chrono::milliseconds;
 
 inline constexpr const char* kHid = "02:00:00:00:00:01";

@@ -6,7 +6,6 @@
 
 #include <gtest/gtest.h>
 #include <dirent.h>
-#include <ifaddrs.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -32,6 +31,7 @@
 #include "cluster/ini.hpp"
 #include "cluster/plugin_manager.hpp"
 #include "cluster/sdk.hpp"
+#include "netns.hpp"
 
 #ifndef CLUSTER_PLUGIN_DIR
 #error "CLUSTER_PLUGIN_DIR must name the build's plugin directory"
@@ -47,17 +47,7 @@ inline std::string plugin_path(std::string_view name) {
 
 /// True inside tests/plugins/netns-run: a private network namespace whose only interface is lo.
 /// Multicast tests run only there, so nothing they send can leave the machine.
-inline bool in_private_netns() {
-  const char* flag = std::getenv("CLUSTER_NETNS");
-  if (flag == nullptr || std::string_view(flag) != "1") return false;
-  ifaddrs* list = nullptr;
-  if (::getifaddrs(&list) != 0) return false;
-  bool only_lo = true;
-  for (const ifaddrs* a = list; a != nullptr; a = a->ifa_next)
-    if (a->ifa_name != nullptr && std::string_view(a->ifa_name) != "lo") only_lo = false;
-  ::freeifaddrs(list);
-  return only_lo;
-}
+inline bool in_private_netns() { return test_support::in_loopback_only_netns(); }
 
 /// A framed bpacket carrying sid (field 4) and data (field 10).
 inline std::string make_packet(std::string_view sid, std::string_view data) {

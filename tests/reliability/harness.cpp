@@ -2,10 +2,7 @@
 #include "harness.hpp"
 
 #include <dirent.h>
-#include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -19,33 +16,12 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
-#include <sstream>
-#include <thread>
-
-#include "cluster/tcl.hpp"
-
-extern char** environ;
 
 namespace rel {
 
 namespace fs = std::filesystem;
 
 constexpr const char* kGroup = "239.255.78.2";
-
-long long ms_between(Clock::time_point from, Clock::time_point to) {
-  return std::chrono::duration_cast<milliseconds>(to - from).count();
-}
-
-bool starts_with(const std::string& s, const std::string& prefix) {
-  return s.size() >= prefix.size() && s.compare(0, prefix.size(), prefix) == 0;
-}
-
-std::vector<std::string> words(const std::string& s) {
-  std::istringstream in(s);
-  std::vector<std::string> out;
-  for (std::string w; in >> w;) out.push_back(w);
-  return out;
-}
 
 bool full_mode() {
   const char* v = std::getenv("CLUSTER_RELIABILITY_FULL");
@@ -60,206 +36,12 @@ bool sanitized() {
 #endif
 }
 
-bool in_private_netns() {
-  const char* v = std::getenv("CLUSTER_NETNS");
-  return v != nullptr && std::string(v) == "1";
-}
-
 std::uint32_t run_seed() {
   static const std::uint32_t seed = [] {
     if (const char* v = std::getenv("CLUSTER_RELIABILITY_SEED")) return static_cast<std::uint32_t>(std::strtoul(v, nullptr, 10));
     return static_cast<std::uint32_t>(Clock::now().time_since_epoch().count() & 0x7fffffff);
   }();
   return seed;
-}
-
-int run_shell(const std::string& cmd) {
-  const int rc = std::system(cmd.c_str());
-  return rc == -1 ? -1 : WIFEXITED(rc) ? WEXITSTATUS(rc) : 128;
-}
-
-// ---- Process ----
-
-Process::Process(std::string name, const std::vector<std::string>& argv, const std::string& stderr_path)
-    : name_(std::move(name)) {
-  static const bool sigpipe_ignored = [] {
-    std::signal(SIGPIPE, SIG_IGN);  // a dead child's stdin must not kill the test
-    return true;
-  }();
-  (void)sigpipe_ignored;
-  int in[2] = {-1, -1};
-  int out[2] = {-1, -1};
-  if (::pipe2(in, O_CLOEXEC) != 0) throw std::runtime_error(std::string("pipe2: ") + std::strerror(errno));
-  if (::pipe2(out, O_CLOEXEC) != 0) {
-    ::close(in[0]);
-    ::close(in[1]);
-    throw std::runtime_error(std::string("pipe2: ") + std::strerror(errno));
-  }
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_adddup2(&fa, in[0], 0);
-  posix_spawn_file_actions_adddup2(&fa, out[1], 1);
-  posix_spawn_file_actions_addopen(&fa, 2, stderr_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-  posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  sigset_t none, defaults;
-  sigemptyset(&none);
-  sigemptyset(&defaults);
-  sigaddset(&defaults, SIGPIPE);
-  posix_spawnattr_setsigmask(&attr, &none);
-  posix_spawnattr_setsigdefault(&attr, &defaults);
-  posix_spawnattr_setflags(&attr, static_cast<short>(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF));
-  std::vector<char*> args;
-  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-  const int rc = ::posix_spawn(&pid_, args[0], &fa, &attr, args.data(), environ);
-  posix_spawn_file_actions_destroy(&fa);
-  posix_spawnattr_destroy(&attr);
-  ::close(in[0]);
-  ::close(out[1]);
-  if (rc != 0) {
-    ::close(in[1]);
-    ::close(out[0]);
-    pid_ = -1;
-    throw std::runtime_error("posix_spawn " + argv[0] + ": " + std::strerror(rc));
-  }
-  stdin_ = in[1];
-  stdout_ = out[0];
-  ::fcntl(stdout_, F_SETFL, ::fcntl(stdout_, F_GETFL) | O_NONBLOCK);
-}
-
-Process::~Process() {
-  if (!exited_) ::kill(pid_, SIGCONT);  // in case a test stopped it
-  close_stdin();                        // a probe leaves and exits at end of input
-  if (!wait_exit(milliseconds(3000))) {
-    killed_ = true;
-    ::kill(pid_, SIGKILL);
-    wait_exit(milliseconds(10000));
-  }
-  if (stdout_ >= 0) ::close(stdout_);
-}
-
-bool Process::write_line(const std::string& line) {
-  if (stdin_ < 0) return false;
-  const std::string l = line + "\n";
-  std::size_t done = 0;
-  while (done < l.size()) {
-    const ssize_t n = ::write(stdin_, l.data() + done, l.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    done += static_cast<std::size_t>(n);
-  }
-  return true;
-}
-
-void Process::close_stdin() {
-  if (stdin_ >= 0) ::close(stdin_);
-  stdin_ = -1;
-}
-
-void Process::read_available() {
-  if (stdout_ < 0) return;
-  char buf[4096];
-  for (;;) {
-    const ssize_t n = ::read(stdout_, buf, sizeof buf);
-    if (n > 0) {
-      const auto now = Clock::now();
-      partial_.append(buf, static_cast<std::size_t>(n));
-      for (std::size_t nl; (nl = partial_.find('\n')) != std::string::npos;) {
-        lines_.push_back(Line{partial_.substr(0, nl), now});
-        partial_.erase(0, nl + 1);
-      }
-      continue;
-    }
-    if (n < 0 && errno == EINTR) continue;
-    if (n == 0) {  // end of output: the child closed stdout (or died)
-      ::close(stdout_);
-      stdout_ = -1;
-    }
-    return;
-  }
-}
-
-std::optional<Process::Line> Process::find(const std::function<bool(const std::string&)>& pred, std::size_t from) const {
-  for (std::size_t i = from; i < lines_.size(); ++i)
-    if (pred(lines_[i].text)) return lines_[i];
-  return std::nullopt;
-}
-
-std::optional<Process::Line> Process::find_prefix(const std::string& prefix, std::size_t from) const {
-  return find([&](const std::string& l) { return starts_with(l, prefix); }, from);
-}
-
-std::string Process::command(const std::string& cmd, const std::vector<std::string>& replies, milliseconds timeout) {
-  const std::size_t from = lines_.size();
-  if (!write_line(cmd)) return {};
-  std::optional<Line> answer;
-  wait_until(
-      {this},
-      [&] {
-        answer = find(
-            [&](const std::string& l) {
-              if (starts_with(l, "error ")) return true;
-              return std::any_of(replies.begin(), replies.end(), [&](const std::string& r) { return starts_with(l, r); });
-            },
-            from);
-        return answer.has_value() || stdout_ < 0;
-      },
-      Clock::now() + timeout);
-  return answer ? answer->text : std::string();
-}
-
-void Process::signal(int sig) {
-  if (!exited_) ::kill(pid_, sig);
-}
-
-void Process::kill9() {
-  killed_ = true;
-  if (!exited_) ::kill(pid_, SIGKILL);
-  wait_exit(milliseconds(10000));
-}
-
-bool Process::wait_exit(milliseconds timeout) {
-  const auto deadline = Clock::now() + timeout;
-  while (!exited_) {
-    const pid_t r = ::waitpid(pid_, &status_, WNOHANG);
-    if (r == pid_ || (r < 0 && errno == ECHILD)) {
-      exited_ = true;
-      break;
-    }
-    if (Clock::now() >= deadline) return false;
-    read_available();  // keep the pipe drained so the child never blocks writing
-    std::this_thread::sleep_for(milliseconds(5));
-  }
-  read_available();  // what it wrote before exiting
-  return true;
-}
-
-bool Process::alive() {
-  if (exited_) return false;
-  const pid_t r = ::waitpid(pid_, &status_, WNOHANG);
-  if (r == pid_ || (r < 0 && errno == ECHILD)) {
-    exited_ = true;
-    read_available();
-    return false;
-  }
-  return true;
-}
-
-bool wait_until(const std::vector<Process*>& procs, const std::function<bool()>& done, Clock::time_point deadline) {
-  for (;;) {
-    if (done()) return true;
-    const auto now = Clock::now();
-    if (now >= deadline) return false;
-    std::vector<pollfd> fds;
-    for (Process* p : procs)
-      if (p->stdout_fd() >= 0) fds.push_back(pollfd{p->stdout_fd(), POLLIN, 0});
-    const auto left = std::chrono::duration_cast<milliseconds>(deadline - now).count() + 1;
-    const int timeout = static_cast<int>(std::min<long long>(left, 20));
-    if (fds.empty()) std::this_thread::sleep_for(milliseconds(timeout));
-    else ::poll(fds.data(), fds.size(), timeout);
-    for (Process* p : procs) p->read_available();
-  }
 }
 
 // ---- /proc ----
@@ -285,23 +67,9 @@ ProcStats proc_stats(pid_t pid) {
   return s;
 }
 
-std::string prop(const std::string& props, const std::string& protocol, const std::string& key) {
-  cluster::tcl::Dict top, d;
-  if (!cluster::tcl::parse_dict(props, top)) return {};
-  const std::string* p = cluster::tcl::dict_get(top, protocol);
-  if (p == nullptr || !cluster::tcl::parse_dict(*p, d)) return {};
-  const std::string* v = cluster::tcl::dict_get(d, key);
-  return v ? *v : std::string();
-}
-
 // ---- Member ----
 
-std::set<std::string> Member::discovered() const {
-  std::set<std::string> out;
-  for (const auto& l : proc->lines())
-    if (starts_with(l.text, "discovered ")) out.insert(l.text.substr(11));
-  return out;
-}
+std::set<std::string> Member::discovered() const { return test_support::discovered_uuids(*proc); }
 
 std::size_t Member::count_prefix(const std::string& prefix) const {
   return static_cast<std::size_t>(std::count_if(proc->lines().begin(), proc->lines().end(),
@@ -404,24 +172,22 @@ Member& ReliabilityTest::spawn(const std::string& name, MemberOptions o) {
   m->name = name;
   m->config = dir_ + "/" + name + ".ini";
   {
-    std::ofstream f(m->config);
-    f << "[cluster]\n"
-      << "address = " << kGroup << "\n"
-      << "port = " << port_ << "\n"
-      << "remote = " << o.remote << "\n"
-      << "heartbeat = " << o.heartbeat.count() << "ms\n"
-      << "ttl = " << o.ttl.count() << "ms\n"
-      << "protocols = " << o.protocols << "\n";
-    if (!o.interface.empty()) f << "interface = " << o.interface << "\n";
-    if (!o.hid.empty()) f << "hid = " << o.hid << "\n";
-    f << o.cluster_ini;
-    f << "\n[plugins]\n"
-      << "path = " << CLUSTER_PLUGIN_DIR << "\n"
-      << "load = " << o.load << "\n";
-    if (o.load.find("unix") != std::string::npos) f << "\n[unix]\npath_prefix = " << dir_ << "/\n";
-    if (o.load.find("tcp") != std::string::npos)
-      f << "\n[tcp]\nbind = 0.0.0.0\nconnect_timeout_ms = " << o.tcp_connect_timeout_ms << "\n";
-    f << o.extra_ini;
+    test_support::ProbeIni ini;
+    ini.group = kGroup;
+    ini.port = port_;
+    ini.remote = o.remote;
+    ini.heartbeat = o.heartbeat;
+    ini.ttl = o.ttl;
+    ini.protocols = o.protocols;
+    ini.interface = o.interface;
+    ini.hid = o.hid;
+    ini.cluster_ini = o.cluster_ini;
+    ini.plugin_dir = CLUSTER_PLUGIN_DIR;
+    ini.load = o.load;
+    ini.unix_path_prefix = dir_ + "/";
+    ini.tcp_connect_timeout_ms = o.tcp_connect_timeout_ms;
+    ini.extra_ini = o.extra_ini;
+    test_support::write_probe_ini(m->config, ini);
   }
   std::vector<std::string> argv = o.wrapper;
   argv.push_back(CLUSTER_PROBE);
@@ -475,31 +241,14 @@ bool ReliabilityTest::await_discovered(const std::vector<Member*>& ms,
 
 std::optional<Process::Line> ReliabilityTest::await_line(Member& m, const std::string& prefix, milliseconds timeout,
                                                          std::size_t from) {
-  std::optional<Process::Line> found;
-  wait_until(
-      {m.proc.get()},
-      [&] {
-        found = m.proc->find_prefix(prefix, from);
-        return found.has_value();
-      },
-      Clock::now() + timeout);
-  return found;
+  return test_support::await_line(*m.proc, prefix, timeout, from);
 }
 
 std::map<std::string, unsigned long long> ReliabilityTest::counters(Member& m) {
-  std::map<std::string, unsigned long long> out;
-  const std::string reply = m.proc->command("counters", {"counters "});
-  for (const auto& w : words(reply)) {
-    const auto eq = w.find('=');
-    if (eq != std::string::npos) out[w.substr(0, eq)] = std::stoull(w.substr(eq + 1));
-  }
-  return out;
+  return test_support::probe_counters(*m.proc);
 }
 
-std::string ReliabilityTest::own_props(Member& m) {
-  const std::string reply = m.proc->command("props", {"props "});
-  return starts_with(reply, "props ") ? reply.substr(6) : std::string();
-}
+std::string ReliabilityTest::own_props(Member& m) { return test_support::probe_props(*m.proc); }
 
 std::optional<std::set<std::string>> ReliabilityTest::members_of(Member& m) {
   const auto w = words(m.proc->command("members", {"members "}));
@@ -509,25 +258,11 @@ std::optional<std::set<std::string>> ReliabilityTest::members_of(Member& m) {
 
 std::string ReliabilityTest::await_peer_prop(Member& m, Member& other, const std::string& protocol,
                                              const std::string& key, milliseconds timeout) {
-  std::string value;
-  wait_until(
-      {},
-      [&] {
-        const std::string reply = m.proc->command("peer " + other.sid, {"peer "});
-        const std::string head = "peer " + other.uuid + " ";
-        value = starts_with(reply, head) ? prop(reply.substr(head.size()), protocol, key) : std::string();
-        return !value.empty();
-      },
-      Clock::now() + timeout);
-  return value;
+  return test_support::await_peer_prop(*m.proc, other.sid, other.uuid, protocol, key, timeout);
 }
 
 std::size_t ReliabilityTest::stderr_count(const Member& m, const std::string& text) const {
-  std::ifstream err(dir_ + "/" + m.name + ".err");
-  std::size_t n = 0;
-  for (std::string line; std::getline(err, line);)
-    if (line.find(text) != std::string::npos) ++n;
-  return n;
+  return test_support::count_lines_containing(dir_ + "/" + m.name + ".err", text);
 }
 
 void ReliabilityTest::quit_all_and_check() {

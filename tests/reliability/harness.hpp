@@ -1,8 +1,8 @@
 // The reliability suite's harness (docs/testing.md, "Reliability"): members are cluster_probe
-// processes (tests/integration/probe.cpp) driven through pipes, as in tests/integration; this
-// adds what the reliability tests need on top: several members per test over time, members
-// inside other network namespaces (network.hpp), per-process resource readings from /proc, and
-// the fast/full switch.
+// processes (tests/integration/probe.cpp) driven through pipes (test_support::Process,
+// tests/support/child_process.hpp), as in tests/integration; this adds what the reliability
+// tests need on top: several members per test over time, members inside other network
+// namespaces (network.hpp), per-process resource readings from /proc, and the fast/full switch.
 //
 // Every wait has a deadline; every process is killed and reaped when its test ends, whatever
 // happened; every namespace a test made is deleted in TearDown.
@@ -23,82 +23,33 @@
 #include <string>
 #include <vector>
 
+#include "child_process.hpp"
+#include "netns.hpp"
 #include "network.hpp"
+#include "probe.hpp"
+#include "strings.hpp"
 
 namespace rel {
 
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
-long long ms_between(Clock::time_point from, Clock::time_point to);
-bool starts_with(const std::string& s, const std::string& prefix);
-std::vector<std::string> words(const std::string& s);
+// From tests/support: child processes, text helpers, namespaces.
+using test_support::in_private_netns;
+using test_support::ms_between;
+using test_support::Process;
+using test_support::prop;
+using test_support::run_shell;
+using test_support::starts_with;
+using test_support::wait_until;
+using test_support::words;
 
 /// CLUSTER_RELIABILITY_FULL=1: the full suite (long runs); otherwise the fast subset.
 bool full_mode();
 /// Built with ASan + UBSan (everything is slower; RSS is not a leak signal there).
 bool sanitized();
-/// CLUSTER_NETNS=1: inside tests/plugins/netns-run's private namespace.
-bool in_private_netns();
 /// The seed of this run's random choices: CLUSTER_RELIABILITY_SEED, else from the clock.
 std::uint32_t run_seed();
-
-/// A child process with stdin and stdout on pipes (stderr to a file).
-class Process {
- public:
-  struct Line {
-    std::string text;
-    Clock::time_point at;  ///< when the test read it
-  };
-
-  Process(std::string name, const std::vector<std::string>& argv, const std::string& stderr_path);
-  ~Process();  ///< closes stdin, waits 3 s for an exit, then SIGKILL and reap
-  Process(const Process&) = delete;
-  Process& operator=(const Process&) = delete;
-
-  const std::string& name() const { return name_; }
-  pid_t pid() const { return pid_; }
-  Clock::time_point started() const { return started_; }
-  int stdout_fd() const { return stdout_; }
-  const std::vector<Line>& lines() const { return lines_; }
-  bool exited() const { return exited_; }
-  int status() const { return status_; }
-  bool killed() const { return killed_; }
-
-  bool write_line(const std::string& line);
-  void close_stdin();
-  /// Reads what is available without waiting; splits it into lines.
-  void read_available();
-  std::optional<Line> find(const std::function<bool(const std::string&)>& pred, std::size_t from = 0) const;
-  std::optional<Line> find_prefix(const std::string& prefix, std::size_t from = 0) const;
-  /// Sends a command and waits for its answer: the next line starting with one of `replies`
-  /// (or "error "). Returns "" on timeout.
-  std::string command(const std::string& cmd, const std::vector<std::string>& replies,
-                      milliseconds timeout = milliseconds(10000));
-  void signal(int sig);
-  void kill9();
-  /// Polls for the exit (draining stdout meanwhile); true once exited.
-  bool wait_exit(milliseconds timeout);
-  /// Whether it is still running (reaps it when it is not).
-  bool alive();
-
- private:
-  std::string name_;
-  Clock::time_point started_ = Clock::now();
-  pid_t pid_ = -1;
-  int stdin_ = -1;
-  int stdout_ = -1;
-  std::string partial_;
-  std::vector<Line> lines_;
-  bool exited_ = false;
-  bool killed_ = false;
-  int status_ = 0;
-};
-
-/// Reads from every process until `done()` holds or the deadline passes; returns done().
-bool wait_until(const std::vector<Process*>& procs, const std::function<bool()>& done, Clock::time_point deadline);
-
-int run_shell(const std::string& cmd);
 
 /// What /proc says about a process.
 struct ProcStats {
@@ -107,9 +58,6 @@ struct ProcStats {
   long rss_kb = -1;  ///< VmRSS
 };
 ProcStats proc_stats(pid_t pid);
-
-/// The value of `key` in the props dict of `protocol` ("t {port 1} u {path x}"), or "".
-std::string prop(const std::string& props, const std::string& protocol, const std::string& key);
 
 struct MemberOptions {
   std::string protocols = "u t c";

@@ -22,16 +22,15 @@
 #include <random>
 #include <sstream>
 
+#include "netns.hpp"
+
 namespace rel {
 namespace {
 
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
-int shell(const std::string& cmd) {
-  const int rc = std::system(cmd.c_str());
-  return rc == -1 ? -1 : WIFEXITED(rc) ? WEXITSTATUS(rc) : 128;
-}
+using test_support::run_shell;
 
 /// Runs `cmd`, returns its exit code and puts stdout+stderr in `out`.
 int shell_capture(const std::string& cmd, std::string& out) {
@@ -196,18 +195,18 @@ void Network::sweep_stale() {
     if (::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) stale.push_back(name);
   }
   ::closedir(d);
-  for (const auto& ns : stale) shell("ip netns del " + ns + " 2>/dev/null");
+  for (const auto& ns : stale) run_shell("ip netns del " + ns + " 2>/dev/null");
 }
 
 bool Network::netem_available(std::string& why) {
   const std::string a = "crnp" + std::to_string(::getpid() % 100000);
-  if (shell("ip link add " + a + "a type veth peer name " + a + "b 2>/dev/null") != 0) {
+  if (run_shell("ip link add " + a + "a type veth peer name " + a + "b 2>/dev/null") != 0) {
     why = "cannot create a veth pair";
     return false;
   }
   std::string out;
   const int rc = shell_capture("tc qdisc add dev " + a + "a root netem loss 1% delay 1ms 1ms", out);
-  shell("ip link del " + a + "a 2>/dev/null");
+  run_shell("ip link del " + a + "a 2>/dev/null");
   if (rc != 0) why = "tc qdisc add ... netem: " + (out.empty() ? "exit " + std::to_string(rc) : out);
   return rc == 0;
 }
@@ -237,7 +236,7 @@ std::string Network::build(int hosts, const Impairment& impairment, std::uint32_
   std::vector<std::string> cmds;
   if (mode_ != Mode::hub) {
     bridge_ = "crbr" + std::to_string(n);
-    if (shell("ip link add " + bridge_ + " type bridge mcast_snooping 0") != 0) {
+    if (run_shell("ip link add " + bridge_ + " type bridge mcast_snooping 0") != 0) {
       bridge_.clear();
       cannot_create_ = true;
       return "cannot create a bridge";
@@ -251,7 +250,7 @@ std::string Network::build(int hosts, const Impairment& impairment, std::uint32_
     h.ns = "cl-rel-" + std::to_string(::getpid()) + "-" + std::to_string(k);
     h.outer = "crv" + std::to_string(k);
     h.address = subnet + std::to_string(i + 1);
-    if (shell("ip netns add " + h.ns) != 0) {
+    if (run_shell("ip netns add " + h.ns) != 0) {
       cannot_create_ = true;
       return "cannot create network namespace " + h.ns;
     }
@@ -276,7 +275,7 @@ std::string Network::build(int hosts, const Impairment& impairment, std::uint32_
   // Every link up before anyone joins (members join the group on the interfaces that are up).
   const auto deadline = Clock::now() + milliseconds(5000);
   for (std::size_t i = 0; i < hosts_.size(); ++i) {
-    while (shell("ip -n " + hosts_[i].ns + " link show eth0 | grep -q LOWER_UP") != 0) {
+    while (run_shell("ip -n " + hosts_[i].ns + " link show eth0 | grep -q LOWER_UP") != 0) {
       if (Clock::now() > deadline) return "eth0 of " + hosts_[i].ns + " did not come up";
       std::this_thread::sleep_for(milliseconds(20));
     }
@@ -312,7 +311,7 @@ std::vector<std::string> Network::wrapper(std::size_t i) const {
 }
 
 int Network::run_in(std::size_t i, const std::string& cmd) const {
-  return shell("ip netns exec " + hosts_.at(i).ns + " sh -c '" + cmd + "'");
+  return run_shell("ip netns exec " + hosts_.at(i).ns + " sh -c '" + cmd + "'");
 }
 
 void Network::block_output(std::size_t i, bool blocked) {
@@ -326,11 +325,11 @@ void Network::teardown() {
   if (hub_) hub_->stop();
   hub_.reset();
   for (const auto& h : hosts_) {
-    shell("ip netns del " + h.ns + " 2>/dev/null");
-    shell("ip link del " + h.outer + " 2>/dev/null");
+    run_shell("ip netns del " + h.ns + " 2>/dev/null");
+    run_shell("ip link del " + h.outer + " 2>/dev/null");
   }
   hosts_.clear();
-  if (!bridge_.empty()) shell("ip link del " + bridge_ + " 2>/dev/null");
+  if (!bridge_.empty()) run_shell("ip link del " + bridge_ + " 2>/dev/null");
   bridge_.clear();
 }
 

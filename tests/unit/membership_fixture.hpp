@@ -1,23 +1,19 @@
-// The fixture of the membership tests: members on an in-memory network driven by one loop.
+// The fixture of the membership tests: members on an in-memory network driven by one loop
+// (MemoryClusterTest, tests/support/memory_cluster.hpp), with a fast profile that pings early.
 #pragma once
-
-#include <gtest/gtest.h>
 
 #include <chrono>
 #include <memory>
 #include <string>
 
-#include "memory_network.hpp"
+#include "memory_cluster.hpp"
 
 namespace cluster::test {
 
 using namespace std::chrono_literals;
 
-class Membership : public ::testing::Test {
+class Membership : public MemoryClusterTest {
  protected:
-  EventLoop loop;
-  MemoryNetwork net{loop};
-
   static Options fast(const std::string& hid = "02:00:00:00:00:01") {
     Options o;
     o.heartbeat = 100ms;
@@ -30,16 +26,8 @@ class Membership : public ::testing::Test {
     return o;
   }
 
-  std::unique_ptr<Cluster> member(Options o = fast(), const std::string& ip = "127.0.0.1") {
-    return Cluster::join(std::move(o), net.plugins_for(ip), loop);
-  }
-
-  template <class Pred>
-  bool run_until(Pred pred, std::chrono::milliseconds limit = 3000ms) {
-    const auto end = std::chrono::steady_clock::now() + limit;
-    while (!pred() && std::chrono::steady_clock::now() < end) loop.run_once(5ms);
-    return pred();
-  }
+  using MemoryClusterTest::member;
+  std::unique_ptr<Cluster> member() { return member(fast()); }
 
   static bool knows(const Cluster& a, const Cluster& b) { return !a.resolve({b.sid()}).empty(); }
 

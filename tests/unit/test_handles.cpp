@@ -6,35 +6,15 @@
 #include <stdexcept>
 #include <thread>
 
-#include "memory_network.hpp"
+#include "memory_cluster.hpp"
 
 using namespace cluster;
 using namespace std::chrono_literals;
-using test::MemoryNetwork;
 
 namespace {
 
-class Handles : public ::testing::Test {
+class Handles : public test::MemoryClusterTest {
  protected:
-  EventLoop loop;
-  MemoryNetwork net{loop};
-
-  static Options fast(std::vector<std::string> tags, std::function<void(sdk::LogLevel, std::string_view)> sink = {}) {
-    Options o;
-    o.heartbeat = 100ms;
-    o.ttl = 2s;
-    o.hid = "02:00:00:00:00:01";
-    o.tags = std::move(tags);
-    o.log_sink = std::move(sink);
-    return o;
-  }
-  std::unique_ptr<Cluster> member(Options o) { return Cluster::join(std::move(o), net.plugins_for("127.0.0.1"), loop); }
-  template <class Pred>
-  bool run_until(Pred pred, std::chrono::milliseconds limit = 3000ms) {
-    const auto end = std::chrono::steady_clock::now() + limit;
-    while (!pred() && std::chrono::steady_clock::now() < end) loop.run_once(5ms);
-    return pred();
-  }
   // a sees b (tags worker) as `seen`.
   void pair() {
     a = member(fast({"asker"}));
@@ -134,15 +114,7 @@ TEST_F(Handles, WaitOnTheLoopThreadThrowsAtOnce) {
 
 TEST_F(Handles, HooksFromAnotherThreadRunOnTheLoop) {
   pair();
-  std::thread runner;
-  std::promise<void> go;
-  auto ready = go.get_future();
-  runner = std::thread([&, f = std::move(ready)]() mutable {
-    f.wait();
-    loop.run();
-  });
-  loop.set_owner(runner.get_id());
-  go.set_value();
+  test::LoopThread runner(loop);
   // Keep the loop busy: a registry call that runs on it must wait for this.
   std::promise<void> release;
   std::shared_future<void> released = release.get_future().share();
@@ -157,9 +129,7 @@ TEST_F(Handles, HooksFromAnotherThreadRunOnTheLoop) {
   EXPECT_NE(id, 0u);
   EXPECT_TRUE(a->hooks().remove(id));
   EXPECT_FALSE(a->hooks().remove(id));
-  loop.stop();
-  runner.join();
-  loop.set_owner(std::thread::id());
+  runner.stop();
 }
 
 TEST_F(Handles, DuplicateHookNameFailsLoudly) {

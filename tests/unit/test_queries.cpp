@@ -5,42 +5,15 @@
 #include <set>
 #include <thread>
 
-#include "memory_network.hpp"
+#include "memory_cluster.hpp"
 
 using namespace cluster;
 using namespace std::chrono_literals;
-using test::MemoryNetwork;
 
 namespace {
 
-class Queries : public ::testing::Test {
+class Queries : public test::MemoryClusterTest {
  protected:
-  EventLoop loop;
-  MemoryNetwork net{loop};
-
-  static Options fast(std::vector<std::string> tags = {}) {
-    Options o;
-    o.heartbeat = 100ms;
-    o.ttl = 2s;
-    o.hid = "02:00:00:00:00:01";
-    o.tags = std::move(tags);
-    return o;
-  }
-  std::unique_ptr<Cluster> member(Options o = fast(), const std::string& ip = "127.0.0.1") {
-    return Cluster::join(std::move(o), net.plugins_for(ip), loop);
-  }
-  template <class Pred>
-  bool run_until(Pred pred, std::chrono::milliseconds limit = 3000ms) {
-    const auto end = std::chrono::steady_clock::now() + limit;
-    while (!pred() && std::chrono::steady_clock::now() < end) loop.run_once(5ms);
-    return pred();
-  }
-  static void answer_with(Cluster& c, std::string prefix) {
-    c.hook(HookPoint::query, "answer", [prefix](HookContext& ctx) {
-      ctx.answer = prefix + ":" + *ctx.payload->data;
-      return Verdict::modified;
-    });
-  }
   // Three members; a asks, b and c answer.
   void trio() {
     a = member(fast({"asker"}));
@@ -233,24 +206,14 @@ TEST_F(Queries, EmptyResolutionIsDoneAtOnceAndMissingResolveThrows) {
 
 TEST_F(Queries, WaitBlocksAnotherThreadUntilDone) {
   trio();
-  std::thread runner;
-  std::promise<void> go;
-  auto ready = go.get_future();
-  runner = std::thread([&, f = std::move(ready)]() mutable {
-    f.wait();
-    loop.run();
-  });
-  loop.set_owner(runner.get_id());
-  go.set_value();
+  test::LoopThread runner(loop);
   QueryOptions o;
   o.resolve = {"worker"};
   o.query = "blocking";
   auto q = a->query(o);  // from this thread: runs on the loop and returns
   EXPECT_TRUE(q->wait(2s));
   EXPECT_EQ(q->payloads().size(), 2u);
-  loop.stop();
-  runner.join();
-  loop.set_owner(std::thread::id());
+  runner.stop();
 }
 
 // ---- hooks: every point, pass / mutate / drop ----

@@ -9,7 +9,7 @@
 
 int main(int argc, char** argv) {
   ::testing::InitGoogleTest(&argc, argv);
-  if (GTEST_FLAG_GET(list_tests) && !clusterapp::test::in_private_netns()) {
+  if (GTEST_FLAG_GET(list_tests) && !test_support::in_loopback_only_netns()) {
     std::string filter = GTEST_FLAG_GET(filter);
     filter += filter.find('-') == std::string::npos ? "-Processes.*" : ":Processes.*";
     GTEST_FLAG_SET(filter, filter);
