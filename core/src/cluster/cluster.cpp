@@ -23,6 +23,7 @@ void Cluster::Impl::log(sdk::LogLevel level, std::string_view message) noexcept 
 }
 
 void Cluster::Impl::later(std::function<void()> fn) {
+  if (left) return;  // nothing may be armed after leave(): ~Cluster would not cancel it
   if (receiving == 0) {
     fn();
     return;
@@ -50,6 +51,7 @@ void Cluster::Impl::flush_outbox() {
 }
 
 void Cluster::Impl::after(std::chrono::milliseconds d, std::function<void()> fn) {
+  if (left) return;
   auto id = std::make_shared<sdk::TimerId>(0);
   *id = loop_->after(d, [this, id, fn = std::move(fn)] {
     timers.erase(*id);
@@ -214,7 +216,8 @@ EventLoop& Cluster::loop() noexcept { return *impl_->loop_; }
 void Cluster::heartbeat(bool full) {
   impl_->on_loop([&] {
     impl_->later([im = impl_.get(), full] {
-      if (!im->left) im->discovery->policy->announce(full ? sdk::Record::full : sdk::Record::changed);
+      // Before join completed (from `prepare`) there is no discovery yet: nothing to announce.
+      if (!im->left && im->joined && im->discovery) im->discovery->policy->announce(full ? sdk::Record::full : sdk::Record::changed);
     });
   });
 }
@@ -222,7 +225,7 @@ void Cluster::heartbeat(bool full) {
 void Cluster::discover() {
   impl_->on_loop([&] {
     impl_->later([im = impl_.get()] {
-      if (!im->left) im->discovery->policy->probe();
+      if (!im->left && im->joined && im->discovery) im->discovery->policy->probe();
     });
   });
 }

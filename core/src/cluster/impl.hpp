@@ -151,6 +151,7 @@ struct Cluster::Impl {
   std::unique_ptr<DiscoverySlot> discovery;
   std::unique_ptr<DetectorSlot> detector;
   bool joined = false;
+  bool leaving = false;  ///< inside leave(): a hook run by the goodbye may call it again
   bool left = false;
   Payload decoded;  ///< decode buffer of on_packet, reused (handed on as a parameter)
   std::mt19937_64 rng{std::random_device{}()};
@@ -175,7 +176,7 @@ struct Cluster::Impl {
   // queries (query.cpp)
   QueryPtr start_query(QueryOptions o, std::vector<ServiceState*> targets);
   void launch_query(const QueryPtr& q, const QueryOptions& o, const std::vector<std::string>& targets);
-  void end_query(const QueryPtr& q, bool timed_out);
+  void end_query(QueryPtr q, bool timed_out);
   void on_response(ServiceState& s, const Payload& p);
   void on_query(const std::string& protocol, const std::string& uuid, Payload p, sdk::ConnectionId conn);
 

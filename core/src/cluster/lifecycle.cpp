@@ -1,6 +1,7 @@
 // Joining, our record, and leaving. What goes out to find members is the discovery's, who is
 // alive the failure detector's (policy_hosts.cpp); here they are created, started and stopped.
 #include <algorithm>
+#include <utility>
 
 #include "cluster/bpacket/payload_codec.hpp"
 #include "cluster/text.hpp"
@@ -101,12 +102,15 @@ void Cluster::Impl::start_policies() {
     throw std::runtime_error("discovery '" + opt.discovery + "' could not be created");
   }
   joined = true;
+  // Before the discovery's first timer: at each period, protocols repair first (a props change
+  // then rides on the periodic heartbeat), as before the split.
+  schedule_maintenance();
   if (auto r = discovery->policy->start(); !r) {
+    if (maintenance_timer) loop_->cancel(maintenance_timer);
     joined = false;
     detector->policy->stop();
     throw std::runtime_error("discovery '" + opt.discovery + "' failed to start: " + r.message());
   }
-  schedule_maintenance();
 }
 
 // Protocols repair what vanished (a deleted socket file, ...) once a heartbeat period.
@@ -163,14 +167,22 @@ void Cluster::Impl::set_tags(std::vector<std::string> next) {
 }
 
 void Cluster::Impl::leave() {
-  if (left || !joined) return;
-  discovery->policy->stop();  // says goodbye (the beacon multicasts a disconnect)
+  if (left || leaving || !joined) return;
+  leaving = true;
+  {
+    // The goodbye goes out now even from a hook inside a receive (it would wait in the outbox,
+    // which leaving clears): stopping protocols there is the documented exception anyway.
+    const int was_receiving = std::exchange(receiving, 0);
+    discovery->policy->stop();  // says goodbye (the beacon multicasts a disconnect)
+    receiving = was_receiving;
+  }
   left = true;
   detector->policy->stop();
   if (maintenance_timer) loop_->cancel(maintenance_timer);
   for (auto id : timers) loop_->cancel(id);
   timers.clear();
   outbox.clear();
+  outbox_armed = false;
   while (!queries.empty()) end_query(queries.begin()->second.query, false);
   for (auto it = protocols.rbegin(); it != protocols.rend(); ++it) (*it)->proto->stop();
 }

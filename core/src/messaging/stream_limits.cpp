@@ -69,7 +69,10 @@ void Cluster::Impl::close_stream(ProtocolSlot& slot, sdk::ConnectionId conn, con
   if (std::string more; stream_close_log.due(loop_->now(), more))
     log(sdk::LogLevel::notice, slot.id + ": closing connection " + std::to_string(conn) + ": " + why + more);
   forget_stream(slot, conn);
-  if (slot.proto) slot.proto->close(conn);
+  // Called from stream_fed inside the protocol's received(): the close waits until after it.
+  later([this, &slot, conn] {
+    if (slot.proto && !left) slot.proto->close(conn);
+  });
 }
 
 void Cluster::Impl::schedule_stream_sweep() {

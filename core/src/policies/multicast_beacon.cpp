@@ -90,10 +90,10 @@ class MulticastBeacon final : public sdk::Discovery {
 
   void stop() noexcept override {
     if (stopped_) return;
+    stopped_ = true;  // first: a send hook run by the goodbye may lead here again
     Payload p = host_.packet(PayloadType::disconnect, sdk::Record::full);
     p.data.reset();  // the reference's disconnect carries our tags, not our props
     host_.multicast(p);
-    stopped_ = true;
     if (heartbeat_timer_ != 0) host_.loop().cancel(heartbeat_timer_);
     for (auto id : timers_) host_.loop().cancel(id);
     timers_.clear();

@@ -130,12 +130,24 @@ void QueryControl::finish(Query& q, bool timed_out) {
 
 QueryPtr Cluster::Impl::start_query(QueryOptions o, std::vector<ServiceState*> targets) {
   if (o.id.empty()) o.id = settings_.sid + "-" + std::to_string(++query_counter);
-  if (auto old = queries.find(o.id); old != queries.end()) end_query(old->second.query, false);  // same id: end the old
+  // Same id: the old one ends. Its done callback may start yet another with this id: end those
+  // too (bounded), so the map never holds a query nobody will finish.
+  for (int round = 0; round < 64; ++round) {
+    auto old = queries.find(o.id);
+    if (old == queries.end()) break;
+    end_query(old->second.query, false);
+  }
   QueryPtr q = QueryControl::make(o.id, o.query, o.channel, o.collect, std::move(o.command), lifeline);
   std::vector<std::string> uuids;
   for (auto* s : targets) {
     QueryControl::expect(*q, s->info.uuid);
     uuids.push_back(s->info.uuid);
+  }
+  if (left) {  // nothing can be sent: every target answers an error at once, no timer
+    QueryControl::fire(*q, QueryEvent::start);
+    for (auto* s : targets) QueryControl::answer(*q, s->handle, QueryAnswer{s->info.uuid, true, "left the cluster"});
+    QueryControl::finish(*q, false);
+    return q;
   }
   if (!targets.empty()) {
     auto& running = queries[o.id];
@@ -153,9 +165,14 @@ QueryPtr Cluster::Impl::start_query(QueryOptions o, std::vector<ServiceState*> t
 }
 
 void Cluster::Impl::launch_query(const QueryPtr& q, const QueryOptions& o, const std::vector<std::string>& targets) {
-  // The start callback (user code) may have ended it already: by leaving, or by starting
-  // another query with the same id.
-  if (q->done() || left) return;
+  // The start callback (user code) may have ended it already (another query with the same id),
+  // or left the cluster: then every target answers an error and the query ends now.
+  if (q->done()) return;
+  if (left) {
+    for (const auto& uuid : targets) QueryControl::answer(*q, nullptr, QueryAnswer{uuid, true, "left the cluster"});
+    end_query(q, false);
+    return;
+  }
   Payload p = base(PayloadType::query, o.channel);
   p.ruid = o.id;
   p.data = o.query;
@@ -166,8 +183,10 @@ void Cluster::Impl::launch_query(const QueryPtr& q, const QueryOptions& o, const
   flags.channel = o.channel;
   if (o.broadcast) {
     StringList filter;
-    for (const auto& uuid : targets)
+    for (const auto& uuid : targets) {
       if (ServiceState* s = find(uuid)) filter.push_back(s->info.sid);
+      else QueryControl::answer(*q, nullptr, QueryAnswer{uuid, true, "member lost"});  // gone since the start
+    }
     p.filter = std::move(filter);
     if (!multicast(p)) log(sdk::LogLevel::warning, "query " + o.id + ": multicast failed");
   } else {
@@ -187,7 +206,7 @@ void Cluster::Impl::launch_query(const QueryPtr& q, const QueryOptions& o, const
   if (!q->done() && q->remaining() == 0) end_query(q, false);
 }
 
-void Cluster::Impl::end_query(const QueryPtr& q, bool timed_out) {
+void Cluster::Impl::end_query(QueryPtr q, bool timed_out) {  // by value: the map entry goes
   auto it = queries.find(q->id());
   if (it != queries.end() && it->second.query == q) {
     if (it->second.timer) loop_->cancel(it->second.timer);

@@ -37,7 +37,8 @@ class DiscoveryHost : public PolicyHost {
   /// Sends `packet` over contact point `at` (framed, through the send hooks). The receiving
   /// member handles it like one from the group: a discovery (type 2) with our record makes it
   /// admit us and answer directly with its own record, which makes us admit it. Fails when the
-  /// protocol is unknown, multicast, or the connect/send fails.
+  /// protocol is unknown, multicast, or the connect/send fails (while a packet is being
+  /// handled it is sent after it and reports success).
   virtual Result contact(const ContactPoint& at, Payload& packet) noexcept = 0;
   /// Whether member `uuid` is known and its record (props and tags) has not come yet. True also
   /// marks it as asked now: the core's own reminder (missing_record at its bare heartbeats)
@@ -51,8 +52,9 @@ class DiscoveryHost : public PolicyHost {
 class Discovery {
  public:
   virtual ~Discovery() = default;
-  /// Runs once, after the protocols started: announce us and start looking. A failure fails the
-  /// join with its message.
+  /// Runs once, after the protocols and the failure detector started: announce us and start
+  /// looking. A failure fails the join with its message; then stop() is not called, so a
+  /// failing start() must leave no timer or watch armed.
   virtual Result start() noexcept = 0;
   /// Our record must go out now (Record::full) or what changed of it (Record::changed): tags or
   /// props changed, Cluster::heartbeat(), a failure report, a ping naming us.

@@ -44,7 +44,8 @@ class FailureDetectorHost : public PolicyHost {
 class FailureDetector {
  public:
   virtual ~FailureDetector() = default;
-  /// Runs once, after the protocols and before the discovery started. A failure fails the join.
+  /// Runs once, after the protocols and before the discovery started. A failure fails the join;
+  /// then stop() is not called, so a failing start() must leave no timer armed.
   virtual Result start() noexcept = 0;
   /// A member was admitted (its first packet). member.last_seen is now.
   virtual void added(const ServiceInfo& member) noexcept = 0;
@@ -55,7 +56,7 @@ class FailureDetector {
   /// A packet of a type the detector handles (ping, type 3) from `from`, after every check
   /// and hook passed.
   virtual void received(const ServiceInfo& from, const Payload& packet) noexcept = 0;
-  /// The member is gone (left, expired, declared dead, refused by a hook later): forget it.
+  /// The member is gone (left, expired, declared dead): forget it.
   virtual void removed(const ServiceInfo& member) noexcept = 0;
   /// We leave: cancel timers. No call into the host may follow once it returns.
   virtual void stop() noexcept = 0;

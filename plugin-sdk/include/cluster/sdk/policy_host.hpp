@@ -3,11 +3,14 @@
 //
 // Threads: every call, in both directions, runs on the cluster's loop thread. A policy keeps its
 // own timers on loop() and cancels them in its stop().
-// Re-entrancy: the core never calls a policy from inside another call into the same policy
-// (except FailureDetector::removed() inside declare(dead)), and never calls into a protocol from
-// inside that protocol's received(): a policy may send from any of its methods. Sends made while
-// a packet is being handled (FailureDetector::added/heard run then) wait until it is, and report
-// success (sent) at once.
+// Re-entrancy: the core itself never calls a policy from inside another call into the same
+// policy, except FailureDetector::removed() inside declare(dead). User hooks are another matter:
+// a send, a lost member or a goodbye runs hooks, and a hook may call the Cluster API (heartbeat,
+// discover, query, leave), which can lead back into the policy. So keep state consistent before
+// each host call, and make stop() idempotent. The core never calls into a protocol from inside
+// that protocol's received(): sends, contacts and announcements a policy makes while a packet is
+// being handled (FailureDetector::added/heard run then) wait until it is, and report success
+// (sent) at once.
 #pragma once
 
 #include <chrono>
@@ -66,12 +69,14 @@ class PolicyHost {
   /// A packet from us: sid, hid, `type`, channel 0, our protocols, known = members we know,
   /// and as much of our record as asked.
   virtual Payload packet(PayloadType type, Record record = Record::none) const = 0;
-  /// Multicasts through the send hooks (over the multicast protocol, "c"). A multicast of a
-  /// record that went out marks those props/tags as sent (see Record::changed).
+  /// Multicasts through the send hooks (over the multicast protocol, "c"). An unfiltered
+  /// heartbeat that went out marks the props/tags it carried as sent (see Record::changed);
+  /// other packets (a probe, an ask) do not, since not every member reads them.
   virtual SendStatus multicast(Payload& packet) noexcept = 0;
   /// Sends to a member we know, over its protocols in its priority order with fallback and
   /// failure reports, like every packet (the filter is set to its sid). Fails for an unknown
-  /// uuid or when no protocol reaches it (then the failure detector is told it is unreachable).
+  /// uuid or when no protocol reaches it (then the failure detector is told it is unreachable),
+  /// except while a packet is being handled: then it is sent after it and reports success.
   virtual Result send(std::string_view uuid, Payload& packet) noexcept = 0;
   /// Members we know now.
   virtual std::size_t known() const noexcept = 0;

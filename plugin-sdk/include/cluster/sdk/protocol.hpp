@@ -63,8 +63,9 @@ class ProtocolHost {
   /// Re-entrancy: while it runs, the core calls nothing of this protocol (send, multicast,
   /// bind, close, peer_lost, refresh): what the packets cause (answers, query responses, sends
   /// from hooks, losses, failure reports) waits until received() returned and runs in a
-  /// zero-delay timer. One exception: a hook that calls Cluster::leave() stops every protocol
-  /// at once, so after received() returns, check that stop() has not run.
+  /// zero-delay timer (closing a connection over the stream limits too). One exception: a hook
+  /// that calls Cluster::leave() sends the goodbye and stops every protocol at once, so after
+  /// received() returns, check that stop() has not run.
   virtual void received(std::string_view bytes, const Origin& origin) noexcept = 0;
   /// A stream connection is gone (closed by either side): the core drops its framing state.
   /// Never call it from inside a call the core made into the protocol (send, close, ...) or
