@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstdint>
 
+#include "cluster/sdk/text.hpp"
+
 namespace clusterctl {
 
 std::string Args::value(const std::string& name, const std::string& fallback) const {
@@ -19,10 +21,9 @@ std::uint64_t Args::number(const std::string& name, std::uint64_t fallback, std:
                            std::uint64_t max) const {
   if (!has(name)) return fallback;
   const std::string v = value(name);
-  std::uint64_t n = 0;
-  const bool digits = !v.empty() && v.size() <= 19 && std::all_of(v.begin(), v.end(), [](char c) { return c >= '0' && c <= '9'; });
-  if (digits) n = std::stoull(v);
-  if (!digits || n < min || n > max)
+  const auto parsed = cluster::sdk::text::parse_uint(v, max);
+  const std::uint64_t n = parsed.value_or(0);
+  if (!parsed || n < min)
     throw UsageError("--" + name + " wants a number from " + std::to_string(min) + " to " + std::to_string(max) +
                      ", not '" + v + "'");
   return n;

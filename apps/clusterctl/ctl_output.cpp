@@ -4,6 +4,7 @@
 #include <ostream>
 #include <vector>
 
+#include "cluster/sdk/text.hpp"
 #include "cluster/tcl.hpp"
 
 namespace clusterctl {
@@ -12,23 +13,7 @@ using clusterapp::JsonArrayPtr;
 using clusterapp::JsonPtr;
 
 std::string one_line(std::string_view text) {
-  static constexpr char hex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(text.size());
-  for (char c : text) {
-    const auto u = static_cast<unsigned char>(c);
-    if (c == '\n') out += "\\n";
-    else if (c == '\r') out += "\\r";
-    else if (c == '\t') out += "\\t";
-    else if (u < 0x20 || u == 0x7f) {
-      out += "\\x";
-      out.push_back(hex[u >> 4]);
-      out.push_back(hex[u & 15]);
-    } else {
-      out.push_back(c);
-    }
-  }
-  return out;
+  return cluster::sdk::text::escape_controls(text, cluster::sdk::text::Escape::mnemonics);
 }
 
 namespace {

@@ -9,7 +9,8 @@
 
 namespace clusterctl {
 
-/// Text on one line: control characters as \n, \r, \t or \xHH.
+/// Text on one line: control characters as \n, \r, \t or \xHH, and so is every byte >= 0x80
+/// when the text is not valid UTF-8 (C1 controls such as CSI); cluster::sdk::text::escape_controls.
 std::string one_line(std::string_view text);
 
 /// The members table: UUID, IP, LOCAL, LAST SEEN, PROTOCOLS, TAGS.

@@ -1,4 +1,8 @@
+// Hex here; UTF-8 and control characters are the SDK's (cluster/sdk/text.hpp), exported under
+// their long-standing names.
 #include "cluster/text.hpp"
+
+#include "cluster/sdk/text.hpp"
 
 #include <cstdint>
 
@@ -37,57 +41,10 @@ std::optional<std::string> from_hex(std::string_view hex) {
   return out;
 }
 
-bool is_utf8(std::string_view s) noexcept {
-  const auto* p = reinterpret_cast<const std::uint8_t*>(s.data());
-  const auto* end = p + s.size();
-  while (p < end) {
-    const std::uint8_t b = *p;
-    if (b < 0x80) {
-      ++p;
-      continue;
-    }
-    int n;
-    std::uint32_t cp;
-    if ((b & 0xE0) == 0xC0) { n = 1; cp = b & 0x1Fu; }
-    else if ((b & 0xF0) == 0xE0) { n = 2; cp = b & 0x0Fu; }
-    else if ((b & 0xF8) == 0xF0) { n = 3; cp = b & 0x07u; }
-    else return false;
-    if (end - p <= n) return false;
-    for (int i = 1; i <= n; ++i) {
-      if ((p[i] & 0xC0) != 0x80) return false;
-      cp = (cp << 6) | (p[i] & 0x3Fu);
-    }
-    static constexpr std::uint32_t min_for_len[] = {0, 0x80, 0x800, 0x10000};
-    if (cp < min_for_len[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
-    p += n + 1;
-  }
-  return true;
-}
+bool is_utf8(std::string_view s) noexcept { return sdk::text::is_utf8(s); }
 
-bool has_control(std::string_view text) noexcept {
-  for (const char ch : text) {
-    const auto c = static_cast<unsigned char>(ch);
-    if (c < 0x20 || c == 0x7f) return true;
-  }
-  return false;
-}
+bool has_control(std::string_view text) noexcept { return sdk::text::has_control(text); }
 
-std::string escape_controls(std::string_view text) {
-  static constexpr char digits[] = "0123456789abcdef";
-  const bool utf8 = is_utf8(text);
-  std::string out;
-  out.reserve(text.size());
-  for (const char ch : text) {
-    const auto c = static_cast<unsigned char>(ch);
-    if ((c >= 0x20 && c < 0x7f) || (c >= 0x80 && utf8)) {
-      out.push_back(ch);
-      continue;
-    }
-    out += "\\x";
-    out.push_back(digits[c >> 4]);
-    out.push_back(digits[c & 0xf]);
-  }
-  return out;
-}
+std::string escape_controls(std::string_view text) { return sdk::text::escape_controls(text); }
 
 }  // namespace cluster

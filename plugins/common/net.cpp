@@ -8,6 +8,9 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <memory>
+
+#include "cluster/sdk/text.hpp"
 
 namespace cluster::transport {
 namespace {
@@ -107,13 +110,7 @@ bool make_address(std::string_view ip, std::uint16_t port, sockaddr_storage& out
 }
 
 std::uint16_t parse_port(std::string_view text) noexcept {
-  if (text.empty() || text.size() > 5) return 0;
-  unsigned v = 0;
-  for (char c : text) {
-    if (c < '0' || c > '9') return 0;
-    v = v * 10 + static_cast<unsigned>(c - '0');
-  }
-  return v >= 1 && v <= 65535 ? static_cast<std::uint16_t>(v) : 0;
+  return static_cast<std::uint16_t>(sdk::text::parse_uint(text, 65535).value_or(0));
 }
 
 bool LocalAddresses::is_local(std::string_view ip) {
@@ -128,21 +125,33 @@ bool LocalAddresses::is_local(std::string_view ip) {
   return known();
 }
 
+std::vector<InterfaceAddress> interface_addresses(int family) {
+  std::vector<InterfaceAddress> out;
+  ifaddrs* list = nullptr;
+  if (::getifaddrs(&list) != 0) return out;
+  std::unique_ptr<ifaddrs, void (*)(ifaddrs*)> guard(list, ::freeifaddrs);
+  for (const ifaddrs* a = list; a != nullptr; a = a->ifa_next) {
+    if (a->ifa_addr == nullptr || a->ifa_name == nullptr) continue;
+    const int f = a->ifa_addr->sa_family;
+    if ((f != AF_INET && f != AF_INET6) || (family != AF_UNSPEC && f != family)) continue;
+    InterfaceAddress entry;
+    entry.name = a->ifa_name;
+    entry.flags = a->ifa_flags;
+    entry.length = f == AF_INET ? sizeof(sockaddr_in) : sizeof(sockaddr_in6);
+    std::memcpy(&entry.address, a->ifa_addr, entry.length);
+    out.push_back(std::move(entry));
+  }
+  return out;
+}
+
 void LocalAddresses::refresh() {
   addresses_.clear();
   loaded_ = true;
-  ifaddrs* list = nullptr;
-  if (::getifaddrs(&list) != 0) return;
-  for (const ifaddrs* a = list; a != nullptr; a = a->ifa_next) {
-    if (a->ifa_addr == nullptr) continue;
-    const int family = a->ifa_addr->sa_family;
-    if (family != AF_INET && family != AF_INET6) continue;
-    const socklen_t len = family == AF_INET ? sizeof(sockaddr_in) : sizeof(sockaddr_in6);
-    std::string text = address_text(a->ifa_addr, len);
+  for (const InterfaceAddress& a : interface_addresses()) {
+    std::string text = address_text(reinterpret_cast<const sockaddr*>(&a.address), a.length);
     if (!text.empty() && std::find(addresses_.begin(), addresses_.end(), text) == addresses_.end())
       addresses_.push_back(std::move(text));
   }
-  ::freeifaddrs(list);
 }
 
 }  // namespace cluster::transport

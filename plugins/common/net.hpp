@@ -37,6 +37,18 @@ bool make_address(std::string_view ip, std::uint16_t port, sockaddr_storage& out
 /// Parses a decimal port 1..65535; 0 when invalid.
 std::uint16_t parse_port(std::string_view text) noexcept;
 
+/// One address of a network interface (an entry of getifaddrs).
+struct InterfaceAddress {
+  std::string name;           ///< interface name ("eth0")
+  unsigned flags = 0;         ///< IFF_UP, IFF_MULTICAST, ...
+  sockaddr_storage address{};  ///< AF_INET (sockaddr_in) or AF_INET6 (sockaddr_in6)
+  socklen_t length = 0;
+};
+
+/// The IPv4 and IPv6 addresses of every interface, in getifaddrs' order; only `family` when it is
+/// AF_INET or AF_INET6. Empty when getifaddrs fails. The one getifaddrs loop of the plugins.
+std::vector<InterfaceAddress> interface_addresses(int family = AF_UNSPEC);
+
 /// The addresses of this host, from getifaddrs, cached. A miss refreshes the cache, at most once
 /// per second, so a new address is picked up without a syscall storm from foreign senders.
 class LocalAddresses {

@@ -1,5 +1,7 @@
 #include "stream_transport.hpp"
 
+#include "cluster/sdk/boundary.hpp"
+
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/resource.h>
@@ -43,26 +45,14 @@ bool would_block(int err) noexcept { return err == EAGAIN || err == EWOULDBLOCK;
 
 }  // namespace
 
-Result parse_limits(const sdk::PluginConfig& cfg, const std::string& section, bool per_source, StreamLimits& out) {
-  auto bad = [&](const char* key, const char* range) {
-    return Result::failure("[" + section + "] " + key + " must be " + range + ", not " + cfg.get(key));
-  };
-  const std::int64_t idle = cfg.get_int("idle_timeout_ms");
-  if (idle < 0 || idle > 86400000) return bad("idle_timeout_ms", "0 (never) or up to 86400000");
-  out.idle_timeout_ms = idle;
-  const std::int64_t conns = cfg.get_int("max_connections");
-  if (conns < 1 || conns > 1000000) return bad("max_connections", "1..1000000");
-  out.max_connections = static_cast<std::size_t>(conns);
-  const std::int64_t reserve = cfg.get_int("reserved_fds");
-  if (reserve < 0 || reserve > 100000) return bad("reserved_fds", "0..100000");
-  out.reserved_fds = static_cast<std::size_t>(reserve);
-  out.max_per_source = 0;
-  if (per_source) {
-    const std::int64_t n = cfg.get_int("max_connections_per_source");
-    if (n < 0 || n > 1000000) return bad("max_connections_per_source", "0 (no cap) or up to 1000000");
-    out.max_per_source = static_cast<std::size_t>(n);
-  }
-  return Result::success();
+StreamConfig parse_stream_config(const sdk::PluginConfig& cfg, bool per_source) {
+  StreamConfig out;
+  out.max_pending_bytes = static_cast<std::size_t>(cfg.get_int("max_pending_bytes"));
+  out.limits.idle_timeout_ms = cfg.get_int("idle_timeout_ms");
+  out.limits.max_connections = static_cast<std::size_t>(cfg.get_int("max_connections"));
+  out.limits.reserved_fds = static_cast<std::size_t>(cfg.get_int("reserved_fds"));
+  out.limits.max_per_source = per_source ? static_cast<std::size_t>(cfg.get_int("max_connections_per_source")) : 0;
+  return out;
 }
 
 StreamTransport::StreamTransport(sdk::ProtocolHost& host, StreamOptions options)
@@ -83,11 +73,7 @@ std::size_t StreamTransport::pending_bytes(ConnectionId id) const noexcept {
 Result StreamTransport::listen(int fd) {
   stopped_ = false;
   const sdk::WatchId w = host_.loop().watch(fd, sdk::readable, [this](std::uint32_t) noexcept {
-    try {
-      on_accept();
-    } catch (...) {
-      host_.log(LogLevel::error, "accept failed (out of memory?)");
-    }
+    sdk::guard_log(host_, "stream transport: accept", [this] { on_accept(); });
   });
   if (w == 0) {
     int tmp = fd;
@@ -238,11 +224,7 @@ void StreamTransport::arm_idle_sweep() {
   const auto period = std::chrono::milliseconds(std::max<std::int64_t>(options_.limits.idle_timeout_ms / 4, 10));
   idle_timer_ = host_.loop().after(period, [this]() noexcept {
     idle_timer_ = 0;
-    try {
-      sweep_idle();
-    } catch (...) {
-      host_.log(LogLevel::error, options_.name + ": idle sweep failed (out of memory?)");
-    }
+    sdk::guard_log(host_, "stream transport: idle sweep", [this] { sweep_idle(); });
   });
 }
 
@@ -269,11 +251,7 @@ ConnectionId StreamTransport::adopt(int fd, std::string ip, bool local, std::str
   c->peer_uuid = std::move(peer_uuid);
   c->last_active = host_.loop().now();
   c->watch = host_.loop().watch(fd, sdk::readable, [this, id](std::uint32_t flags) noexcept {
-    try {
-      on_ready(id, flags);
-    } catch (...) {
-      host_.log(LogLevel::error, "connection event failed (out of memory?)");
-    }
+    sdk::guard_log(host_, "stream transport: connection event", [&] { on_ready(id, flags); });
   });
   if (c->watch == 0) {
     close_fd(c->fd);
@@ -355,11 +333,7 @@ void StreamTransport::start_batch(Conn& c) {
   if (batch_timer_ != 0) return;
   batch_timer_ = host_.loop().after(std::chrono::milliseconds(0), [this]() noexcept {
     batch_timer_ = 0;
-    try {
-      flush_batches();
-    } catch (...) {
-      host_.log(LogLevel::error, options_.name + ": flushing batched output failed (out of memory?)");
-    }
+    sdk::guard_log(host_, "stream transport: flushing batched output", [this] { flush_batches(); });
   });
   if (batch_timer_ == 0) {  // no timer: do not batch, write each packet at once
     c.batching = false;
@@ -517,11 +491,7 @@ void StreamTransport::notify_closed(ConnectionId id) {
   if (closed_timer_ == 0)
     closed_timer_ = host_.loop().after(std::chrono::milliseconds(0), [this]() noexcept {
       closed_timer_ = 0;
-      try {
-        deliver_closed();
-      } catch (...) {
-        host_.log(LogLevel::error, "connection-closed delivery failed (out of memory?)");
-      }
+      sdk::guard_log(host_, "stream transport: connection-closed delivery", [this] { deliver_closed(); });
     });
 }
 
@@ -571,10 +541,7 @@ Result StreamTransport::send(const ServiceInfo& peer, std::string_view packet,
       Conn* late = find(id);
       if (late == nullptr) return;
       late->connect_timer = 0;
-      try {
-        close_now(id, "connect timed out");
-      } catch (...) {
-      }
+      sdk::guard_log(host_, "stream transport: connect timeout", [&] { close_now(id, "connect timed out"); });
     });
     update_interest(*c);
   }

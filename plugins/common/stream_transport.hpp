@@ -65,10 +65,21 @@ inline constexpr sdk::ConfigKey kReservedFdsKey{
     "descriptors kept free below the nofile limit (control socket, outgoing sends); a connection "
     "accepted into them replaces the least recently active one, or is refused"};
 
-/// Reads idle_timeout_ms, max_connections, reserved_fds and (`per_source`) max_connections_per_source
-/// from a validated plugin section; a failure names `section` and the bad value.
-sdk::Result parse_limits(const sdk::PluginConfig& cfg, const std::string& section, bool per_source,
-                         StreamLimits& out);
+/// Their ranges (SDK 1.2 ConfigRange): the host refuses a value outside them before init.
+inline constexpr sdk::ConfigRange kMaxPendingBytesRange{"max_pending_bytes", 1, INT64_MAX};
+inline constexpr sdk::ConfigRange kIdleTimeoutRange{"idle_timeout_ms", 0, 86400000};
+inline constexpr sdk::ConfigRange kMaxConnectionsRange{"max_connections", 1, 1000000};
+inline constexpr sdk::ConfigRange kReservedFdsRange{"reserved_fds", 0, 100000};
+
+/// What both stream transports read from their section, parsed once (at init).
+struct StreamConfig {
+  std::size_t max_pending_bytes = 16u << 20;
+  StreamLimits limits;
+};
+
+/// Reads max_pending_bytes, idle_timeout_ms, max_connections, reserved_fds and (`per_source`)
+/// max_connections_per_source from a validated plugin section (the host kept them in range).
+StreamConfig parse_stream_config(const sdk::PluginConfig& cfg, bool per_source);
 
 /// Opens an outgoing connection: sets `fd` to a non-blocking socket and `ip`/`local` to what
 /// Origin should say, or returns a failure. A connect still in progress sets `pending_ms` to the

@@ -44,7 +44,7 @@ using cluster::sdk::HookSetHost;
 using cluster::sdk::LogLevel;
 using cluster::sdk::PluginConfig;
 using cluster::sdk::Result;
-using cluster::hooks::printable;
+using cluster::sdk::text::printable;
 
 constexpr ConfigKey kKeys[] = {
     {"keys", ConfigType::string, "",
@@ -55,6 +55,10 @@ constexpr ConfigKey kKeys[] = {
      "seconds a packet's timestamp may differ from our clock (1..86400); also the replay window"},
 };
 
+constexpr cluster::sdk::ConfigRange kRanges[] = {
+    {"window", 1, 86400},
+};
+
 constexpr std::string_view kMagic = "CA1";
 constexpr std::size_t kTimeSize = 8;
 constexpr std::size_t kNonceSize = 8;
@@ -62,10 +66,10 @@ constexpr std::size_t kTagSize = 32;
 constexpr std::size_t kMaxKeyId = 255;
 /// Tags of accepted packets remembered against replays; beyond it the oldest are forgotten.
 constexpr std::size_t kReplayCacheLimit = 100000;
-/// Verification before every other receive hook except local-only (-2000000); signing after
+/// Verification before every other receive hook except local-only's admission; signing after
 /// every other send hook, so it covers their changes.
-constexpr int kVerifyOrder = -1000000;
-constexpr int kSignOrder = 1000000;
+constexpr int kVerifyOrder = cluster::hook_order::verify;
+constexpr int kSignOrder = cluster::hook_order::last;
 
 // Poco 1.11's SHA2Engine lacks the BLOCK_SIZE/DIGEST_SIZE constants HMACEngine needs.
 class Sha256Engine : public Poco::SHA2Engine {
@@ -128,10 +132,7 @@ Result parse_config(const PluginConfig& cfg, AuthConfig& out) {
       return Result::failure(section + "sign_with = '" + printable(sign, 60) + "' names no key of keys (key ids: " +
                              ids + ")");
   }
-  const std::int64_t window = cfg.get_int("window");
-  if (window < 1 || window > 86400)
-    return Result::failure(section + "window must be 1..86400 seconds, not " + cfg.get("window"));
-  out.window_ms = window * 1000;
+  out.window_ms = cfg.get_int("window") * 1000;  // the host kept it in 1..86400
   return Result::success();
 }
 
@@ -168,21 +169,23 @@ struct TagHash {
 
 class Auth final : public cluster::hooks::HookSetBase {
  public:
-  Auth(HookSetHost& host, const PluginConfig& config) : host_(host), config_error_(parse_config(config, cfg_)) {
-    if (!config_error_) return;
+  /// `cfg`: the [auth] section, parsed (and refused when invalid) once, at init.
+  Auth(HookSetHost& host, const AuthConfig& cfg) : host_(host), cfg_(cfg) {
     for (const Key& k : cfg_.keys) macs_.push_back(std::make_unique<Hmac>(k.secret));
     std::random_device rd;
     rng_.seed((static_cast<std::uint64_t>(rd()) << 32) ^ rd());
   }
 
   Result attach(HookRegistry& hooks) noexcept override {
-    if (!config_error_) return config_error_;
-    if (!add(hooks, HookPoint::evaluate_receive, "auth.verify", [this](HookContext& ctx) { return verify(ctx); },
-             kVerifyOrder))
-      return refuse_duplicate("auth", "auth.verify");
-    if (!add(hooks, HookPoint::evaluate_send, "auth.sign", [this](HookContext& ctx) { return sign(ctx); }, kSignOrder))
-      return refuse_duplicate("auth", "auth.sign");
-    return Result::success();
+    return cluster::sdk::guard("auth: attach", [&] {
+      if (!add(hooks, HookPoint::evaluate_receive, "auth.verify", [this](HookContext& ctx) { return verify(ctx); },
+               kVerifyOrder))
+        return refuse_duplicate("auth", "auth.verify");
+      if (!add(hooks, HookPoint::evaluate_send, "auth.sign", [this](HookContext& ctx) { return sign(ctx); },
+               kSignOrder))
+        return refuse_duplicate("auth", "auth.sign");
+      return Result::success();
+    });
   }
 
  private:
@@ -287,7 +290,6 @@ class Auth final : public cluster::hooks::HookSetBase {
 
   HookSetHost& host_;
   AuthConfig cfg_;
-  Result config_error_;  ///< success, or why the section is invalid (attach then refuses)
   std::vector<std::unique_ptr<Hmac>> macs_;  ///< per key, in the order of cfg_.keys
   std::mt19937_64 rng_;                      ///< nonces: unique, need not be secret
   std::string encoded_;                      ///< reused encode buffer
@@ -297,26 +299,15 @@ class Auth final : public cluster::hooks::HookSetBase {
 };
 
 bool init(cluster::sdk::Registrar& registrar, std::string& error) noexcept {
-  try {
+  return cluster::sdk::guard_init("auth", error, [&] {
     AuthConfig cfg;
-    if (Result r = parse_config(registrar.config(), cfg); !r) {
-      error = r.message();
-      return false;
-    }
-    registrar.add_hook_set("auth", [](HookSetHost& host) -> std::unique_ptr<cluster::sdk::HookSet> {
-      return std::make_unique<Auth>(host, host.config());
-    });
-    return true;
-  } catch (const std::exception& e) {
-    error = std::string("auth: ") + e.what();
-    return false;
-  } catch (...) {
-    error = "auth: init failed";
-    return false;
-  }
+    if (Result r = parse_config(registrar.config(), cfg); !r) return r;
+    registrar.add_hook_set("auth", cluster::sdk::hook_set_factory<Auth>(std::move(cfg)));
+    return Result::success();
+  });
 }
 
 }  // namespace
 
-CLUSTER_PLUGIN("auth", "1.0.0", "hook set auth: HMAC-SHA256 shared-secret authentication of every packet",
-               kKeys, std::size(kKeys), init, nullptr)
+CLUSTER_PLUGIN_RANGED("auth", "1.0.0", "hook set auth: HMAC-SHA256 shared-secret authentication of every packet",
+                      kKeys, std::size(kKeys), kRanges, std::size(kRanges), init, nullptr)

@@ -1,6 +1,6 @@
 // Shared by the hook-set plugins (header-only, compiled into each .so; never the core's code):
-// a HookSet base that remembers the hooks it added and removes them again, and Tcl list quoting
-// (the SDK has none, and a plugin may not link the core).
+// a HookSet base that remembers the hooks it added and removes them again. Tcl quoting and
+// printable text come from the SDK (cluster/sdk/text.hpp), hook orders from cluster::hook_order.
 #pragma once
 
 #include <string>
@@ -25,24 +25,21 @@ class HookSetBase : public sdk::HookSet {
     const HookId id = registry.add(point, std::move(name), std::move(fn), order);
     if (id == 0) return false;
     registry_ = &registry;
-    try {
+    const bool kept = sdk::guard_or(false, [&] {
       ids_.push_back(id);
-    } catch (...) {
-      registry.remove(id);
-      return false;
-    }
-    return true;
+      return true;
+    });
+    if (!kept) registry.remove(id);
+    return kept;
   }
 
   /// Removes every hook added so far and returns a failure naming `set` and `hook`.
   sdk::Result refuse_duplicate(std::string_view set, std::string_view hook) noexcept {
     detach();
-    try {
+    return sdk::guard("hook set", [&] {
       return sdk::Result::failure("hook set '" + std::string(set) + "': hook '" + std::string(hook) +
                                   "' exists already (attached twice to one cluster?)");
-    } catch (...) {
-      return sdk::Result::failure({});
-    }
+    });
   }
 
   void detach() noexcept {
@@ -56,82 +53,5 @@ class HookSetBase : public sdk::HookSet {
   HookRegistry* registry_ = nullptr;
   std::vector<HookId> ids_;
 };
-
-/// Tcl list element quoting, as the core's tcl::quote does it: the element as is when nothing
-/// in it is special, {braces} when the braces inside balance, backslashes otherwise; {} for "".
-inline std::string tcl_quote(std::string_view e) {
-  if (e.empty()) return "{}";
-  auto space = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'; };
-  auto special = [](char c) {
-    return c == '{' || c == '}' || c == '[' || c == ']' || c == '$' || c == '"' || c == '\\' || c == ';';
-  };
-  bool plain = e.front() != '#';
-  for (const char c : e)
-    if (space(c) || special(c)) plain = false;
-  if (plain) return std::string(e);
-  // Braces work when the parser's brace count (skipping backslash-escaped characters) never
-  // goes negative and ends at 0, and no backslash would escape the closing brace.
-  int depth = 0;
-  bool braces = true;
-  for (std::size_t i = 0; i < e.size() && braces; ++i) {
-    if (e[i] == '\\') {
-      if (i + 1 == e.size()) braces = false;
-      ++i;
-    } else if (e[i] == '{') {
-      ++depth;
-    } else if (e[i] == '}' && --depth < 0) {
-      braces = false;
-    }
-  }
-  if (braces && depth == 0) return "{" + std::string(e) + "}";
-  std::string out;
-  for (std::size_t i = 0; i < e.size(); ++i) {
-    const char c = e[i];
-    switch (c) {
-      case '\n': out += "\\n"; break;
-      case '\t': out += "\\t"; break;
-      case '\r': out += "\\r"; break;
-      case '\v': out += "\\v"; break;
-      case '\f': out += "\\f"; break;
-      case '#':
-        if (i == 0) out.push_back('\\');
-        out.push_back(c);
-        break;
-      default:
-        if (c == ' ' || special(c)) out.push_back('\\');
-        out.push_back(c);
-    }
-  }
-  return out;
-}
-
-inline std::string tcl_list(const std::vector<std::string>& elements) {
-  std::string out;
-  for (const auto& e : elements) {
-    if (!out.empty()) out.push_back(' ');
-    out += tcl_quote(e);
-  }
-  return out;
-}
-
-/// Text safe for one log line or error message: printable ASCII and UTF-8 bytes as they are,
-/// control bytes as \xNN, cut after `max` bytes ("... (N bytes)").
-inline std::string printable(std::string_view s, std::size_t max = 200) {
-  static const char hex[] = "0123456789abcdef";
-  std::string out;
-  const std::size_t n = s.size() < max ? s.size() : max;
-  for (std::size_t i = 0; i < n; ++i) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    if (c < 0x20 || c == 0x7f) {
-      out += "\\x";
-      out.push_back(hex[c >> 4]);
-      out.push_back(hex[c & 15]);
-    } else {
-      out.push_back(static_cast<char>(c));
-    }
-  }
-  if (n < s.size()) out += "... (" + std::to_string(s.size()) + " bytes)";
-  return out;
-}
 
 }  // namespace cluster::hooks

@@ -29,7 +29,7 @@ constexpr ConfigKey kKeys[] = {
 };
 
 /// After every other query hook: kv answers only what no one else did.
-constexpr int kOrder = 1000000;
+constexpr int kOrder = cluster::hook_order::last;
 
 bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'; }
 
@@ -47,16 +47,19 @@ std::string lower(std::string_view s) {
 
 class Kv final : public cluster::hooks::HookSetBase {
  public:
-  explicit Kv(std::map<std::string, std::string, std::less<>> data) : data_(std::move(data)) {
+  /// `data`: the section's key/value pairs, copied at init.
+  Kv(HookSetHost& /*host*/, std::map<std::string, std::string, std::less<>> data) : data_(std::move(data)) {
     std::vector<std::string> keys;
     for (const auto& kv : data_) keys.push_back(kv.first);
-    keys_ = cluster::hooks::tcl_list(keys);
+    keys_ = cluster::sdk::text::tcl_list(keys);
   }
 
   Result attach(HookRegistry& hooks) noexcept override {
-    if (!add(hooks, HookPoint::query, "kv.query", [this](HookContext& ctx) { return answer(ctx); }, kOrder))
-      return refuse_duplicate("kv", "kv.query");
-    return Result::success();
+    return cluster::sdk::guard("kv: attach", [&] {
+      if (!add(hooks, HookPoint::query, "kv.query", [this](HookContext& ctx) { return answer(ctx); }, kOrder))
+        return refuse_duplicate("kv", "kv.query");
+      return Result::success();
+    });
   }
 
  private:
@@ -74,7 +77,7 @@ class Kv final : public cluster::hooks::HookSetBase {
       if (key.size() >= 2 && key.front() == '{' && key.back() == '}') key = key.substr(1, key.size() - 2);
       auto it = data_.find(lower(key));  // ini keys are case-insensitive (stored lowercase)
       if (it == data_.end()) {
-        ctx.reason = "kv: no key '" + cluster::hooks::printable(key, 100) + "'";
+        ctx.reason = "kv: no key '" + cluster::sdk::text::printable(key, 100) + "'";
         return Verdict::drop;
       }
       ctx.answer = it->second;
@@ -88,15 +91,10 @@ class Kv final : public cluster::hooks::HookSetBase {
 };
 
 bool init(cluster::sdk::Registrar& registrar, std::string& error) noexcept {
-  try {
-    registrar.add_hook_set("kv", [](HookSetHost& host) -> std::unique_ptr<cluster::sdk::HookSet> {
-      return std::make_unique<Kv>(host.config().values());
-    });
-    return true;
-  } catch (...) {
-    error = "kv: out of memory";
-    return false;
-  }
+  return cluster::sdk::guard_init("kv", error, [&] {
+    registrar.add_hook_set("kv", cluster::sdk::hook_set_factory<Kv>(registrar.config().values()));
+    return Result::success();
+  });
 }
 
 }  // namespace

@@ -20,16 +20,18 @@ using cluster::sdk::Result;
 
 /// Before every other hook, the auth hook set's verification included: a packet from another
 /// host is refused without any further work.
-constexpr int kOrder = -2000000;
+constexpr int kOrder = cluster::hook_order::admit;
 
 class LocalOnly final : public cluster::hooks::HookSetBase {
  public:
   Result attach(HookRegistry& hooks) noexcept override {
-    if (!add(hooks, HookPoint::evaluate_receive, "local-only.receive", receive, kOrder))
-      return refuse_duplicate("local-only", "local-only.receive");
-    if (!add(hooks, HookPoint::service_evaluate, "local-only.service", evaluate, kOrder))
-      return refuse_duplicate("local-only", "local-only.service");
-    return Result::success();
+    return cluster::sdk::guard("local-only: attach", [&] {
+      if (!add(hooks, HookPoint::evaluate_receive, "local-only.receive", receive, kOrder))
+        return refuse_duplicate("local-only", "local-only.receive");
+      if (!add(hooks, HookPoint::service_evaluate, "local-only.service", evaluate, kOrder))
+        return refuse_duplicate("local-only", "local-only.service");
+      return Result::success();
+    });
   }
 
  private:
@@ -50,15 +52,12 @@ class LocalOnly final : public cluster::hooks::HookSetBase {
 };
 
 bool init(cluster::sdk::Registrar& registrar, std::string& error) noexcept {
-  try {
+  return cluster::sdk::guard_init("local-only", error, [&] {
     registrar.add_hook_set("local-only", [](HookSetHost&) -> std::unique_ptr<cluster::sdk::HookSet> {
       return std::make_unique<LocalOnly>();
     });
-    return true;
-  } catch (...) {
-    error = "local-only: out of memory";
-    return false;
-  }
+    return Result::success();
+  });
 }
 
 }  // namespace

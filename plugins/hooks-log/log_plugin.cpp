@@ -27,8 +27,8 @@ using cluster::sdk::ConfigType;
 using cluster::sdk::HookSetHost;
 using cluster::sdk::PluginConfig;
 using cluster::sdk::Result;
-using cluster::hooks::printable;
-using cluster::hooks::tcl_list;
+using cluster::sdk::text::printable;
+using cluster::sdk::text::tcl_list;
 
 constexpr ConfigKey kKeys[] = {
     {"level", ConfigType::string, "information",
@@ -37,8 +37,8 @@ constexpr ConfigKey kKeys[] = {
 };
 
 /// After the other hooks (auth verification and user hooks that may drop), before the auth
-/// signature (order 1000000) on the way out: the log shows what passed and what is sent.
-constexpr int kOrder = 900000;
+/// signature (hook_order::last) on the way out: the log shows what passed and what is sent.
+constexpr int kOrder = cluster::hook_order::observe;
 
 struct LogConfig {
   Poco::Message::Priority priority = Poco::Message::PRIO_INFORMATION;
@@ -84,11 +84,12 @@ std::string target_of(const HookContext& ctx) {
 
 class Log final : public cluster::hooks::HookSetBase {
  public:
-  explicit Log(const PluginConfig& config) : config_error_(parse_config(config, cfg_)) {}
+  /// `cfg`: the [log] section, parsed (and refused when invalid) once, at init.
+  Log(HookSetHost& /*host*/, const LogConfig& cfg)
+      : cfg_(cfg), what_logger_("log: cannot use logger '" + cfg_.logger + "'") {}
 
   Result attach(HookRegistry& hooks) noexcept override {
-    if (!config_error_) return config_error_;
-    try {
+    Result r = cluster::sdk::guard(what_logger_, [&] {
       // Poco's loggers live in libPocoFoundation (shared with the host), not in this plugin.
       logger_ = &Poco::Logger::get(cfg_.logger);
       // A logger without a channel drops everything: the host configured no logging at all.
@@ -97,11 +98,14 @@ class Log final : public cluster::hooks::HookSetBase {
         Poco::AutoPtr<Poco::ConsoleChannel> console(new Poco::ConsoleChannel);
         logger_->setChannel(console);
       }
-    } catch (const std::exception& e) {
-      return Result::failure("log: cannot use logger '" + cfg_.logger + "': " + e.what());
-    } catch (...) {
-      return Result::failure("log: cannot use logger '" + cfg_.logger + "'");
-    }
+      return Result::success();
+    });
+    if (!r) return r;
+    return cluster::sdk::guard("log: attach", [&] { return add_hooks(hooks); });
+  }
+
+ private:
+  Result add_hooks(HookRegistry& hooks) {
     struct Spec {
       HookPoint point;
       const char* name;
@@ -118,10 +122,10 @@ class Log final : public cluster::hooks::HookSetBase {
       const auto fn = s.fn;
       // Never anything but pass, even when writing the message failed.
       auto hook = [this, fn](HookContext& ctx) {
-        try {
+        cluster::sdk::guard_or(false, [&] {
           if (logger_->is(cfg_.priority)) (this->*fn)(ctx);
-        } catch (...) {
-        }
+          return true;
+        });
         return Verdict::pass;
       };
       if (!add(hooks, s.point, s.name, std::move(hook), kOrder)) return refuse_duplicate("log", s.name);
@@ -129,7 +133,6 @@ class Log final : public cluster::hooks::HookSetBase {
     return Result::success();
   }
 
- private:
   void write(const std::string& text) { logger_->log(Poco::Message(logger_->name(), text, cfg_.priority)); }
 
   void discovered(const HookContext& ctx) {
@@ -176,28 +179,17 @@ class Log final : public cluster::hooks::HookSetBase {
   }
 
   LogConfig cfg_;
-  Result config_error_;  ///< success, or why the section is invalid (attach then refuses)
+  std::string what_logger_;  ///< the failure's prefix, built before anything can fail
   Poco::Logger* logger_ = nullptr;
 };
 
 bool init(cluster::sdk::Registrar& registrar, std::string& error) noexcept {
-  try {
+  return cluster::sdk::guard_init("log", error, [&] {
     LogConfig cfg;
-    if (Result r = parse_config(registrar.config(), cfg); !r) {
-      error = r.message();
-      return false;
-    }
-    registrar.add_hook_set("log", [](HookSetHost& host) -> std::unique_ptr<cluster::sdk::HookSet> {
-      return std::make_unique<Log>(host.config());
-    });
-    return true;
-  } catch (const std::exception& e) {
-    error = std::string("log: ") + e.what();
-    return false;
-  } catch (...) {
-    error = "log: init failed";
-    return false;
-  }
+    if (Result r = parse_config(registrar.config(), cfg); !r) return r;
+    registrar.add_hook_set("log", cluster::sdk::hook_set_factory<Log>(std::move(cfg)));
+    return Result::success();
+  });
 }
 
 }  // namespace

@@ -17,7 +17,7 @@
 
 #include "cluster/sdk.hpp"
 #include "net.hpp"
-#include "stream_transport.hpp"
+#include "stream_protocol.hpp"
 
 namespace {
 
@@ -25,13 +25,11 @@ using cluster::Dict;
 using cluster::ServiceInfo;
 using cluster::sdk::ConfigKey;
 using cluster::sdk::ConfigType;
-using cluster::sdk::ConnectionId;
 using cluster::sdk::LogLevel;
 using cluster::sdk::PluginConfig;
 using cluster::sdk::ProtocolHost;
 using cluster::sdk::ProtocolTraits;
 using cluster::sdk::Result;
-using cluster::sdk::SendOptions;
 namespace net = cluster::transport;
 
 constexpr ConfigKey kKeys[] = {
@@ -51,34 +49,38 @@ constexpr ConfigKey kKeys[] = {
     cluster::transport::kReservedFdsKey,
 };
 
+constexpr cluster::sdk::ConfigRange kRanges[] = {
+    {"port", 0, 65535},
+    {"connect_timeout_ms", 1, 600000},
+    cluster::transport::kMaxPendingBytesRange,
+    cluster::transport::kIdleTimeoutRange,
+    cluster::transport::kMaxConnectionsRange,
+    {"max_connections_per_source", 0, 1000000},
+    cluster::transport::kReservedFdsRange,
+};
+
+/// The [tcp] section, parsed once at init (the host kept every integer in its range).
 struct TcpConfig {
   std::string bind;
   std::uint16_t port = 0;
   int connect_timeout_ms = 1000;
-  std::size_t max_pending_bytes = 16u << 20;
   bool keepalive = true;
-  net::StreamLimits limits;
+  net::StreamConfig stream;
 };
 
-Result parse_config(const PluginConfig& cfg, TcpConfig& out) {
+TcpConfig parse_config(const PluginConfig& cfg) {
+  TcpConfig out;
   out.bind = cfg.get("bind");
   if (out.bind.empty()) out.bind = "0.0.0.0";
-  const std::int64_t port = cfg.get_int("port");
-  if (port < 0 || port > 65535) return Result::failure("[tcp] port must be 0..65535, not " + cfg.get("port"));
-  out.port = static_cast<std::uint16_t>(port);
-  const std::int64_t timeout = cfg.get_int("connect_timeout_ms");
-  if (timeout < 1 || timeout > 600000)
-    return Result::failure("[tcp] connect_timeout_ms must be 1..600000, not " + cfg.get("connect_timeout_ms"));
-  out.connect_timeout_ms = static_cast<int>(timeout);
-  const std::int64_t pending = cfg.get_int("max_pending_bytes");
-  if (pending < 1) return Result::failure("[tcp] max_pending_bytes must be positive, not " + cfg.get("max_pending_bytes"));
-  out.max_pending_bytes = static_cast<std::size_t>(pending);
+  out.port = static_cast<std::uint16_t>(cfg.get_int("port"));
+  out.connect_timeout_ms = static_cast<int>(cfg.get_int("connect_timeout_ms"));
   out.keepalive = cfg.get_bool("keepalive");
-  return net::parse_limits(cfg, "tcp", true, out.limits);
+  out.stream = net::parse_stream_config(cfg, true);
+  return out;
 }
 
 /// Opens a listening socket on bind:port; sets `port` to the port actually bound.
-Result open_listener(const std::string& bind, std::uint16_t wanted, int& fd_out, std::uint16_t& port_out) {
+Result open_tcp_listener(const std::string& bind, std::uint16_t wanted, int& fd_out, std::uint16_t& port_out) {
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
@@ -176,129 +178,61 @@ Result connect_to(const std::string& ip, std::uint16_t port, int timeout_ms, int
   return Result::success();
 }
 
-class TcpProtocol final : public cluster::sdk::Protocol {
+class TcpProtocol final : public net::StreamProtocol {
  public:
-  explicit TcpProtocol(ProtocolHost& host) : host_(host) {}
+  TcpProtocol(ProtocolHost& host, const TcpConfig& cfg)
+      : StreamProtocol(host, {"t", "tcp", ProtocolTraits{false, false, false}, true, cfg.keepalive}, cfg.stream),
+        cfg_(cfg) {}
   ~TcpProtocol() override { stop(); }
 
-  std::string_view id() const noexcept override { return "t"; }
-  ProtocolTraits traits() const noexcept override { return ProtocolTraits{false, false, false}; }
-
-  Result start() noexcept override {
-    try {
-      if (started_) return Result::failure("tcp: already started");
-      Result r = parse_config(host_.config(), cfg_);
-      if (!r) return r;
-      conns_ = std::make_unique<net::StreamTransport>(
-          host_, net::StreamOptions{"t", cfg_.max_pending_bytes, true, cfg_.keepalive, cfg_.limits});
-      int fd = -1;
-      r = open_listener(cfg_.bind, cfg_.port, fd, port_);
-      if (!r) return r;
-      r = conns_->listen(fd);
-      if (!r) return r;
-      started_ = true;
-      host_.log(LogLevel::info, "tcp: listening on " + cfg_.bind + ":" + std::to_string(port_));
-      return Result::success();
-    } catch (const std::exception& e) {
-      return Result::failure(std::string("tcp: start: ") + e.what());
-    } catch (...) {
-      return Result::failure("tcp: start failed");
-    }
-  }
-
-  Dict props() const noexcept override {
-    try {
-      if (!started_) return {};
-      return Dict{{"port", std::to_string(port_)}};
-    } catch (...) {
-      return {};
-    }
-  }
-
-  Result send(const ServiceInfo& peer, std::string_view packet, const SendOptions& options) noexcept override {
-    try {
-      if (!started_) return Result::failure("tcp: not started");
-      return conns_->send(peer, packet, options, [&](int& fd, std::string& ip, bool& local, int& pending_ms) {
-        return connect_peer(peer, fd, ip, local, pending_ms);
-      });
-    } catch (const std::exception& e) {
-      return Result::failure(std::string("tcp: send: ") + e.what());
-    } catch (...) {
-      return Result::failure("tcp: send failed");
-    }
-  }
-
-  void bind(ConnectionId conn, std::string_view peer_uuid) noexcept override {
-    try {
-      if (started_) conns_->bind(conn, peer_uuid);
-    } catch (...) {
-      host_.log(LogLevel::error, "tcp: bind failed");
-    }
-  }
-
-  void close(ConnectionId conn) noexcept override {
-    try {
-      if (started_) conns_->close(conn);
-    } catch (...) {
-      host_.log(LogLevel::error, "tcp: close failed");
-    }
-  }
-
-  void peer_lost(const ServiceInfo& peer) noexcept override {
-    try {
-      if (started_) conns_->close_peer(peer.uuid);
-    } catch (...) {
-      host_.log(LogLevel::error, "tcp: peer_lost failed");
-    }
-  }
-
-  /// On every heartbeat: a listener that died (accept failing for good) is recreated without
-  /// waiting for a peer's failure report.
-  void check() noexcept override {
-    if (!started_ || conns_->listening()) return;
-    host_.log(LogLevel::warning, "tcp: listener is dead; recreating it");
-    refresh();
-  }
-
-  Result refresh() noexcept override {
-    try {
-      if (!started_) return Result::failure("tcp: not started");
-      const std::uint16_t old_port = port_;
-      int fd = -1;
-      std::uint16_t port = 0;
-      if (cfg_.port == 0) {
-        // Open the new listener before closing the old one: the system cannot hand out the
-        // same ephemeral port again, so peers holding the stale props fail fast.
-        Result r = open_listener(cfg_.bind, 0, fd, port);
-        if (!r) return r;
-      } else {
-        conns_->close_listener();
-        Result r = open_listener(cfg_.bind, cfg_.port, fd, port);
-        if (!r) {
-          host_.log(LogLevel::error, r.message());
-          return r;
-        }
-      }
-      Result r = conns_->listen(fd);  // closes the old listener; connections stay open
-      if (!r) return r;
-      port_ = port;
-      host_.log(LogLevel::notice, "tcp: listener recreated, port " + std::to_string(old_port) + " -> " +
-                                      std::to_string(port_));
-      host_.props_changed();
-      return Result::success();
-    } catch (const std::exception& e) {
-      return Result::failure(std::string("tcp: refresh: ") + e.what());
-    } catch (...) {
-      return Result::failure("tcp: refresh failed");
-    }
-  }
-
-  void stop() noexcept override {
-    if (conns_) conns_->shutdown();
-    started_ = false;
-  }
-
  private:
+  Result open_listener() override {
+    int fd = -1;
+    Result r = open_tcp_listener(cfg_.bind, cfg_.port, fd, port_);
+    if (!r) return r;
+    return listen(fd);
+  }
+
+  /// A listener that died (accept failing for good) is recreated on the next heartbeat, without
+  /// waiting for a peer's failure report.
+  bool listener_ok(std::string& problem) override {
+    if (transport().listening()) return true;
+    problem = "tcp: listener is dead; recreating it";
+    return false;
+  }
+
+  Result replace_listener() override {
+    const std::uint16_t old_port = port_;
+    int fd = -1;
+    std::uint16_t port = 0;
+    if (cfg_.port == 0) {
+      // Open the new listener before closing the old one: the system cannot hand out the
+      // same ephemeral port again, so peers holding the stale props fail fast.
+      Result r = open_tcp_listener(cfg_.bind, 0, fd, port);
+      if (!r) return r;
+    } else {
+      transport().close_listener();
+      Result r = open_tcp_listener(cfg_.bind, cfg_.port, fd, port);
+      if (!r) {
+        host().log(LogLevel::error, r.message());
+        return r;
+      }
+    }
+    Result r = listen(fd);  // closes the old listener; connections stay open
+    if (!r) return r;
+    port_ = port;
+    host().log(LogLevel::notice, "tcp: listener recreated, port " + std::to_string(old_port) + " -> " +
+                                     std::to_string(port_));
+    return Result::success();
+  }
+
+  Dict listener_props() const override { return Dict{{"port", std::to_string(port_)}}; }
+  std::string listener_address() const override { return cfg_.bind + ":" + std::to_string(port_); }
+
+  Result connect(const ServiceInfo& peer, int& fd, std::string& ip, bool& local, int& pending_ms) override {
+    return connect_peer(peer, fd, ip, local, pending_ms);
+  }
+
   Result connect_peer(const ServiceInfo& peer, int& fd, std::string& ip, bool& local, int& pending_ms) {
     const std::string port_text = peer.prop("t", "port");
     const std::uint16_t port = net::parse_port(port_text);
@@ -321,31 +255,19 @@ class TcpProtocol final : public cluster::sdk::Protocol {
     return last;
   }
 
-  ProtocolHost& host_;
   TcpConfig cfg_;
-  std::unique_ptr<net::StreamTransport> conns_;
   net::LocalAddresses locals_;
   std::uint16_t port_ = 0;
-  bool started_ = false;
 };
 
 bool init(cluster::sdk::Registrar& registrar, std::string& error) noexcept {
-  try {
-    TcpConfig cfg;
-    Result r = parse_config(registrar.config(), cfg);
-    if (!r) {
-      error = r.message();
-      return false;
-    }
-    registrar.add_protocol("t", [](ProtocolHost& host) -> std::unique_ptr<cluster::sdk::Protocol> {
-      return std::make_unique<TcpProtocol>(host);
-    });
-    return true;
-  } catch (...) {
-    return false;
-  }
+  return cluster::sdk::guard_init("tcp", error, [&] {
+    registrar.add_protocol("t", cluster::sdk::protocol_factory<TcpProtocol>(parse_config(registrar.config())));
+    return Result::success();
+  });
 }
 
 }  // namespace
 
-CLUSTER_PLUGIN("tcp", "1.0.0", "TCP stream transport (protocol t)", kKeys, std::size(kKeys), init, nullptr)
+CLUSTER_PLUGIN_RANGED("tcp", "1.0.0", "TCP stream transport (protocol t)", kKeys, std::size(kKeys), kRanges,
+                      std::size(kRanges), init, nullptr)

@@ -5,7 +5,6 @@
 // Interface rules and failure behaviour: docs/transports.md.
 #include <arpa/inet.h>
 #include <linux/filter.h>
-#include <ifaddrs.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -31,7 +30,6 @@ using cluster::ServiceInfo;
 using cluster::sdk::ConfigKey;
 using cluster::sdk::ConfigType;
 using cluster::sdk::LogLevel;
-using cluster::sdk::PluginConfig;
 using cluster::sdk::ProtocolHost;
 using cluster::sdk::ProtocolTraits;
 using cluster::sdk::Result;
@@ -48,13 +46,9 @@ constexpr std::size_t kDatagramBuffer = 65536;
 constexpr int kDatagramsPerWakeup = 256;  // then let other sockets run (epoll is level-triggered)
 constexpr std::chrono::milliseconds kBusyGap{2};
 
-Result parse_config(const PluginConfig& cfg, int& receive_buffer) {
-  const std::int64_t v = cfg.get_int("receive_buffer");
-  if (v < 0 || v > (1 << 30))
-    return Result::failure("[udp-multicast] receive_buffer must be 0..1073741824, not " + cfg.get("receive_buffer"));
-  receive_buffer = static_cast<int>(v);
-  return Result::success();
-}
+constexpr cluster::sdk::ConfigRange kRanges[] = {
+    {"receive_buffer", 0, 1 << 30},
+};
 
 struct Interface {
   std::string name;
@@ -62,39 +56,29 @@ struct Interface {
   in_addr address{};  ///< its first IPv4 address (0.0.0.0 if none): the source of what we send
 };
 
+/// The IPv4 address of an interface address entry.
+in_addr ipv4(const net::InterfaceAddress& a) {
+  sockaddr_in sin;
+  std::memcpy(&sin, &a.address, sizeof sin);
+  return sin.sin_addr;
+}
+
 /// The first IPv4 address of interface `name`, 0.0.0.0 when it has none.
 in_addr ipv4_of(const std::string& name) {
-  in_addr out{};
-  ifaddrs* list = nullptr;
-  if (::getifaddrs(&list) != 0) return out;
-  for (const ifaddrs* a = list; a != nullptr; a = a->ifa_next) {
-    if (a->ifa_addr == nullptr || a->ifa_addr->sa_family != AF_INET || a->ifa_name == nullptr) continue;
-    if (name != a->ifa_name) continue;
-    sockaddr_in sin;
-    std::memcpy(&sin, a->ifa_addr, sizeof sin);
-    out = sin.sin_addr;
-    break;
-  }
-  ::freeifaddrs(list);
-  return out;
+  for (const net::InterfaceAddress& a : net::interface_addresses(AF_INET))
+    if (a.name == name) return ipv4(a);
+  return in_addr{};
 }
 
 /// Interfaces that are up and multicast-capable, with an IPv4 address, each once.
 std::vector<Interface> multicast_interfaces() {
   std::vector<Interface> out;
-  ifaddrs* list = nullptr;
-  if (::getifaddrs(&list) != 0) return out;
-  for (const ifaddrs* a = list; a != nullptr; a = a->ifa_next) {
-    if (a->ifa_addr == nullptr || a->ifa_addr->sa_family != AF_INET || a->ifa_name == nullptr) continue;
-    if ((a->ifa_flags & IFF_UP) == 0 || (a->ifa_flags & IFF_MULTICAST) == 0) continue;
-    const std::string name = a->ifa_name;
-    if (std::any_of(out.begin(), out.end(), [&](const Interface& i) { return i.name == name; })) continue;
-    const unsigned index = ::if_nametoindex(name.c_str());
-    sockaddr_in sin;
-    std::memcpy(&sin, a->ifa_addr, sizeof sin);
-    if (index != 0) out.push_back({name, index, sin.sin_addr});
+  for (const net::InterfaceAddress& a : net::interface_addresses(AF_INET)) {
+    if ((a.flags & IFF_UP) == 0 || (a.flags & IFF_MULTICAST) == 0) continue;
+    if (std::any_of(out.begin(), out.end(), [&](const Interface& i) { return i.name == a.name; })) continue;
+    const unsigned index = ::if_nametoindex(a.name.c_str());
+    if (index != 0) out.push_back({a.name, index, ipv4(a)});
   }
-  ::freeifaddrs(list);
   return out;
 }
 
@@ -107,42 +91,25 @@ Interface find_interface(const std::string& spec) {
   }
   in_addr wanted{};
   if (::inet_pton(AF_INET, spec.c_str(), &wanted) != 1) return found;
-  ifaddrs* list = nullptr;
-  if (::getifaddrs(&list) != 0) return found;
-  for (const ifaddrs* a = list; a != nullptr; a = a->ifa_next) {
-    if (a->ifa_addr == nullptr || a->ifa_addr->sa_family != AF_INET || a->ifa_name == nullptr) continue;
-    sockaddr_in sin;
-    std::memcpy(&sin, a->ifa_addr, sizeof sin);
-    if (sin.sin_addr.s_addr == wanted.s_addr) {
-      found = {a->ifa_name, ::if_nametoindex(a->ifa_name), wanted};
-      break;
-    }
-  }
-  ::freeifaddrs(list);
+  for (const net::InterfaceAddress& a : net::interface_addresses(AF_INET))
+    if (ipv4(a).s_addr == wanted.s_addr) return {a.name, ::if_nametoindex(a.name.c_str()), wanted};
   return found;
 }
 
 class UdpMulticastProtocol final : public cluster::sdk::Protocol {
  public:
-  explicit UdpMulticastProtocol(ProtocolHost& host) : host_(host) {}
+  /// `receive_buffer`: the [udp-multicast] key, read once at init.
+  UdpMulticastProtocol(ProtocolHost& host, int receive_buffer) : host_(host), receive_buffer_(receive_buffer) {}
   ~UdpMulticastProtocol() override { stop(); }
 
   std::string_view id() const noexcept override { return "c"; }
   ProtocolTraits traits() const noexcept override { return ProtocolTraits{false, true, true}; }
 
   Result start() noexcept override {
-    try {
-      if (fd_ >= 0) return Result::failure("udp-multicast: already started");
-      Result r = open();
-      if (!r) close_socket();
-      return r;
-    } catch (const std::exception& e) {
-      close_socket();
-      return Result::failure(std::string("udp-multicast: start: ") + e.what());
-    } catch (...) {
-      close_socket();
-      return Result::failure("udp-multicast: start failed");
-    }
+    if (fd_ >= 0) return Result::failure("udp-multicast: already started");
+    Result r = cluster::sdk::guard("udp-multicast: start", [this] { return open(); });
+    if (!r) close_socket();
+    return r;
   }
 
   Dict props() const noexcept override { return {}; }
@@ -153,7 +120,7 @@ class UdpMulticastProtocol final : public cluster::sdk::Protocol {
   }
 
   Result multicast(std::string_view packet) noexcept override {
-    try {
+    return cluster::sdk::guard("udp-multicast: send", [&] {
       if (send_fd_ < 0) return Result::failure("udp-multicast: not started");
       for (;;) {
         const ssize_t n = ::sendto(send_fd_, packet.data(), packet.size(), 0,
@@ -164,15 +131,13 @@ class UdpMulticastProtocol final : public cluster::sdk::Protocol {
         return Result::failure("udp-multicast: send " + std::to_string(packet.size()) + " bytes to " + where_ +
                                ": " + net::errno_text(errno));
       }
-    } catch (...) {
-      return Result::failure("udp-multicast: send failed");
-    }
+    });
   }
 
   /// Joins interfaces that came up since (when no interface is configured); hands on the
   /// pieces of packets that never completed.
   void check() noexcept override {
-    try {
+    cluster::sdk::guard_log(host_, "udp-multicast: check", [this] {
       if (fd_ < 0) return;
       if (reassembler_.pending() != 0) {
         current_origin_ = nullptr;
@@ -180,9 +145,7 @@ class UdpMulticastProtocol final : public cluster::sdk::Protocol {
       }
       if (!host_.settings().interface.empty()) return;
       join_all(false);
-    } catch (...) {
-      host_.log(LogLevel::error, "udp-multicast: check failed");
-    }
+    });
   }
 
   void stop() noexcept override { close_socket(); }
@@ -190,9 +153,7 @@ class UdpMulticastProtocol final : public cluster::sdk::Protocol {
  private:
   Result open() {
     const cluster::sdk::ClusterSettings& s = host_.settings();
-    int receive_buffer = 0;
-    Result r = parse_config(host_.config(), receive_buffer);
-    if (!r) return r;
+    const int receive_buffer = receive_buffer_;
     const std::string address = s.address.empty() ? "230.230.230.230" : s.address;
     group_ = sockaddr_in{};
     group_.sin_family = AF_INET;
@@ -247,15 +208,11 @@ class UdpMulticastProtocol final : public cluster::sdk::Protocol {
     } else if (!join_all(true)) {
       return Result::failure("udp-multicast: cannot join " + address + " on any interface (not even lo)");
     }
-    r = check_route();
+    Result r = check_route();
     if (!r) return r;
 
     watch_ = host_.loop().watch(fd_, cluster::sdk::readable, [this](std::uint32_t) noexcept {
-      try {
-        on_readable();
-      } catch (...) {
-        host_.log(LogLevel::error, "udp-multicast: receive failed (out of memory?)");
-      }
+      cluster::sdk::guard_log(host_, "udp-multicast: receive", [this] { on_readable(); });
     });
     if (watch_ == 0) return Result::failure("udp-multicast: cannot watch the socket");
     std::string joined_names;
@@ -444,6 +401,7 @@ class UdpMulticastProtocol final : public cluster::sdk::Protocol {
   }
 
   ProtocolHost& host_;
+  const int receive_buffer_;
   int fd_ = -1;       ///< bound to the group: receives
   int send_fd_ = -1;  ///< an ephemeral port: sends (see drop_own_datagrams)
   cluster::sdk::WatchId watch_ = 0;
@@ -468,23 +426,15 @@ class UdpMulticastProtocol final : public cluster::sdk::Protocol {
 };
 
 bool init(cluster::sdk::Registrar& registrar, std::string& error) noexcept {
-  try {
-    int receive_buffer = 0;
-    Result r = parse_config(registrar.config(), receive_buffer);
-    if (!r) {
-      error = r.message();
-      return false;
-    }
-    registrar.add_protocol("c", [](ProtocolHost& host) -> std::unique_ptr<cluster::sdk::Protocol> {
-      return std::make_unique<UdpMulticastProtocol>(host);
-    });
-    return true;
-  } catch (...) {
-    return false;
-  }
+  return cluster::sdk::guard_init("udp-multicast", error, [&] {
+    const int receive_buffer = static_cast<int>(registrar.config().get_int("receive_buffer"));
+    registrar.add_protocol("c", cluster::sdk::protocol_factory<UdpMulticastProtocol>(receive_buffer));
+    return Result::success();
+  });
 }
 
 }  // namespace
 
-CLUSTER_PLUGIN("udp-multicast", "1.0.0", "UDP multicast transport (protocol c): heartbeats, discovery, broadcasts",
-               kKeys, std::size(kKeys), init, nullptr)
+CLUSTER_PLUGIN_RANGED("udp-multicast", "1.0.0",
+                      "UDP multicast transport (protocol c): heartbeats, discovery, broadcasts", kKeys,
+                      std::size(kKeys), kRanges, std::size(kRanges), init, nullptr)

@@ -16,7 +16,7 @@
 
 #include "cluster/sdk.hpp"
 #include "net.hpp"
-#include "stream_transport.hpp"
+#include "stream_protocol.hpp"
 
 namespace {
 
@@ -24,13 +24,11 @@ using cluster::Dict;
 using cluster::ServiceInfo;
 using cluster::sdk::ConfigKey;
 using cluster::sdk::ConfigType;
-using cluster::sdk::ConnectionId;
 using cluster::sdk::LogLevel;
 using cluster::sdk::PluginConfig;
 using cluster::sdk::ProtocolHost;
 using cluster::sdk::ProtocolTraits;
 using cluster::sdk::Result;
-using cluster::sdk::SendOptions;
 namespace net = cluster::transport;
 
 constexpr ConfigKey kKeys[] = {
@@ -42,20 +40,24 @@ constexpr ConfigKey kKeys[] = {
     cluster::transport::kReservedFdsKey,
 };
 
+constexpr cluster::sdk::ConfigRange kRanges[] = {
+    cluster::transport::kMaxPendingBytesRange,
+    cluster::transport::kIdleTimeoutRange,
+    cluster::transport::kMaxConnectionsRange,
+    cluster::transport::kReservedFdsRange,
+};
+
+/// The [unix] section, parsed once at init (the host kept every integer in its range).
 struct UnixConfig {
   std::string path_prefix;
-  std::size_t max_pending_bytes = 16u << 20;
-  net::StreamLimits limits;
+  net::StreamConfig stream;
 };
 
 Result parse_config(const PluginConfig& cfg, UnixConfig& out) {
   out.path_prefix = cfg.get("path_prefix");
   if (out.path_prefix.empty()) return Result::failure("[unix] path_prefix must not be empty");
-  const std::int64_t pending = cfg.get_int("max_pending_bytes");
-  if (pending < 1)
-    return Result::failure("[unix] max_pending_bytes must be positive, not " + cfg.get("max_pending_bytes"));
-  out.max_pending_bytes = static_cast<std::size_t>(pending);
-  return net::parse_limits(cfg, "unix", false, out.limits);
+  out.stream = net::parse_stream_config(cfg, false);
+  return Result::success();
 }
 
 bool make_unix_address(const std::string& path, sockaddr_un& sun, socklen_t& len) {
@@ -91,153 +93,77 @@ bool is_socket_file(const std::string& path, struct stat* out = nullptr) {
   return true;
 }
 
-class UnixProtocol final : public cluster::sdk::Protocol {
+class UnixProtocol final : public net::StreamProtocol {
  public:
-  explicit UnixProtocol(ProtocolHost& host) : host_(host) {}
+  UnixProtocol(ProtocolHost& host, const UnixConfig& cfg)
+      : StreamProtocol(host, {"u", "unix", ProtocolTraits{true, false, false}, false, false}, cfg.stream),
+        cfg_(cfg) {}
   ~UnixProtocol() override { stop(); }
 
-  std::string_view id() const noexcept override { return "u"; }
-  ProtocolTraits traits() const noexcept override { return ProtocolTraits{true, false, false}; }
-
-  Result start() noexcept override {
-    try {
-      if (started_) return Result::failure("unix: already started");
-      UnixConfig cfg;
-      Result r = parse_config(host_.config(), cfg);
-      if (!r) return r;
-      const std::string& sid = host_.settings().sid;
-      if (sid.empty()) return Result::failure("unix: no sid to name the socket file after");
-      if (sid.find('/') != std::string::npos) return Result::failure("unix: sid '" + sid + "' contains '/'");
-      path_ = cfg.path_prefix + sid + ".sock";
-      conns_ = std::make_unique<net::StreamTransport>(host_, net::StreamOptions{"u", cfg.max_pending_bytes, false, false, cfg.limits});
-      r = open_listener();
-      if (!r) return r;
-      started_ = true;
-      host_.log(LogLevel::info, "unix: listening on " + path_);
-      return Result::success();
-    } catch (const std::exception& e) {
-      return Result::failure(std::string("unix: start: ") + e.what());
-    } catch (...) {
-      return Result::failure("unix: start failed");
-    }
-  }
-
-  Dict props() const noexcept override {
-    try {
-      if (!started_) return {};
-      return Dict{{"path", path_}};
-    } catch (...) {
-      return {};
-    }
-  }
-
-  Result send(const ServiceInfo& peer, std::string_view packet, const SendOptions& options) noexcept override {
-    try {
-      if (!started_) return Result::failure("unix: not started");
-      return conns_->send(peer, packet, options, [&](int& fd, std::string& ip, bool& local, int& /*pending_ms*/) {
-        ip.clear();
-        local = true;
-        const std::string path = peer.prop("u", "path");
-        if (path.empty()) return Result::failure("unix: " + peer.uuid + " advertises no u path");
-        const int err = try_connect(path, fd);
-        if (err != 0) return Result::failure("unix: connect to " + path + ": " + net::errno_text(err));
-        return Result::success();
-      });
-    } catch (const std::exception& e) {
-      return Result::failure(std::string("unix: send: ") + e.what());
-    } catch (...) {
-      return Result::failure("unix: send failed");
-    }
-  }
-
-  void bind(ConnectionId conn, std::string_view peer_uuid) noexcept override {
-    try {
-      if (started_) conns_->bind(conn, peer_uuid);
-    } catch (...) {
-      host_.log(LogLevel::error, "unix: bind failed");
-    }
-  }
-
-  void close(ConnectionId conn) noexcept override {
-    try {
-      if (started_) conns_->close(conn);
-    } catch (...) {
-      host_.log(LogLevel::error, "unix: close failed");
-    }
-  }
-
-  void peer_lost(const ServiceInfo& peer) noexcept override {
-    try {
-      if (!started_) return;
-      conns_->close_peer(peer.uuid);
-      const std::string path = peer.prop("u", "path");
-      if (path.empty() || path == path_ || !is_socket_file(path)) return;
-      // Only a stale file goes: nobody accepts on it any more. A live socket stays, whoever
-      // advertised it (a member wrongly declared lost, or a path that is not a member's at all).
-      int fd = -1;
-      const int err = try_connect(path, fd);
-      net::close_fd(fd);
-      if (err != ECONNREFUSED) {
-        host_.log(LogLevel::debug, "unix: " + peer.uuid + " lost, but " + path + " is still served; kept");
-        return;
-      }
-      if (::unlink(path.c_str()) == 0)
-        host_.log(LogLevel::info, "unix: removed the socket file of lost peer " + peer.uuid + ": " + path);
-      else if (errno != ENOENT)
-        host_.log(LogLevel::warning, "unix: cannot remove " + path + ": " + net::errno_text(errno));
-    } catch (...) {
-      host_.log(LogLevel::error, "unix: peer_lost failed");
-    }
-  }
-
-  void check() noexcept override {
-    try {
-      if (!started_) return;
-      struct stat st{};
-      if (::stat(path_.c_str(), &st) == 0 && same_file(st)) return;
-      host_.log(LogLevel::warning, "unix: socket file " + path_ + " vanished or was replaced; recreating it");
-      recreate();
-    } catch (...) {
-      host_.log(LogLevel::error, "unix: check failed");
-    }
-  }
-
-  Result refresh() noexcept override {
-    try {
-      if (!started_) return Result::failure("unix: not started");
-      return recreate();
-    } catch (const std::exception& e) {
-      return Result::failure(std::string("unix: refresh: ") + e.what());
-    } catch (...) {
-      return Result::failure("unix: refresh failed");
-    }
-  }
-
-  void stop() noexcept override {
-    if (conns_) conns_->shutdown();
-    if (started_) {
-      // Remove our file, but not one someone else has put there since.
-      struct stat st{};
-      if (::lstat(path_.c_str(), &st) == 0 && S_ISSOCK(st.st_mode) && same_file(st))
-        ::unlink(path_.c_str());
-    }
-    started_ = false;
-  }
-
  private:
-  Result recreate() {
-    conns_->close_listener();
-    Result r = open_listener();
-    if (!r) {
-      host_.log(LogLevel::error, r.message());
-      return r;
-    }
-    host_.props_changed();
+  Result prepare() override {
+    const std::string& sid = host().settings().sid;
+    if (sid.empty()) return Result::failure("unix: no sid to name the socket file after");
+    if (sid.find('/') != std::string::npos) return Result::failure("unix: sid '" + sid + "' contains '/'");
+    path_ = cfg_.path_prefix + sid + ".sock";
     return Result::success();
   }
 
+  bool listener_ok(std::string& problem) override {
+    struct stat st{};
+    if (::stat(path_.c_str(), &st) == 0 && same_file(st)) return true;
+    problem = "unix: socket file " + path_ + " vanished or was replaced; recreating it";
+    return false;
+  }
+
+  Result replace_listener() override {
+    transport().close_listener();
+    Result r = open_listener();
+    if (!r) host().log(LogLevel::error, r.message());
+    return r;
+  }
+
+  Dict listener_props() const override { return Dict{{"path", path_}}; }
+  std::string listener_address() const override { return path_; }
+
+  /// A connect on a non-blocking Unix socket never waits (pending_ms stays 0).
+  Result connect(const ServiceInfo& peer, int& fd, std::string& ip, bool& local, int& /*pending_ms*/) override {
+    ip.clear();
+    local = true;
+    const std::string path = peer.prop("u", "path");
+    if (path.empty()) return Result::failure("unix: " + peer.uuid + " advertises no u path");
+    const int err = try_connect(path, fd);
+    if (err != 0) return Result::failure("unix: connect to " + path + ": " + net::errno_text(err));
+    return Result::success();
+  }
+
+  /// Removes a lost peer's socket file, but only a stale one: nobody accepts on it any more. A
+  /// live socket stays, whoever advertised it (a member wrongly declared lost, or a path that is
+  /// not a member's at all).
+  void forget(const ServiceInfo& peer) override {
+    const std::string path = peer.prop("u", "path");
+    if (path.empty() || path == path_ || !is_socket_file(path)) return;
+    int fd = -1;
+    const int err = try_connect(path, fd);
+    net::close_fd(fd);
+    if (err != ECONNREFUSED) {
+      host().log(LogLevel::debug, "unix: " + peer.uuid + " lost, but " + path + " is still served; kept");
+      return;
+    }
+    if (::unlink(path.c_str()) == 0)
+      host().log(LogLevel::info, "unix: removed the socket file of lost peer " + peer.uuid + ": " + path);
+    else if (errno != ENOENT)
+      host().log(LogLevel::warning, "unix: cannot remove " + path + ": " + net::errno_text(errno));
+  }
+
+  /// Removes our file, but not one someone else has put there since.
+  void stopped() noexcept override {
+    struct stat st{};
+    if (::lstat(path_.c_str(), &st) == 0 && S_ISSOCK(st.st_mode) && same_file(st)) ::unlink(path_.c_str());
+  }
+
   /// Binds a fresh listener at path_, replacing a stale socket file there.
-  Result open_listener() {
+  Result open_listener() override {
     sockaddr_un sun{};
     socklen_t len = 0;
     if (!make_unix_address(path_, sun, len))
@@ -261,7 +187,7 @@ class UnixProtocol final : public cluster::sdk::Protocol {
       net::close_fd(fd);
       return r;
     }
-    Result r = conns_->listen(fd);
+    Result r = listen(fd);
     if (!r) {
       ::unlink(path_.c_str());
       return r;
@@ -277,31 +203,22 @@ class UnixProtocol final : public cluster::sdk::Protocol {
            st.st_ctim.tv_nsec == file_.st_ctim.tv_nsec;
   }
 
-  ProtocolHost& host_;
-  std::unique_ptr<net::StreamTransport> conns_;
+  UnixConfig cfg_;
   std::string path_;
   struct stat file_{};  ///< our socket file as created
-  bool started_ = false;
 };
 
 bool init(cluster::sdk::Registrar& registrar, std::string& error) noexcept {
-  try {
+  return cluster::sdk::guard_init("unix", error, [&] {
     UnixConfig cfg;
     Result r = parse_config(registrar.config(), cfg);
-    if (!r) {
-      error = r.message();
-      return false;
-    }
-    registrar.add_protocol("u", [](ProtocolHost& host) -> std::unique_ptr<cluster::sdk::Protocol> {
-      return std::make_unique<UnixProtocol>(host);
-    });
-    return true;
-  } catch (...) {
-    return false;
-  }
+    if (!r) return r;
+    registrar.add_protocol("u", cluster::sdk::protocol_factory<UnixProtocol>(cfg));
+    return Result::success();
+  });
 }
 
 }  // namespace
 
-CLUSTER_PLUGIN("unix", "1.0.0", "Unix stream socket transport for members on this host (protocol u)", kKeys,
-               std::size(kKeys), init, nullptr)
+CLUSTER_PLUGIN_RANGED("unix", "1.0.0", "Unix stream socket transport for members on this host (protocol u)", kKeys,
+                      std::size(kKeys), kRanges, std::size(kRanges), init, nullptr)

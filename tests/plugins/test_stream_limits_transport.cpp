@@ -161,7 +161,8 @@ TEST_P(StreamLimits, RefusesConnectionsThatWouldUseTheReservedDescriptors) {
   EXPECT_EQ(n.host->guards[sdk::StreamGuard::refused], 1);
 }
 
-// Limits are checked when the plugin loads: a bad value fails the load with a clear message.
+// Limits are checked when the plugin loads: the host refuses a value outside the plugin's declared
+// range (SDK 1.2 ConfigRange) before init, naming the file, line, key and range.
 std::string load_error(const std::string& plugin, const Harness::Config& cfg) {
   try {
     Harness h(plugin, cfg);
@@ -177,7 +178,8 @@ TEST_P(StreamLimits, RefusesBadLimitValues) {
            {"idle_timeout_ms", "-1"}, {"max_connections", "0"}, {"reserved_fds", "-5"}}) {
     Harness::Config cfg{{key, value}};
     if (GetParam() == "unix") cfg.emplace("path_prefix", dir_.path() + "/");
-    EXPECT_THAT(load_error(GetParam(), cfg), HasSubstr(section + key + " must be")) << key << " = " << value;
+    EXPECT_THAT(load_error(GetParam(), cfg), HasSubstr("test:1: " + section + key + " = '" + value + "' is out of range ("))
+        << key << " = " << value;
   }
 }
 
@@ -205,7 +207,7 @@ TEST(TcpLimits, NewConnectionBeyondThePerSourceCapReplacesThatSourcesOldest) {
 
 TEST(TcpLimits, RefusesABadPerSourceCap) {
   EXPECT_THAT(load_error("tcp", {{"max_connections_per_source", "-2"}}),
-              HasSubstr("[tcp] max_connections_per_source must be 0 (no cap) or up to 1000000, not -2"));
+              HasSubstr("[tcp] max_connections_per_source = '-2' is out of range (0..1000000)"));
 }
 
 }  // namespace

@@ -238,8 +238,9 @@ TEST(Tcp, BadConfigIsRefusedAtLoad) {
       Harness h("tcp", {{key, value}});
       ADD_FAILURE() << key << " = " << value << " was accepted";
     } catch (const PluginError& e) {
-      EXPECT_EQ(e.code(), PluginErrc::init_failed) << e.what();
-      EXPECT_THAT(e.what(), HasSubstr(key));
+      // Out of the declared range: refused by the host before init.
+      EXPECT_EQ(e.code(), PluginErrc::bad_config) << e.what();
+      EXPECT_THAT(e.what(), HasSubstr("[tcp] " + key + " = '" + value + "' is out of range"));
     }
   }
   try {

@@ -243,8 +243,8 @@ TEST(UdpConfig, BadReceiveBufferIsRefusedAtLoad) {
     Harness h("udp-multicast", {{"receive_buffer", "-1"}});
     ADD_FAILURE() << "accepted";
   } catch (const PluginError& e) {
-    EXPECT_EQ(e.code(), PluginErrc::init_failed) << e.what();
-    EXPECT_THAT(e.what(), HasSubstr("receive_buffer"));
+    EXPECT_EQ(e.code(), PluginErrc::bad_config) << e.what();
+    EXPECT_THAT(e.what(), HasSubstr("[udp-multicast] receive_buffer = '-1' is out of range (0..1073741824)"));
   }
 }
 

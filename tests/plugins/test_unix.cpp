@@ -236,7 +236,8 @@ TEST_F(Unix, BadConfigIsRefusedAtLoad) {
     Harness h("unix", {{"max_pending_bytes", "-5"}});
     ADD_FAILURE() << "accepted";
   } catch (const PluginError& e) {
-    EXPECT_EQ(e.code(), PluginErrc::init_failed) << e.what();
+    EXPECT_EQ(e.code(), PluginErrc::bad_config) << e.what();  // out of its range: the host refuses it
+    EXPECT_THAT(e.what(), HasSubstr("[unix] max_pending_bytes = '-5' is out of range"));
   }
   try {
     Harness h("unix", {{"path_prefix", ""}});

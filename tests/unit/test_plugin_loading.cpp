@@ -16,6 +16,7 @@
 #include "cluster/event_loop.hpp"
 #include "cluster/ini.hpp"
 #include "cluster/plugin_manager.hpp"
+#include "cluster/tcl.hpp"
 
 #ifndef CLUSTER_FIXTURE_PLUGIN_DIR
 #error "CLUSTER_FIXTURE_PLUGIN_DIR must name the directory of the fixture plugins"
@@ -133,7 +134,8 @@ class PluginLoading : public ::testing::Test {
 
 TEST_F(PluginLoading, FixturesWereBuilt) {
   for (const char* name : {"good", "good2", "duplicate", "duplicate_hooks", "abi_major", "abi_minor", "bad_size",
-                           "build_key", "not_a_plugin", "init_fails", "throws_in_factory", "missing_dep", "not_elf"})
+                           "build_key", "not_a_plugin", "init_fails", "throws_in_factory", "missing_dep", "not_elf",
+                           "ranged", "bad_range", "v1_1"})
     EXPECT_TRUE(std::filesystem::exists(fixture(name))) << fixture(name);
   EXPECT_TRUE(std::filesystem::exists(std::string(CLUSTER_FIXTURE_PLUGIN_DIR) + "/deps/libfixture_dep.so"));
 }
@@ -221,6 +223,54 @@ TEST_F(PluginLoading, AbiMismatchNewerMinor) {
 TEST_F(PluginLoading, AbiMismatchDescriptorSize) {
   const std::string msg = expect_error(fixture("bad_size"), PluginErrc::abi_mismatch);
   EXPECT_THAT(msg, HasSubstr("descriptor size " + std::to_string(sizeof(sdk::PluginDescriptor) + 8)));
+  expect_still_works();
+}
+
+// SDK 1.2 appended config_ranges to the descriptor: a plugin built against 1.0/1.1 has the
+// shorter descriptor, and the host must neither refuse it nor read past its end (the fixture
+// puts a bogus range pointer and count right behind it).
+TEST_F(PluginLoading, DescriptorOfSdk11SizeStillLoads) {
+  static_assert(sdk::kDescriptorSizeV1_1 < sizeof(sdk::PluginDescriptor), "1.2 appended fields");
+  const IniFile ini = IniFile::parse("[v1_1]\nlevel = 99\n", "node.ini");
+  const PluginInfo info = pm.load(fixture("v1_1"), ini.section("v1_1"));
+  EXPECT_EQ(info.name, "v1_1");
+  ASSERT_TRUE(pm.has_protocol("fx11"));
+  // No ranges: any integer is fine, as it was for 1.1 plugins.
+  FakeProtocolHost host(loop, pm.protocol_config("fx11"));
+  auto p = pm.create_protocol("fx11", host);
+  ASSERT_NE(p, nullptr);
+  EXPECT_EQ(cluster::tcl::format_dict(p->props()), "level 99 loud 0 started 0");
+  expect_still_works();
+}
+
+TEST_F(PluginLoading, ConfigRangeRefusesAnOutOfRangeValueBeforeInit) {
+  for (const char* value : {"11", "-1", "99999999999999999999"}) {
+    const IniFile ini = IniFile::parse(std::string("[ranged]\nloud = on\nlevel = ") + value + "\n", "node.ini");
+    const std::string msg = expect_error(fixture("ranged"), PluginErrc::bad_config, ini.section("ranged"));
+    if (std::string(value) == "99999999999999999999") {
+      EXPECT_THAT(msg, HasSubstr("node.ini:3: [ranged] level = '99999999999999999999' is not an integer"));
+    } else {
+      EXPECT_THAT(msg, HasSubstr(std::string("node.ini:3: [ranged] level = '") + value + "' is out of range (0..10)"));
+    }
+    EXPECT_FALSE(pm.has_protocol("fxr"));
+    // Refused before init: the plugin never ran, so it was never shut down either.
+    EXPECT_THAT(fixture_log(), Not(HasSubstr("shutdown:ranged")));
+  }
+  // Both ends are inside, and the default (1) needs no section.
+  for (const char* value : {"0", "10", "+10"}) {
+    PluginManager m;
+    const IniFile ini = IniFile::parse(std::string("[ranged]\nlevel = ") + value + "\n", "node.ini");
+    EXPECT_NO_THROW(m.load(fixture("ranged"), ini.section("ranged"))) << value;
+  }
+  PluginManager m;
+  ASSERT_NO_THROW(m.load(fixture("ranged")));
+  EXPECT_EQ(m.protocol_config("fxr").get_int("level"), 1);
+  expect_still_works();
+}
+
+TEST_F(PluginLoading, ConfigRangeForANonIntegerKeyIsRefused) {
+  const std::string msg = expect_error(fixture("bad_range"), PluginErrc::bad_config);
+  EXPECT_THAT(msg, HasSubstr("range for 'loud', which is no integer key"));
   expect_still_works();
 }
 

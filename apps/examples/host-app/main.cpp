@@ -11,6 +11,7 @@
 #include <thread>
 
 #include <cluster/cluster.hpp>
+#include <cluster/sdk/text.hpp>
 
 int main(int argc, char** argv) {
   if (argc < 2) {
@@ -20,8 +21,14 @@ int main(int argc, char** argv) {
   int seconds = 5;
   std::string query;
   for (int i = 2; i + 1 < argc; i += 2) {
-    if (std::strcmp(argv[i], "--seconds") == 0) seconds = std::stoi(argv[i + 1]);
-    else if (std::strcmp(argv[i], "--query") == 0) query = argv[i + 1];
+    if (std::strcmp(argv[i], "--seconds") == 0) {
+      const auto n = cluster::sdk::text::parse_int(argv[i + 1], 0, 86400);  // strict: "5s" is refused
+      if (!n) {
+        std::fprintf(stderr, "host-app: --seconds wants a number from 0 to 86400, not '%s'\n", argv[i + 1]);
+        return 2;
+      }
+      seconds = static_cast<int>(*n);
+    } else if (std::strcmp(argv[i], "--query") == 0) query = argv[i + 1];
   }
   std::unique_ptr<cluster::Cluster> c;
   try {

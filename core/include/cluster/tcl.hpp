@@ -1,5 +1,7 @@
 // Tcl list and dict strings: props travel in the `data` field as Tcl dicts
-// ("t {port 40123} u {path /tmp/x.sock}") and pings carry Tcl lists of sids.
+// ("t {port 40123} u {path /tmp/x.sock}") and pings carry Tcl lists of sids. These are the SDK's
+// functions (cluster/sdk/text.hpp: tcl_quote, tcl_list, parse_tcl_list...) under the core's names,
+// so plugins, which do not link the core, quote and parse exactly alike.
 #pragma once
 
 #include <string>

@@ -1,5 +1,7 @@
 // Small byte/text helpers shared by the core, the tools and tests: hex, UTF-8 validity, and
 // control characters (text from the network or a file must not drive a terminal or forge a log line).
+// is_utf8, has_control and escape_controls are the SDK's (cluster/sdk/text.hpp, header-only, for
+// plugins too) under the core's names.
 #pragma once
 
 #include <optional>

@@ -1,11 +1,14 @@
 #include "cluster/plugin_manager.hpp"
 
+#include "cluster/sdk/text.hpp"
+
 #define BOOST_DLL_USE_STD_FS
 #include <boost/dll/shared_library.hpp>
 
 #include <algorithm>
 #include <cctype>
 #include <functional>
+#include <cstddef>
 #include <cstring>
 #include <filesystem>
 #include <iostream>
@@ -113,12 +116,7 @@ std::shared_ptr<Object> create(const Registry<Factory>& known, std::string_view 
   return std::shared_ptr<Object>(o.release(), [lib](Object* q) { delete q; });
 }
 
-bool valid_integer(const std::string& v) {
-  if (v.empty()) return false;
-  std::size_t i = (v[0] == '-' || v[0] == '+') ? 1 : 0;
-  if (i == v.size() || v.size() - i > 18) return false;
-  return std::all_of(v.begin() + static_cast<long>(i), v.end(), [](char c) { return c >= '0' && c <= '9'; });
-}
+bool valid_integer(const std::string& v) { return sdk::text::parse_int(v).has_value(); }
 
 bool valid_boolean(const std::string& v) {
   static const char* words[] = {"0", "1", "true", "false", "yes", "no", "on", "off"};
@@ -164,6 +162,50 @@ sdk::PluginConfig validate_section(const std::string& section_name, const IniSec
   }
   return sdk::PluginConfig(section_name, std::move(values));
 }
+
+namespace {
+
+std::string range_text(const sdk::ConfigRange& r) {
+  return std::to_string(r.min) + ".." + std::to_string(r.max);
+}
+
+/// The ranges a descriptor declares (SDK 1.2: only when struct_size covers the fields), checked
+/// against the schema, then applied to `config`: a configured value outside its range throws a
+/// ConfigError naming the file and line, the key and the range.
+void check_ranges(const sdk::PluginDescriptor& d, const std::string& section_name, const IniSection* section,
+                  const sdk::PluginConfig& config) {
+  constexpr std::size_t end_of_ranges =
+      offsetof(sdk::PluginDescriptor, config_range_count) + sizeof(d.config_range_count);
+  if (d.struct_size < end_of_ranges || d.config_range_count == 0) return;
+  if (d.config_ranges == nullptr) throw ConfigError("plugin declares " + std::to_string(d.config_range_count) +
+                                                    " config ranges but no array of them");
+  for (std::uint32_t i = 0; i < d.config_range_count; ++i) {
+    const sdk::ConfigRange& r = d.config_ranges[i];
+    const std::string key = r.key != nullptr ? r.key : "";
+    const sdk::ConfigKey* spec = nullptr;
+    for (std::uint32_t k = 0; k < d.config_key_count; ++k)
+      if (d.config_keys[k].name != nullptr && key == d.config_keys[k].name) spec = &d.config_keys[k];
+    if (spec == nullptr || spec->type != sdk::ConfigType::integer)
+      throw ConfigError("plugin declares a range for '" + key + "', which is no integer key of its schema");
+    if (r.min > r.max) throw ConfigError("plugin declares an empty range " + range_text(r) + " for '" + key + "'");
+    const auto def = sdk::text::parse_int(spec->default_value != nullptr ? spec->default_value : "");
+    if (!def || *def < r.min || *def > r.max)
+      throw ConfigError("plugin's default " + key + " = '" + (spec->default_value ? spec->default_value : "") +
+                        "' is outside its own range " + range_text(r));
+    const std::string& value = config.get(key);
+    const auto n = sdk::text::parse_int(value);
+    if (n && *n >= r.min && *n <= r.max) continue;
+    // Ini keys arrive lowercased: find the line the value came from.
+    std::string where = section_name;
+    if (section != nullptr)
+      for (const auto& [k, v] : section->values)
+        if (k == lower(key)) where = v.where;
+    throw ConfigError(where + ": [" + section_name + "] " + key + " = '" + value + "' is out of range (" +
+                      range_text(r) + ")");
+  }
+}
+
+}  // namespace
 
 struct PluginManager::Impl {
   struct Loaded {
@@ -281,8 +323,10 @@ PluginInfo PluginManager::load_impl(const std::string& path,
       throw PluginError(PluginErrc::duplicate, path, "plugin '" + name + "' already loaded from " + l->info.path);
   const IniSection* section = section_for(name);
   try {
+    const std::string section_name = section != nullptr ? section->name : name;
     loaded->config = std::make_unique<sdk::PluginConfig>(
-        validate_section(section != nullptr ? section->name : name, section, d->config_keys, d->config_key_count));
+        validate_section(section_name, section, d->config_keys, d->config_key_count));
+    check_ranges(*d, section_name, section, *loaded->config);
   } catch (const ConfigError& e) {
     throw PluginError(PluginErrc::bad_config, path, e.what());
   }

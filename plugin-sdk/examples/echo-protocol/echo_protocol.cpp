@@ -7,8 +7,9 @@
 //
 // Rules every plugin follows (docs/plugin-guide.md):
 // - everything runs on the cluster's loop thread (sockets are watched with host.loop());
-// - no exception leaves the plugin: each interface method is noexcept and catches what it may
-//   throw (allocation), returning a Result instead;
+// - no exception leaves the plugin: each interface method is noexcept and runs its body through
+//   an adapter of <cluster/sdk/boundary.hpp> (sdk::guard, sdk::guard_or, sdk::guard_init), which
+//   turns what it may throw (allocation) into a failed Result;
 // - stop() closes every socket and watch; no host call follows it.
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -16,7 +17,6 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <charconv>
 #include <cstdint>
 #include <cstring>
 #include <iterator>
@@ -69,52 +69,34 @@ class EchoProtocol final : public sdk::Protocol {
   }
 
   sdk::Result start() noexcept override {
-    try {
-      fd_ = ::socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-      if (fd_ < 0) return sdk::Result::failure(errno_text("socket"));
-      sockaddr_in a = loopback(0);  // port 0: the kernel picks a free one
-      if (::bind(fd_, reinterpret_cast<const sockaddr*>(&a), sizeof a) != 0) return fail(errno_text("bind"));
-      socklen_t len = sizeof a;
-      if (::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len) != 0) return fail(errno_text("getsockname"));
-      port_ = ntohs(a.sin_port);
-      buffer_.resize(kMaxDatagram + 1);
-      watch_ = host_.loop().watch(fd_, sdk::readable, [this](std::uint32_t) { on_readable(); });
-      if (watch_ == 0) return fail("cannot watch the socket");
-      host_.log(sdk::LogLevel::info,
-                host_.config().get("greeting") + ": echo protocol on udp 127.0.0.1:" + std::to_string(port_));
-      return sdk::Result::success();
-    } catch (const std::exception& e) {
-      return fail(e.what());
-    }
+    // An exception (out of memory) becomes a failed Result "echo: start: <what>".
+    sdk::Result r = sdk::guard("echo: start", [this] { return open(); });
+    if (!r) stop();  // a failed start leaves nothing open
+    return r;
   }
 
   Dict props() const noexcept override {
-    try {
-      return {{"port", std::to_string(port_)}};  // advertised as "e {port 40123}"
-    } catch (...) {
-      return {};
-    }
+    // Advertised as "e {port 40123}"; nothing at all if even that cannot be built.
+    return sdk::guard_or(Dict{}, [this] { return Dict{{"port", std::to_string(port_)}}; });
   }
 
   sdk::Result send(const ServiceInfo& peer, std::string_view packet, const sdk::SendOptions&) noexcept override {
-    try {
+    return sdk::guard("echo: send", [&] {
       if (fd_ < 0) return sdk::Result::failure("not started");
       const std::string port_text = peer.prop(kId, "port");
-      unsigned port = 0;
-      const auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
-      if (ec != std::errc() || end != port_text.data() + port_text.size() || port == 0 || port > 65535)
-        return sdk::Result::failure("peer advertises no valid e port ('" + port_text + "')");
+      // Strict: the whole text is a number in 1..65535 ("80x", "+80", "" are refused).
+      const auto port = sdk::text::parse_uint(port_text, 65535);
+      if (!port || *port == 0)
+        return sdk::Result::failure("peer advertises no valid e port ('" + sdk::text::printable(port_text, 40) + "')");
       if (packet.size() > kMaxDatagram)
         return sdk::Result::failure("packet of " + std::to_string(packet.size()) + " bytes exceeds one datagram");
-      const sockaddr_in to = loopback(static_cast<std::uint16_t>(port));
+      const sockaddr_in to = loopback(static_cast<std::uint16_t>(*port));
       // UDP: the whole packet or nothing. A closed port is NOT reported here (unconnected
       // socket); the core notices a vanished member by its silence (ping, expiry).
       const ssize_t n = ::sendto(fd_, packet.data(), packet.size(), 0, reinterpret_cast<const sockaddr*>(&to), sizeof to);
       if (n < 0) return sdk::Result::failure(errno_text("sendto"));
       return sdk::Result::success();
-    } catch (const std::exception& e) {
-      return sdk::Result::failure(e.what());
-    }
+    });
   }
 
   void stop() noexcept override {
@@ -125,9 +107,22 @@ class EchoProtocol final : public sdk::Protocol {
   }
 
  private:
-  sdk::Result fail(const std::string& message) noexcept {
-    stop();
-    return sdk::Result::failure(message);
+  /// start()'s body: may throw, start() guards it and closes what it opened on failure.
+  sdk::Result open() {
+    fd_ = ::socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd_ < 0) return sdk::Result::failure(errno_text("socket"));
+    sockaddr_in a = loopback(0);  // port 0: the kernel picks a free one
+    if (::bind(fd_, reinterpret_cast<const sockaddr*>(&a), sizeof a) != 0) return sdk::Result::failure(errno_text("bind"));
+    socklen_t len = sizeof a;
+    if (::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len) != 0)
+      return sdk::Result::failure(errno_text("getsockname"));
+    port_ = ntohs(a.sin_port);
+    buffer_.resize(kMaxDatagram + 1);
+    watch_ = host_.loop().watch(fd_, sdk::readable, [this](std::uint32_t) { on_readable(); });
+    if (watch_ == 0) return sdk::Result::failure("cannot watch the socket");
+    host_.log(sdk::LogLevel::info,
+              host_.config().get("greeting") + ": echo protocol on udp 127.0.0.1:" + std::to_string(port_));
+    return sdk::Result::success();
   }
 
   void on_readable() noexcept {
@@ -160,15 +155,13 @@ const sdk::ConfigKey kConfig[] = {
 };
 
 bool init(sdk::Registrar& registrar, std::string& error) noexcept {
-  try {
+  // A failed Result or an exception refuses the load with its message in `error`.
+  return sdk::guard_init("echo", error, [&] {
     registrar.add_protocol(kId, [](sdk::ProtocolHost& host) -> std::unique_ptr<sdk::Protocol> {
       return std::make_unique<EchoProtocol>(host);
     });
-    return true;
-  } catch (const std::exception& e) {
-    error = e.what();
-    return false;
-  }
+    return sdk::Result::success();
+  });
 }
 
 }  // namespace

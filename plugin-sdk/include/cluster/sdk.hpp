@@ -2,6 +2,7 @@
 #pragma once
 
 #include "cluster/payload.hpp"
+#include "cluster/sdk/boundary.hpp"
 #include "cluster/sdk/config.hpp"
 #include "cluster/sdk/event_loop.hpp"
 #include "cluster/sdk/hooks.hpp"
@@ -9,3 +10,4 @@
 #include "cluster/sdk/protocol.hpp"
 #include "cluster/sdk/result.hpp"
 #include "cluster/sdk/service_info.hpp"
+#include "cluster/sdk/text.hpp"

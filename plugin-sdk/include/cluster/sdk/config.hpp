@@ -9,6 +9,8 @@
 #include <utility>
 #include <vector>
 
+#include "cluster/sdk/text.hpp"
+
 namespace cluster::sdk {
 
 enum class ConfigType : std::uint8_t { string, integer, boolean, list };
@@ -21,6 +23,18 @@ struct ConfigKey {
   ConfigType type;
   const char* default_value;  ///< as written in an ini file; "" for none
   const char* description;
+};
+
+/// The values an integer key accepts, both ends included (SDK 1.2). A plugin lists them in a
+/// separate static array, next to its ConfigKey array, and hands it to CLUSTER_PLUGIN_RANGED:
+/// ConfigKey keeps the size plugins built against SDK 1.0/1.1 have. The host refuses a configured
+/// value outside the range before init, with "<file>:<line>: [section] key = 'v' is out of range
+/// (min..max)", so init and the plugin's objects need not check it again. A range that names no
+/// integer key of the schema, has min > max, or excludes the key's default refuses the load.
+struct ConfigRange {
+  const char* key;    ///< the name of an integer ConfigKey
+  std::int64_t min;
+  std::int64_t max;
 };
 
 /// A validated section: every schema key is present (default or configured).
@@ -37,15 +51,10 @@ class PluginConfig {
     auto it = values_.find(key);
     return it == values_.end() ? empty : it->second;
   }
-  /// Integer keys were validated by the host, so this cannot fail for them.
+  /// Integer keys were validated by the host (and kept in their ConfigRange), so this cannot
+  /// fail for them; 0 for a value that is not an integer.
   std::int64_t get_int(std::string_view key) const noexcept {
-    const std::string& v = get(key);
-    std::int64_t n = 0;
-    bool neg = false;
-    std::size_t i = 0;
-    if (!v.empty() && (v[0] == '-' || v[0] == '+')) neg = v[i++] == '-';
-    for (; i < v.size() && v[i] >= '0' && v[i] <= '9'; ++i) n = n * 10 + (v[i] - '0');
-    return neg ? -n : n;
+    return text::parse_int(get(key)).value_or(0);
   }
   bool get_bool(std::string_view key) const noexcept {
     const std::string& v = get(key);

@@ -69,7 +69,8 @@ using HookId = std::uint64_t;  ///< 0 = not added
 class HookRegistry {
  public:
   /// Adds a hook. `name` must be unique among the hooks of the cluster (0 is returned for a
-  /// duplicate, or no function; Cluster::hooks() also logs an error then). Lower `order` runs first; equal orders run in the order added. `scope` limits
+  /// duplicate, or no function; Cluster::hooks() also logs an error then). Lower `order` runs first; equal orders run in the order added (the bands in
+  /// cluster::hook_order below say where the shipped hook sets run). `scope` limits
   /// channel_* hooks to one channel ("5") and protocol_* hooks to one protocol ("t").
   virtual HookId add(HookPoint point, std::string name, HookFn fn, int order = 0,
                      std::string scope = {}) noexcept = 0;
@@ -78,6 +79,26 @@ class HookRegistry {
  protected:
   ~HookRegistry() = default;
 };
+
+/// Where in a hook point's chain the shipped hook sets run (HookRegistry::add's `order`: lower
+/// runs first). Own hooks use the default 0 (`user`), or a band plus or minus a little to run
+/// just before or after a shipped set. The gaps are wide so that bands never need renumbering.
+namespace hook_order {
+/// Refuses a packet on where it came from alone, before any work is spent on it, verification
+/// included (local-only drops packets from other hosts here).
+inline constexpr int admit = -2000000;
+/// Proves a received packet authentic before anything reads or acts on it (auth.verify); only
+/// `admit` runs earlier, so a forged packet reaches no user hook.
+inline constexpr int verify = -1000000;
+/// The default for application hooks: after admission and verification, before observers.
+inline constexpr int user = 0;
+/// Records what the other hooks let through and what is about to be sent, unchanged (log): after
+/// every hook that may drop or rewrite, before the signature.
+inline constexpr int observe = 900000;
+/// Seals an outgoing packet after every other send hook, so the seal covers their changes
+/// (auth.sign); and answers only what no other query hook answered (kv's default responder).
+inline constexpr int last = 1000000;
+}  // namespace hook_order
 
 namespace sdk {
 

@@ -4,6 +4,7 @@
 // constructors. Write it with CLUSTER_PLUGIN(...) below.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <iterator>
@@ -77,13 +78,21 @@ struct PluginDescriptor {
   bool (*init)(Registrar& registrar, std::string& error) noexcept;
   /// Called once before the library is unloaded (may be null).
   void (*shutdown)() noexcept;
+  // SDK 1.2, appended: a 1.0/1.1 descriptor ends before these, and the host reads them only
+  // when struct_size covers them (CLUSTER_PLUGIN sets them empty, CLUSTER_PLUGIN_RANGED fills them).
+  const ConfigRange* config_ranges;  ///< ranges of integer keys (may be null with count 0)
+  std::uint32_t config_range_count;
 };
 
 inline constexpr const char* kEntrySymbol = "cluster_plugin_descriptor";
 
 /// Descriptors grow only at their end. A host accepts any struct_size from the first 1.x size up
 /// to its own, and reads only the fields the plugin's size covers.
-inline constexpr std::uint32_t kDescriptorSizeV1_0 = sizeof(PluginDescriptor);
+inline constexpr std::uint32_t kDescriptorSizeV1_0 = offsetof(PluginDescriptor, config_ranges);
+/// SDK 1.1 did not change the descriptor.
+inline constexpr std::uint32_t kDescriptorSizeV1_1 = kDescriptorSizeV1_0;
+/// The first size that covers config_ranges and config_range_count.
+inline constexpr std::uint32_t kDescriptorSizeV1_2 = sizeof(PluginDescriptor);
 
 }  // namespace cluster::sdk
 
@@ -95,6 +104,18 @@ inline constexpr std::uint32_t kDescriptorSizeV1_0 = sizeof(PluginDescriptor);
     static const ::cluster::sdk::PluginDescriptor d{                                         \
         ::cluster::sdk::kAbiMajor, ::cluster::sdk::kAbiMinor,                                \
         sizeof(::cluster::sdk::PluginDescriptor), NAME, VERSION, CLUSTER_SDK_BUILD_KEY,       \
-        DESCRIPTION, KEYS, COUNT, INIT, SHUTDOWN};                                           \
+        DESCRIPTION, KEYS, COUNT, INIT, SHUTDOWN, nullptr, 0};                               \
     return &d;                                                                               \
+  }
+
+/// CLUSTER_PLUGIN plus RANGES, a static array of cluster::sdk::ConfigRange for integer keys of
+/// KEYS (SDK 1.2; see ConfigRange in config.hpp).
+#define CLUSTER_PLUGIN_RANGED(NAME, VERSION, DESCRIPTION, KEYS, COUNT, RANGES, RANGE_COUNT, INIT, SHUTDOWN) \
+  extern "C" __attribute__((visibility("default"))) const ::cluster::sdk::PluginDescriptor*             \
+  cluster_plugin_descriptor() noexcept {                                                                 \
+    static const ::cluster::sdk::PluginDescriptor d{                                                     \
+        ::cluster::sdk::kAbiMajor, ::cluster::sdk::kAbiMinor,                                            \
+        sizeof(::cluster::sdk::PluginDescriptor), NAME, VERSION, CLUSTER_SDK_BUILD_KEY,                   \
+        DESCRIPTION, KEYS, COUNT, INIT, SHUTDOWN, RANGES, RANGE_COUNT};                                  \
+    return &d;                                                                                           \
   }
