@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "cluster/event_loop.hpp"
+#include "cluster/sdk/timers.hpp"
 
 using cluster::EventLoop;
 
@@ -31,4 +32,22 @@ TEST(EventLoopTimers, ZeroDelayTimerFromPostedWorkRunsInTheSameTurn) {
   loop.post([&] { loop.after(std::chrono::milliseconds(0), [&] { ++fired; }); });
   loop.run_once(std::chrono::milliseconds(0));
   EXPECT_EQ(fired, 1);
+}
+
+// sdk::Timers: one-shot timers a plugin cancels together in stop().
+TEST(EventLoopTimers, TimersFireOnceAndCancelAllStopsThePending) {
+  EventLoop loop;
+  cluster::sdk::Timers timers(loop);
+  int fired = 0;
+  timers.after(std::chrono::milliseconds(1), [&] { ++fired; });
+  timers.after(std::chrono::milliseconds(1), [&] { ++fired; });
+  timers.after(std::chrono::milliseconds(200), [&] { fired += 100; });
+  EXPECT_EQ(timers.pending(), 3u);
+  loop.run_for(std::chrono::milliseconds(30));
+  EXPECT_EQ(fired, 2);
+  EXPECT_EQ(timers.pending(), 1u);
+  timers.cancel_all();
+  loop.run_for(std::chrono::milliseconds(250));
+  EXPECT_EQ(fired, 2);
+  EXPECT_EQ(timers.pending(), 0u);
 }

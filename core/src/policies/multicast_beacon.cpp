@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "cluster/sdk/timers.hpp"
 #include "policies/builtin_policies.hpp"
 
 namespace cluster::policies {
@@ -95,20 +96,13 @@ class MulticastBeacon final : public sdk::Discovery {
     p.data.reset();  // the reference's disconnect carries our tags, not our props
     host_.multicast(p);
     if (heartbeat_timer_ != 0) host_.loop().cancel(heartbeat_timer_);
-    for (auto id : timers_) host_.loop().cancel(id);
-    timers_.clear();
+    timers_.cancel_all();
   }
 
  private:
-  // A one-shot timer that stop() cancels.
   template <class F>
   void after(std::chrono::milliseconds d, F fn) {
-    auto id = std::make_shared<sdk::TimerId>(0);
-    *id = host_.loop().after(d, [this, id, fn = std::move(fn)]() mutable {
-      timers_.erase(*id);
-      if (!stopped_) fn();
-    });
-    timers_.insert(*id);
+    timers_.after(d, std::move(fn));
   }
 
   void schedule_heartbeat() {
@@ -200,7 +194,7 @@ class MulticastBeacon final : public sdk::Discovery {
   sdk::DiscoveryHost& host_;
   bool stopped_ = false;
   sdk::TimerId heartbeat_timer_ = 0;
-  std::set<sdk::TimerId> timers_;
+  sdk::Timers timers_{host_.loop()};  ///< one-shot: burst windows, ask retries
   bool full_too_large_ = false;  ///< our last full heartbeat did not fit: asks answered directly
   std::vector<std::string> answer_pending_;  ///< uuids whose discovery waits for our answer
   bool answer_window_ = false;

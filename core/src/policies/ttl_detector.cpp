@@ -14,6 +14,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "cluster/sdk/timers.hpp"
 #include "policies/builtin_policies.hpp"
 #include "cluster/tcl.hpp"
 
@@ -98,8 +99,7 @@ class TtlDetector final : public sdk::FailureDetector {
     stopped_ = true;
     if (ping_timer_ != 0) host_.loop().cancel(ping_timer_);
     if (expiry_timer_ != 0) host_.loop().cancel(expiry_timer_);
-    for (auto id : timers_) host_.loop().cancel(id);
-    timers_.clear();
+    timers_.cancel_all();
   }
 
  private:
@@ -116,12 +116,7 @@ class TtlDetector final : public sdk::FailureDetector {
 
   template <class F>
   void after(std::chrono::milliseconds d, F fn) {
-    auto id = std::make_shared<sdk::TimerId>(0);
-    *id = host_.loop().after(d, [this, id, fn = std::move(fn)]() mutable {
-      timers_.erase(*id);
-      if (!stopped_) fn();
-    });
-    timers_.insert(*id);
+    timers_.after(d, std::move(fn));
   }
 
   void set_deadline(const std::string& uuid, Entry& e, Clock::time_point deadline) {
@@ -197,7 +192,7 @@ class TtlDetector final : public sdk::FailureDetector {
   sdk::TimerId ping_timer_ = 0;
   sdk::TimerId expiry_timer_ = 0;
   Clock::time_point expiry_due_{};
-  std::set<sdk::TimerId> timers_;
+  sdk::Timers timers_{host_.loop()};  ///< one-shot: staggered answers to pings
   std::mt19937_64 rng_{std::random_device{}()};
 };
 

@@ -11,3 +11,4 @@
 #include "cluster/sdk/result.hpp"
 #include "cluster/sdk/service_info.hpp"
 #include "cluster/sdk/text.hpp"
+#include "cluster/sdk/timers.hpp"
