@@ -1,4 +1,8 @@
 #include "cluster/options.hpp"
+
+#include <optional>
+
+#include "cluster/sdk/text.hpp"
 #include "cluster/text.hpp"
 
 #include <arpa/inet.h>
@@ -24,12 +28,10 @@ std::vector<std::string> split_list(const std::string& v) {
 }
 
 std::uint64_t parse_uint(const IniValue& v, const std::string& key, std::uint64_t max) {
-  if (v.value.empty() || v.value.size() > 19 ||
-      !std::all_of(v.value.begin(), v.value.end(), [](unsigned char c) { return std::isdigit(c); }))
-    bad(v, key, "not a non-negative integer");
-  const std::uint64_t n = std::stoull(v.value);
-  if (n > max) bad(v, key, "must be at most " + std::to_string(max));
-  return n;
+  const std::optional<std::uint64_t> n = sdk::text::parse_uint(v.value);
+  if (!n) bad(v, key, "not a non-negative integer");
+  if (*n > max) bad(v, key, "must be at most " + std::to_string(max));
+  return *n;
 }
 
 // "600" (in default_unit), "3s", "1500ms", "2m".
@@ -37,7 +39,7 @@ std::chrono::milliseconds parse_duration(const IniValue& v, const std::string& k
   std::size_t i = 0;
   while (i < v.value.size() && std::isdigit(static_cast<unsigned char>(v.value[i]))) ++i;
   if (i == 0 || i > 12) bad(v, key, "not a duration (e.g. 600, 3s, 1500ms, 2m)");
-  const auto n = static_cast<std::int64_t>(std::stoll(v.value.substr(0, i)));
+  const auto n = static_cast<std::int64_t>(*sdk::text::parse_uint(std::string_view(v.value).substr(0, i)));
   const std::string suffix = v.value.substr(i);
   if (suffix.empty()) return unit * n;
   if (suffix == "ms") return std::chrono::milliseconds(n);
