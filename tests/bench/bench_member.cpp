@@ -52,6 +52,7 @@
 #include "bench_util.hpp"
 #include "cluster/cluster.hpp"
 #include "cluster/ini.hpp"
+#include "loop_thread.hpp"
 
 namespace bench {
 namespace {
@@ -132,14 +133,7 @@ class Host {
     plugins_->load(plugin_dir_ + "/cluster-udp-multicast.so", ini_.section("udp-multicast"));
     plugins_->load(plugin_dir_ + "/cluster-tcp.so", ini_.section("tcp"));
     plugins_->load(plugin_dir_ + "/cluster-unix.so", ini_.section("unix"));
-    std::promise<void> go;
-    auto ready = go.get_future();
-    thread_ = std::thread([this, f = std::move(ready)]() mutable {
-      f.wait();
-      loop_.run();
-    });
-    loop_.set_owner(thread_.get_id());
-    go.set_value();
+    thread_ = std::make_unique<cluster::test::LoopThread>(loop_);
   }
 
   void stop() {
@@ -150,8 +144,7 @@ class Host {
       }
       inst_.clear();
     });
-    loop_.stop();
-    thread_.join();
+    thread_->stop();
   }
 
   std::string command(const std::string& line, bool& quit);
@@ -282,7 +275,7 @@ class Host {
   cluster::IniFile ini_;
   std::shared_ptr<cluster::PluginManager> plugins_;
   cluster::EventLoop loop_;
-  std::thread thread_;
+  std::unique_ptr<cluster::test::LoopThread> thread_;
   std::map<int, std::unique_ptr<Instance>> inst_;
   int next_idx_ = 0;
   bool flush_scheduled_ = false;

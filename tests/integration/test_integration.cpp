@@ -57,13 +57,9 @@ using test_support::words;
 
 // ---- members ----
 
-struct MemberOptions {
-  std::string protocols = "u t c";
-  milliseconds heartbeat{200};
-  milliseconds ttl{1000};
-  unsigned remote = 0;
-  std::string interface;
-  std::string hid;
+/// The member's ini (protocols, timings, remote, interface, hid, ...; the fixture sets the
+/// group, port and paths), and how to run it.
+struct MemberOptions : test_support::ProbeIni {
   std::vector<std::string> wrapper;  ///< runs the probe through this (ip netns exec NS)
 };
 
@@ -138,19 +134,11 @@ class Integration : public ::testing::Test {
 
   std::string write_config(const std::string& name, const MemberOptions& o) {
     const std::string path = dir_ + "/" + name + ".ini";
-    test_support::ProbeIni ini;
+    test_support::ProbeIni ini = o;
     ini.group = kGroup;
     ini.port = port_;
-    ini.remote = o.remote;
-    ini.heartbeat = o.heartbeat;
-    ini.ttl = o.ttl;
-    ini.protocols = o.protocols;
-    ini.interface = o.interface;
-    ini.hid = o.hid;
     ini.plugin_dir = CLUSTER_PLUGIN_DIR;
-    ini.load = "udp-multicast tcp unix";
     ini.unix_path_prefix = socket_prefix();
-    ini.tcp_connect_timeout_ms = 500;
     test_support::write_probe_ini(path, ini);
     return path;
   }

@@ -172,21 +172,11 @@ Member& ReliabilityTest::spawn(const std::string& name, MemberOptions o) {
   m->name = name;
   m->config = dir_ + "/" + name + ".ini";
   {
-    test_support::ProbeIni ini;
+    test_support::ProbeIni ini = o;
     ini.group = kGroup;
     ini.port = port_;
-    ini.remote = o.remote;
-    ini.heartbeat = o.heartbeat;
-    ini.ttl = o.ttl;
-    ini.protocols = o.protocols;
-    ini.interface = o.interface;
-    ini.hid = o.hid;
-    ini.cluster_ini = o.cluster_ini;
     ini.plugin_dir = CLUSTER_PLUGIN_DIR;
-    ini.load = o.load;
     ini.unix_path_prefix = dir_ + "/";
-    ini.tcp_connect_timeout_ms = o.tcp_connect_timeout_ms;
-    ini.extra_ini = o.extra_ini;
     test_support::write_probe_ini(m->config, ini);
   }
   std::vector<std::string> argv = o.wrapper;

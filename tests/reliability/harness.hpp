@@ -59,17 +59,10 @@ struct ProcStats {
 };
 ProcStats proc_stats(pid_t pid);
 
-struct MemberOptions {
-  std::string protocols = "u t c";
-  milliseconds heartbeat{200};
-  milliseconds ttl{1500};
-  unsigned remote = 0;
-  std::string interface;
-  std::string hid;
-  std::string load = "udp-multicast tcp unix";  ///< [plugins] load
-  std::string extra_ini;                        ///< appended to the ini file
-  std::string cluster_ini;                      ///< more lines of the [cluster] section
-  int tcp_connect_timeout_ms = 500;
+/// The member's ini (protocols, timings, load, extra lines, ...; the fixture sets the group,
+/// port and paths; ttl 1.5 s here), and how to run it.
+struct MemberOptions : test_support::ProbeIni {
+  MemberOptions() { ttl = milliseconds(1500); }
   std::vector<std::string> wrapper;  ///< runs the probe through this (ip netns exec NS)
   std::vector<std::string> args;     ///< probe options before CONFIG
   bool await_join = true;            ///< (start only) wait for "joined"

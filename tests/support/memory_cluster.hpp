@@ -10,6 +10,8 @@
 
 #include <gtest/gtest.h>
 
+#include "loop_thread.hpp"
+
 #include <chrono>
 #include <functional>
 #include <future>
@@ -64,34 +66,5 @@ class MemoryClusterTest : public ::testing::Test {
   }
 };
 
-/// Runs `loop.run()` on a new thread, which owns the loop from before it starts running; stop()
-/// (or the destructor) stops the loop, joins the thread and gives the loop back to no thread.
-class LoopThread {
- public:
-  explicit LoopThread(EventLoop& loop) : loop_(loop) {
-    std::promise<void> go;
-    auto ready = go.get_future();
-    thread_ = std::thread([this, f = std::move(ready)]() mutable {
-      f.wait();
-      loop_.run();
-    });
-    loop_.set_owner(thread_.get_id());
-    go.set_value();
-  }
-  ~LoopThread() { stop(); }
-  LoopThread(const LoopThread&) = delete;
-  LoopThread& operator=(const LoopThread&) = delete;
-
-  void stop() {
-    if (!thread_.joinable()) return;
-    loop_.stop();
-    thread_.join();
-    loop_.set_owner(std::thread::id());
-  }
-
- private:
-  EventLoop& loop_;
-  std::thread thread_;
-};
 
 }  // namespace cluster::test
