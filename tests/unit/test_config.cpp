@@ -98,7 +98,9 @@ TEST(Options, RejectsBadValuesWithLocation) {
   EXPECT_EQ(error_of("[cluster]\ndiscovery_interval = 30s\n"),
             "node.ini:2: [cluster] discovery_interval is no longer a setting (it was never enforced: discoveries "
             "go out at start and on request); remove the line");
-  EXPECT_EQ(error_of("[cluster]\ndiscovery = a b\n"), "node.ini:2: [cluster] discovery = 'a b': needs one name");
+  EXPECT_EQ(error_of("[cluster]\ndiscovery = a, a\n"), "node.ini:2: [cluster] discovery = 'a, a': lists 'a' twice");
+  EXPECT_EQ(error_of("[cluster]\nadvertise = a b\n"),
+            "node.ini:2: [cluster] advertise = 'a b': needs one address or host name");
   EXPECT_EQ(error_of("[cluster]\nttl = 0 seconds\n"),
             "node.ini:2: [cluster] ttl = '0 seconds': unknown unit ' seconds' (use ms, s or m)");
   EXPECT_EQ(error_of("[cluster]\naddress = 10.0.0.1\n"),

@@ -128,7 +128,9 @@ TEST_F(Queries, ErrorsAndVetoesBecomeErrorAnswers) {
     if (e == QueryEvent::error) kinds.push_back(q.error());
   };
   auto q = a->query(o);
-  ASSERT_TRUE(run_until([&] { return q->done(); }));
+  run_until([&] { return q->done(); });
+  for (auto& [k, v] : q->results()) fprintf(stderr, "DBG %s %d %s\n", k.c_str(), v.error, v.data.c_str());
+  fprintf(stderr, "DBG b=%s c=%s d=%s\n", b->uuid().c_str(), c->uuid().c_str(), d->uuid().c_str());
   auto r = q->results();
   ASSERT_EQ(r.size(), 3u);
   EXPECT_TRUE(r[b->uuid()].error);

@@ -40,9 +40,18 @@ struct CLUSTER_API Options {
   std::vector<std::string> tags;
   std::string hid;        ///< host id override ("" = MAC address of eth0 / first interface)
   std::string interface;  ///< multicast interface ("" = default route, join on all)
-  /// How members are found and we are announced: a discovery registered by a loaded plugin
-  /// (sdk/discovery.hpp). "multicast" (built in) is the reference's beacon.
+  /// How members are found and we are announced: one discovery registered by a loaded plugin
+  /// (sdk/discovery.hpp), or several separated by commas or spaces ("multicast, seeds"): all
+  /// run, and a member found by two is one member. "multicast" (built in) is the reference's
+  /// beacon; without it no multicast protocol is needed ("c" is then not added to protocols).
   std::string discovery = "multicast";
+  /// `discovery` as a list of names.
+  std::vector<std::string> discovery_names() const;
+  /// Address every transport listens on unless its own section sets one ("" = all).
+  std::string bind;
+  /// Address other members should use to reach us (NAT, several interfaces; "" = the source
+  /// address they see). Transports advertise it in their props as `host`.
+  std::string advertise;
   /// Who decides members are alive: a failure detector registered by a loaded plugin
   /// (sdk/failure_detector.hpp). "ttl" (built in) is the reference's ttl + ping rule.
   std::string failure_detector = "ttl";

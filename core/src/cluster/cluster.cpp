@@ -76,6 +76,20 @@ ProtocolSlot* Cluster::Impl::multicast_slot() {
   return nullptr;
 }
 
+bool Cluster::Impl::on_our_segment(const ServiceInfo& info) const {
+  // Heard over the group within its ttl: our multicasts reach it too (same segment, same
+  // group). A member known only through seeds, DNS or etcd is sent to directly.
+  return info.heard_multicast != Clock::time_point{} && loop_->now() - info.heard_multicast <= timings_.ttl;
+}
+
+std::string Cluster::Impl::found_by(const ProtocolSlot& slot, PayloadType type, const ServiceInfo& info) const {
+  if (slot.traits.multicast) return "multicast";
+  if (type == PayloadType::discovery && !info.props.empty()) return "inbound";  // its discovery contacted us
+  for (const auto& d : discoveries)
+    if (d->contacted(info)) return d->slot_name;
+  return type == PayloadType::discovery ? "inbound" : "contact";
+}
+
 ServiceInfo Cluster::Impl::self_info() const {
   ServiceInfo i;
   i.sid = settings_.sid;
@@ -198,7 +212,7 @@ Cluster::~Cluster() {
   for (auto& [uuid, s] : impl_->services)
     if (s.handle) s.handle->remember(s.info);
   // Plugin objects die before the plugin manager that holds their libraries.
-  impl_->discovery.reset();
+  impl_->discoveries.clear();
   impl_->detector.reset();
   impl_->protocols.clear();
   impl_->hook_sets.clear();
@@ -217,7 +231,7 @@ void Cluster::heartbeat(bool full) {
   impl_->on_loop([&] {
     impl_->later([im = impl_.get(), full] {
       // Before join completed (from `prepare`) there is no discovery yet: nothing to announce.
-      if (!im->left && im->joined && im->discovery) im->discovery->policy->announce(full ? sdk::Record::full : sdk::Record::changed);
+      if (im->joined) im->each_discovery([full](sdk::Discovery& d) { d.announce(full ? sdk::Record::full : sdk::Record::changed); });
     });
   });
 }
@@ -225,7 +239,7 @@ void Cluster::heartbeat(bool full) {
 void Cluster::discover() {
   impl_->on_loop([&] {
     impl_->later([im = impl_.get()] {
-      if (!im->left && im->joined && im->discovery) im->discovery->policy->probe();
+      if (im->joined) im->each_discovery([](sdk::Discovery& d) { d.probe(); });
     });
   });
 }

@@ -93,10 +93,20 @@ struct PolicySlot : HostBase {
 };
 
 struct DiscoverySlot final : PolicySlot<sdk::DiscoveryHost> {
-  using PolicySlot::PolicySlot;
+  DiscoverySlot(Cluster::Impl& o, const sdk::PluginConfig& c, std::string n, std::uint32_t minor)
+      : PolicySlot(o, c), slot_name(std::move(n)), abi_minor(minor) {}
+  std::string slot_name;
+  std::uint32_t abi_minor;  ///< SDK minor of its plugin: message() needs 1.3
   std::shared_ptr<sdk::Discovery> policy;
+  /// Contact points it used lately, newest last (bounded): a member answering one of them was
+  /// found by this discovery (ServiceInfo::found_by).
+  std::vector<sdk::ContactPoint> recent_contacts;
   sdk::Result contact(const sdk::ContactPoint& at, Payload& packet) noexcept override;
   bool awaiting_record(std::string_view uuid) noexcept override;
+  std::vector<ServiceInfo> members() const override;
+  std::string_view name() const noexcept override { return slot_name; }
+  /// Whether `member` is the one behind a contact point it used lately.
+  bool contacted(const ServiceInfo& member) const;
 };
 
 struct DetectorSlot final : PolicySlot<sdk::FailureDetectorHost> {
@@ -147,8 +157,14 @@ struct Cluster::Impl {
   Counters counters;
   HookTable hook_table;
   std::vector<std::unique_ptr<HookSetSlot>> hook_sets;
-  /// Who finds members and announces us, and who says they are alive (plugin kinds).
-  std::unique_ptr<DiscoverySlot> discovery;
+  /// Who finds members and announces us (one or several), and who says they are alive.
+  std::vector<std::unique_ptr<DiscoverySlot>> discoveries;
+  /// Calls fn(policy) on every discovery, in [cluster] discovery order.
+  template <class F>
+  void each_discovery(F&& fn) {
+    // A hook run by one may leave the cluster: the others are stopped then, and get no more.
+    for (std::size_t i = 0; i < discoveries.size() && !leaving && !left; ++i) fn(*discoveries[i]->policy);
+  }
   std::unique_ptr<DetectorSlot> detector;
   bool joined = false;
   bool leaving = false;  ///< inside leave(): a hook run by the goodbye may call it again
@@ -183,6 +199,8 @@ struct Cluster::Impl {
   // lifecycle (lifecycle.cpp)
   void start();
   void start_policies();
+  /// Stops the discoveries started so far (newest first).
+  void stop_discoveries();
   void leave();
   void schedule_maintenance();
   /// Why these tags cannot be ours ("" when they can): a control character, or a full heartbeat
@@ -207,6 +225,8 @@ struct Cluster::Impl {
   void on_packet(ProtocolSlot& slot, std::string_view body, const sdk::Origin& origin);
   void dispatch(ProtocolSlot& slot, ServiceState& s, Payload& p, const sdk::Origin& origin);
   void on_failed_report(const std::string& uuid, const Payload& p);
+  /// A heartbeat or discovery carrying `op`: every discovery (SDK 1.3+) gets it after the packet.
+  void tell_discoveries(const std::string& uuid, const Payload& p);
 
   // stream limits (stream_limits.cpp): max_packet, max_buffered, partial_timeout
   std::size_t stream_memory = 0;     ///< memory of every partial stream packet together
@@ -253,6 +273,10 @@ struct Cluster::Impl {
   ServiceState* find(std::string_view uuid);
   ProtocolSlot* slot(std::string_view id);
   ProtocolSlot* multicast_slot();
+  /// Heard over the group lately: a filtered multicast reaches it (ServiceInfo::heard_multicast).
+  bool on_our_segment(const ServiceInfo& info) const;
+  /// How a member we just admitted from a packet of `type` over `slot` was found.
+  std::string found_by(const ProtocolSlot& slot, PayloadType type, const ServiceInfo& info) const;
   void log(sdk::LogLevel level, std::string_view message) noexcept;
   /// A one-shot timer that leave() cancels.
   void after(std::chrono::milliseconds d, std::function<void()> fn);

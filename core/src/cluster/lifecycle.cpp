@@ -11,7 +11,12 @@
 namespace cluster {
 
 void Cluster::Impl::start() {
-  if (std::find(opt.protocols.begin(), opt.protocols.end(), "c") == opt.protocols.end())
+  const std::vector<std::string> discovery_names = opt.discovery_names();
+  if (discovery_names.empty()) throw ConfigError("[cluster] discovery needs at least one discovery name");
+  const bool beacon = std::find(discovery_names.begin(), discovery_names.end(), "multicast") != discovery_names.end();
+  // The beacon needs the group; other discoveries do without it (a member then advertises no
+  // "c" and is reached directly only: docs/discovery.md).
+  if (beacon && std::find(opt.protocols.begin(), opt.protocols.end(), "c") == opt.protocols.end())
     opt.protocols.push_back("c");
   for (const auto& id : opt.protocols) {
     if (std::count(opt.protocols.begin(), opt.protocols.end(), id) > 1)
@@ -20,8 +25,12 @@ void Cluster::Impl::start() {
       throw ConfigError("[cluster] protocols names '" + id + "', but no loaded plugin provides it" +
                         (id == "c" ? " (load udp-multicast)" : ""));
   }
-  if (!plugins->has_discovery(opt.discovery))
-    throw ConfigError("[cluster] discovery names '" + opt.discovery + "', but no loaded plugin provides it");
+  for (const auto& name : discovery_names) {
+    if (std::count(discovery_names.begin(), discovery_names.end(), name) > 1)
+      throw ConfigError("[cluster] discovery lists '" + name + "' twice");
+    if (!plugins->has_discovery(name))
+      throw ConfigError("[cluster] discovery names '" + name + "', but no loaded plugin provides it");
+  }
   if (!plugins->has_failure_detector(opt.failure_detector))
     throw ConfigError("[cluster] failure_detector names '" + opt.failure_detector +
                       "', but no loaded plugin provides it");
@@ -29,6 +38,8 @@ void Cluster::Impl::start() {
   settings_.port = opt.port;
   settings_.remote = opt.remote;
   settings_.interface = opt.interface;
+  settings_.bind = opt.bind;
+  settings_.advertise = opt.advertise;
   settings_.hid = opt.hid.empty() ? identity::default_hid() : opt.hid;
   settings_.sid = identity::make_sid(rng);
   tags = opt.tags;
@@ -73,9 +84,14 @@ void Cluster::Impl::start() {
     protocols.push_back(std::move(s));
     protocol_ids.push_back(id);
   }
-  if (multicast_slot() == nullptr) {
+  if (beacon && multicast_slot() == nullptr) {
     stop_started();
-    throw ConfigError("no protocol in [cluster] protocols can multicast (needs 'c')");
+    throw ConfigError("[cluster] discovery 'multicast' needs a protocol that can multicast ('c')");
+  }
+  if (!beacon && protocols.size() == static_cast<std::size_t>(multicast_slot() != nullptr)) {
+    stop_started();
+    throw ConfigError("[cluster] protocols: without the multicast discovery, members meet over a direct protocol "
+                      "(tcp, unix): none is listed");
   }
   if (const std::string why = tags_problem(tags); !why.empty()) {
     stop_started();
@@ -95,22 +111,35 @@ void Cluster::Impl::start_policies() {
   if (!detector->policy) throw std::runtime_error("failure detector '" + opt.failure_detector + "' could not be created");
   if (auto r = detector->policy->start(); !r)
     throw std::runtime_error("failure detector '" + opt.failure_detector + "' failed to start: " + r.message());
-  discovery = std::make_unique<DiscoverySlot>(*this, plugins->discovery_config(opt.discovery));
-  discovery->policy = plugins->create_discovery(opt.discovery, *discovery);
-  if (!discovery->policy) {
-    detector->policy->stop();
-    throw std::runtime_error("discovery '" + opt.discovery + "' could not be created");
-  }
   joined = true;
-  // Before the discovery's first timer: at each period, protocols repair first (a props change
-  // then rides on the periodic heartbeat), as before the split.
+  // Before the discoveries' first timers: at each period, protocols repair first (a props
+  // change then rides on the periodic heartbeat), as before the split.
   schedule_maintenance();
-  if (auto r = discovery->policy->start(); !r) {
+  const auto fail = [this](const std::string& why) {
+    stop_discoveries();
+    discoveries.clear();
     if (maintenance_timer) loop_->cancel(maintenance_timer);
+    maintenance_timer = 0;
     joined = false;
     detector->policy->stop();
-    throw std::runtime_error("discovery '" + opt.discovery + "' failed to start: " + r.message());
+    throw std::runtime_error(why);
+  };
+  for (const auto& name : opt.discovery_names()) {
+    auto d = std::make_unique<DiscoverySlot>(*this, plugins->discovery_config(name), name,
+                                             plugins->discovery_abi_minor(name));
+    d->policy = plugins->create_discovery(name, *d);
+    if (!d->policy) fail("discovery '" + name + "' could not be created");
+    DiscoverySlot& slot = *d;
+    discoveries.push_back(std::move(d));
+    if (auto r = slot.policy->start(); !r) {
+      discoveries.pop_back();  // a failing start() leaves nothing armed: no stop() (discovery.hpp)
+      fail("discovery '" + name + "' failed to start: " + r.message());
+    }
   }
+}
+
+void Cluster::Impl::stop_discoveries() {
+  for (auto it = discoveries.rbegin(); it != discoveries.rend(); ++it) (*it)->policy->stop();
 }
 
 // Protocols repair what vanished (a deleted socket file, ...) once a heartbeat period.
@@ -131,7 +160,7 @@ void Cluster::Impl::announce_changes() {
   // when the host owns the loop.
   after(std::chrono::milliseconds(0), [this] {
     announce_soon = false;
-    if (!left) discovery->policy->announce(sdk::Record::changed);
+    each_discovery([](sdk::Discovery& d) { d.announce(sdk::Record::changed); });
   });
 }
 
@@ -173,7 +202,7 @@ void Cluster::Impl::leave() {
     // The goodbye goes out now even from a hook inside a receive (it would wait in the outbox,
     // which leaving clears): stopping protocols there is the documented exception anyway.
     const int was_receiving = std::exchange(receiving, 0);
-    discovery->policy->stop();  // says goodbye (the beacon multicasts a disconnect)
+    stop_discoveries();  // they say goodbye (the beacon multicasts a disconnect)
     receiving = was_receiving;
   }
   left = true;

@@ -65,13 +65,15 @@ std::vector<std::string> default_plugin_dirs() {
 
 }  // namespace
 
+std::vector<std::string> Options::discovery_names() const { return split_list(discovery); }
+
 Options Options::from_ini(const IniFile& ini) {
   Options o;
   const IniSection* s = ini.section("cluster");
   if (s == nullptr) return o;
   static const std::set<std::string> known = {
       "address", "port", "remote", "ttl", "heartbeat", "protocols", "channels", "tags", "hid",
-      "interface", "discovery", "failure_detector", "ping_delay", "ping_grace", "ping_recent",
+      "interface", "discovery", "failure_detector", "bind", "advertise", "ping_delay", "ping_grace", "ping_recent",
       "max_multicast_packet", "max_members", "expiry_grace", "log_level", "max_packet", "max_buffered", "partial_timeout"};
   for (const auto& [key, v] : s->values) {
     if (key == "discovery_interval")  // documented once, never enforced: refused, not ignored
@@ -111,10 +113,20 @@ Options Options::from_ini(const IniFile& ini) {
       o.hid = v.value;
     } else if (key == "interface") {
       o.interface = v.value;
-    } else if (key == "discovery" || key == "failure_detector") {
+    } else if (key == "discovery") {
+      const auto names = split_list(v.value);
+      if (names.empty()) bad(v, key, "needs at least one discovery name");
+      for (const auto& n : names)
+        if (std::count(names.begin(), names.end(), n) > 1) bad(v, key, "lists '" + n + "' twice");
+      o.discovery = v.value;
+    } else if (key == "bind" || key == "advertise") {
+      if (v.value.empty() || has_control(v.value) || v.value.find_first_of(" \t,") != std::string::npos)
+        bad(v, key, "needs one address or host name");
+      (key == "bind" ? o.bind : o.advertise) = v.value;
+    } else if (key == "failure_detector") {
       const std::string name = v.value;
       if (name.empty() || name.find_first_of(" \t,") != std::string::npos) bad(v, key, "needs one name");
-      (key == "discovery" ? o.discovery : o.failure_detector) = name;
+      o.failure_detector = name;
     } else if (key == "ping_delay") {
       o.ping_delay = parse_duration(v, key, std::chrono::milliseconds(1));
     } else if (key == "ping_grace") {

@@ -1,5 +1,7 @@
 // The host side of the two policy kinds: what a discovery and a failure detector may ask of
 // the member (sdk/policy_host.hpp, sdk/discovery.hpp, sdk/failure_detector.hpp).
+#include <algorithm>
+
 #include "cluster/impl.hpp"
 
 namespace cluster {
@@ -85,8 +87,18 @@ void PolicySlot<HostBase>::count(sdk::PolicyCounter what) noexcept {
 template struct PolicySlot<sdk::DiscoveryHost>;
 template struct PolicySlot<sdk::FailureDetectorHost>;
 
+namespace {
+constexpr std::size_t kRecentContactsMax = 1024;  // about one sync of a large seeds list
+}  // namespace
+
 sdk::Result DiscoverySlot::contact(const sdk::ContactPoint& at, Payload& p) noexcept {
   try {
+    auto same = std::find_if(recent_contacts.begin(), recent_contacts.end(), [&](const sdk::ContactPoint& c) {
+      return c.protocol == at.protocol && c.ip == at.ip && c.props == at.props;
+    });
+    if (same != recent_contacts.end()) recent_contacts.erase(same);
+    if (recent_contacts.size() >= kRecentContactsMax) recent_contacts.erase(recent_contacts.begin());
+    recent_contacts.push_back(at);
     if (owner.receiving != 0) {
       owner.later([this, at, copy = p]() mutable { owner.send_contact(at, copy); });
       return sdk::Result::success();
@@ -95,6 +107,25 @@ sdk::Result DiscoverySlot::contact(const sdk::ContactPoint& at, Payload& p) noex
   } catch (const std::exception& e) {
     return sdk::Result::failure(e.what());
   }
+}
+
+bool DiscoverySlot::contacted(const ServiceInfo& member) const {
+  for (auto it = recent_contacts.rbegin(); it != recent_contacts.rend(); ++it) {
+    const Dict* props = member.props_for(it->protocol);
+    if (props == nullptr || it->props.empty()) continue;
+    const bool all = std::all_of(it->props.begin(), it->props.end(), [&](const auto& kv) {
+      return std::find(props->begin(), props->end(), kv) != props->end();
+    });
+    if (all && (it->ip == member.ip || (it->local && member.local))) return true;
+  }
+  return false;
+}
+
+std::vector<ServiceInfo> DiscoverySlot::members() const {
+  std::vector<ServiceInfo> out;
+  out.reserve(owner.services.size());
+  for (const auto& [uuid, s] : owner.services) out.push_back(s.info);
+  return out;
 }
 
 bool DiscoverySlot::awaiting_record(std::string_view uuid) noexcept {
@@ -115,7 +146,7 @@ void DetectorSlot::declare(std::string_view uuid, sdk::Liveness state, std::stri
 void DetectorSlot::announce() noexcept {
   try {
     owner.later([&o = owner] {
-      if (!o.left && o.discovery) o.discovery->policy->announce(sdk::Record::full);
+      o.each_discovery([](sdk::Discovery& d) { d.announce(sdk::Record::full); });
     });
   } catch (const std::exception& e) {
     owner.log(sdk::LogLevel::error, std::string("announcing failed: ") + e.what());

@@ -65,8 +65,9 @@ void Cluster::Impl::on_packet(ProtocolSlot& slot, std::string_view body, const s
   const std::uint64_t channel = p.channel.value_or(0);
   if (!channels.count(channel)) { ++counters.dropped_channel; return; }
 
-  // Validation needs sid hid type channel protocols, with "c" among the protocols.
-  if (!p.sid.has() || !p.hid.has() || !p.type.has() || !p.protocols.has() || !contains(*p.protocols, "c") ||
+  // Validation needs sid hid type channel protocols. The reference also requires "c" among the
+  // protocols; we accept members without it (found through seeds, DNS, etcd: no multicast).
+  if (!p.sid.has() || !p.hid.has() || !p.type.has() || !p.protocols.has() ||
       // Ids end up in logs and on terminals: a control character in one (forged) is refused.
       p.sid->empty() || has_control(*p.sid) || has_control(*p.hid)) {
     ++counters.dropped_invalid;
@@ -129,6 +130,7 @@ void Cluster::Impl::on_packet(ProtocolSlot& slot, std::string_view body, const s
     if (p.tags.has()) fresh.info.tags = *p.tags;
     fresh.info.ip = origin.ip;
     fresh.info.last_seen = loop_->now();
+    if (slot.traits.multicast) fresh.info.found_by = "multicast";  // else once its props are known (dispatch)
     // Back after a short absence: what we knew stands until its packets say otherwise.
     if (auto before = recently_lost.take(uuid, loop_->now())) {
       if (!p.tags.has()) fresh.info.tags = std::move(before->tags);
@@ -148,7 +150,9 @@ void Cluster::Impl::on_packet(ProtocolSlot& slot, std::string_view body, const s
     if (type == PayloadType::heartbeat && !p.data.has()) {
       known->last_ask = loop_->now();
       later([this, uuid] {
-        if (ServiceState* s = find(uuid)) discovery->policy->missing_record(s->info, true);
+        each_discovery([&](sdk::Discovery& d) {
+          if (ServiceState* s = find(uuid)) d.missing_record(s->info, true);
+        });
       });
     }
   } else {
@@ -164,7 +168,9 @@ void Cluster::Impl::on_packet(ProtocolSlot& slot, std::string_view body, const s
         loop_->now() - known->last_ask >= std::chrono::seconds(1)) {
       known->last_ask = loop_->now();
       later([this, uuid] {
-        if (ServiceState* s = find(uuid)) discovery->policy->missing_record(s->info, false);
+        each_discovery([&](sdk::Discovery& d) {
+          if (ServiceState* s = find(uuid)) d.missing_record(s->info, false);
+        });
       });
     }
     if (!origin.ip.empty() && !slot.traits.local_only) info.ip = origin.ip;
@@ -179,6 +185,7 @@ void Cluster::Impl::on_packet(ProtocolSlot& slot, std::string_view body, const s
       hook_table.run(HookPoint::tags_changed, tc);
     }
   }
+  if (slot.traits.multicast) known->info.heard_multicast = loop_->now();
   // A stream connection we accepted belongs to this member: let the protocol reuse it.
   if (origin.conn != 0) {
     auto b = slot.bound.find(origin.conn);
@@ -203,17 +210,23 @@ void Cluster::Impl::dispatch(ProtocolSlot& slot, ServiceState& s, Payload& p, co
       return;
     case PayloadType::heartbeat:
       if (p.data.has()) merge_props(s.info, *p.data, false);
+      if (s.info.found_by.empty() && !s.info.props.empty()) s.info.found_by = found_by(slot, type, s.info);
+      if (p.op.has()) tell_discoveries(uuid, p);
       break;
     case PayloadType::discovery: {
       if (p.data.has()) merge_props(s.info, *p.data, false);
+      if (s.info.found_by.empty() && !s.info.props.empty()) s.info.found_by = found_by(slot, type, s.info);
+      if (p.op.has()) tell_discoveries(uuid, p);
       // A filtered discovery asks us (it passed the filter check); a plain one is a newcomer's
       // (it wants everything it needs to know about us).
       const bool asked = p.filter.has();
       later([this, uuid, asked] {
-        ServiceState* m = find(uuid);
-        if (m == nullptr) return;
-        if (asked) discovery->policy->asked(m->info);
-        else discovery->policy->newcomer(m->info);
+        each_discovery([&](sdk::Discovery& d) {
+          ServiceState* m = find(uuid);  // again for each: the one before may have lost it
+          if (m == nullptr) return;
+          if (asked) d.asked(m->info);
+          else d.newcomer(m->info);
+        });
       });
       break;
     }
@@ -271,6 +284,17 @@ void Cluster::Impl::dispatch(ProtocolSlot& slot, ServiceState& s, Payload& p, co
   // next packets (PROTOCOL.md section 7, corrected). The transports close idle streams.
 }
 
+void Cluster::Impl::tell_discoveries(const std::string& uuid, const Payload& p) {
+  later([this, uuid, copy = p] {
+    for (std::size_t i = 0; i < discoveries.size() && !leaving && !left; ++i) {
+      if (discoveries[i]->abi_minor < 3) continue;  // built before message() existed
+      ServiceState* m = find(uuid);
+      if (m == nullptr) return;
+      discoveries[i]->policy->message(m->info, copy);
+    }
+  });
+}
+
 void Cluster::Impl::on_failed_report(const std::string& uuid, const Payload& p) {
   if (!p.data.has() || left) return;
   tcl::Dict d;
@@ -283,7 +307,7 @@ void Cluster::Impl::on_failed_report(const std::string& uuid, const Payload& p) 
     if (ProtocolSlot* sl = slot(id))
       if (auto r = sl->proto->refresh(); !r) log(sdk::LogLevel::warning, "refresh of '" + id + "' failed: " + r.message());
   props_dirty = true;
-  discovery->policy->announce(sdk::Record::full);
+  each_discovery([](sdk::Discovery& disc) { disc.announce(sdk::Record::full); });
 }
 
 }  // namespace cluster

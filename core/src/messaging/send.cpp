@@ -176,22 +176,37 @@ sdk::Result Cluster::Impl::send_to(ServiceState& s, Payload& p, const SendFlags&
 }
 
 std::size_t Cluster::Impl::send_many(const std::vector<ServiceState*>& to, Payload& p, const SendFlags& flags) {
-  if (to.size() > 3 && flags.allow_multicast && flags.protocols.empty()) {
-    // One filtered multicast instead of N direct sends, when it fits in a datagram (the filter
-    // alone passes 4096 bytes at about 450 targets) and the group works; else direct sends of
-    // the packet as it was (hooks may have changed the multicast copy).
-    Payload filtered = p;
-    StringList filter;
-    for (auto* s : to) filter.push_back(s->info.sid);
-    filtered.filter = std::move(filter);
-    MulticastFailure why;
-    if (multicast(filtered, &why, true)) return to.size();
-    if (why == MulticastFailure::hook) return 0;  // vetoed: not to be sent at all
-    ++counters.multicast_fallbacks;
-  }
-  if (to.size() == 1) return send_to(*to.front(), p, flags) ? 1 : 0;
   std::size_t ok = 0;
-  for (auto* s : to) {
+  std::vector<ServiceState*> direct;
+  if (to.size() > 3 && flags.allow_multicast && flags.protocols.empty() && multicast_slot() != nullptr) {
+    // One filtered multicast instead of N direct sends, for the targets on our segment (heard
+    // over the group lately; others, found through seeds, DNS or etcd, would never get it),
+    // when it fits in a datagram (the filter alone passes 4096 bytes at about 450 targets) and
+    // the group works; else direct sends of the packet as it was (hooks may have changed the
+    // multicast copy).
+    std::vector<ServiceState*> grouped;
+    for (auto* s : to) (on_our_segment(s->info) ? grouped : direct).push_back(s);
+    if (grouped.size() > 3) {
+      Payload filtered = p;
+      StringList filter;
+      for (auto* s : grouped) filter.push_back(s->info.sid);
+      filtered.filter = std::move(filter);
+      MulticastFailure why;
+      if (multicast(filtered, &why, true)) {
+        ok += grouped.size();
+      } else {
+        if (why == MulticastFailure::hook) return 0;  // vetoed: not to be sent at all
+        ++counters.multicast_fallbacks;
+        direct.insert(direct.end(), grouped.begin(), grouped.end());
+      }
+    } else {
+      direct.insert(direct.end(), grouped.begin(), grouped.end());
+    }
+  } else {
+    direct = to;
+  }
+  if (direct.size() == 1 && ok == 0) return send_to(*direct.front(), p, flags) ? 1 : 0;
+  for (auto* s : direct) {
     Payload copy = p;  // send_to sets the filter and send hooks may rewrite it, per target
     if (send_to(*s, copy, flags)) ++ok;
   }

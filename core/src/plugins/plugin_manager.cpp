@@ -61,6 +61,7 @@ struct Entry {
   Factory factory;
   Library lib;  // null for in-process registrations
   const sdk::PluginConfig* config;
+  std::uint32_t abi_minor = sdk::kAbiMinor;  // what the plugin was built against: newer calls skip older plugins
 };
 template <class Factory>
 using Registry = std::map<std::string, Entry<Factory>, std::less<>>;
@@ -78,10 +79,10 @@ void check_unique(const Registry<Factory>& known, const std::vector<std::pair<st
 
 template <class Factory>
 void commit(Registry<Factory>& known, std::vector<std::pair<std::string, Factory>>& added, const Library& lib,
-            const sdk::PluginConfig* config, std::vector<std::string>& names) {
+            const sdk::PluginConfig* config, std::uint32_t abi_minor, std::vector<std::string>& names) {
   for (auto& [name, f] : added) {
     names.push_back(name);
-    known.emplace(name, Entry<Factory>{std::move(f), lib, config});
+    known.emplace(name, Entry<Factory>{std::move(f), lib, config, abi_minor});
   }
 }
 
@@ -90,7 +91,7 @@ void add_in_process(Registry<Factory>& known, std::string name, Factory f, const
                     const char* kind) {
   if (known.count(name) != 0)
     throw PluginError(PluginErrc::duplicate, "(in-process)", std::string(kind) + " '" + name + "' is already registered");
-  known.emplace(std::move(name), Entry<Factory>{std::move(f), nullptr, config});
+  known.emplace(std::move(name), Entry<Factory>{std::move(f), nullptr, config, sdk::kAbiMinor});
 }
 
 template <class Factory>
@@ -344,10 +345,10 @@ PluginInfo PluginManager::load_impl(const std::string& path,
   loaded->desc = d;
   loaded->info = {name, d->version ? d->version : "", d->description ? d->description : "", path, {}, {}, {}, {}};
   const sdk::PluginConfig* config = loaded->config.get();
-  commit(impl_->protocols, reg.protocols, loaded->lib, config, loaded->info.protocols);
-  commit(impl_->hook_sets, reg.hook_sets, loaded->lib, config, loaded->info.hook_sets);
-  commit(impl_->discoveries, reg.discoveries, loaded->lib, config, loaded->info.discoveries);
-  commit(impl_->failure_detectors, reg.failure_detectors, loaded->lib, config, loaded->info.failure_detectors);
+  commit(impl_->protocols, reg.protocols, loaded->lib, config, d->abi_minor, loaded->info.protocols);
+  commit(impl_->hook_sets, reg.hook_sets, loaded->lib, config, d->abi_minor, loaded->info.hook_sets);
+  commit(impl_->discoveries, reg.discoveries, loaded->lib, config, d->abi_minor, loaded->info.discoveries);
+  commit(impl_->failure_detectors, reg.failure_detectors, loaded->lib, config, d->abi_minor, loaded->info.failure_detectors);
   impl_->infos.push_back(loaded->info);
   impl_->loaded.push_back(std::move(loaded));
   return impl_->infos.back();  // a copy
@@ -389,6 +390,9 @@ const sdk::PluginConfig& PluginManager::hook_set_config(std::string_view name) c
 }
 const sdk::PluginConfig& PluginManager::discovery_config(std::string_view name) const {
   return *impl_->discoveries.at(std::string(name)).config;
+}
+std::uint32_t PluginManager::discovery_abi_minor(std::string_view name) const {
+  return impl_->discoveries.at(std::string(name)).abi_minor;
 }
 const sdk::PluginConfig& PluginManager::failure_detector_config(std::string_view name) const {
   return *impl_->failure_detectors.at(std::string(name)).config;

@@ -9,6 +9,9 @@
 // when our record is sent and to whom, how newcomers are answered, how a missing record is
 // fetched. Contact points (addresses from a file, seeds, DNS, etcd) come IN through contact().
 //
+// Several discoveries may run at once ([cluster] discovery = multicast, seeds): each gets every
+// call below; a member found by two of them is one member (keyed by its uuid).
+//
 // All calls on the loop thread; see sdk/policy_host.hpp for re-entrancy.
 #pragma once
 
@@ -16,6 +19,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "cluster/sdk/policy_host.hpp"
 #include "cluster/sdk/service_info.hpp"
@@ -44,6 +48,11 @@ class DiscoveryHost : public PolicyHost {
   /// marks it as asked now: the core's own reminder (missing_record at its bare heartbeats)
   /// then waits a second.
   virtual bool awaiting_record(std::string_view uuid) noexcept = 0;
+  // SDK 1.3 (appended).
+  /// The members we know now, a snapshot (e.g. to tell a newcomer about them).
+  virtual std::vector<ServiceInfo> members() const = 0;
+  /// This discovery's name, as [cluster] discovery lists it.
+  virtual std::string_view name() const noexcept = 0;
 
  protected:
   ~DiscoveryHost() = default;
@@ -72,6 +81,16 @@ class Discovery {
   /// We leave: say goodbye (the beacon multicasts a disconnect) and cancel timers. No call into
   /// the host may follow once it returns.
   virtual void stop() noexcept = 0;
+  /// SDK 1.3: a heartbeat or discovery from `from` carried `op`, a field the reference never
+  /// sets and that discoveries use for their own exchanges (the contact discoveries' member
+  /// lists: op "members", the list in `raw`). Runs after the core handled the packet (admitted
+  /// `from`, merged its record), outside any protocol's received(): it may send. Every
+  /// discovery of the member gets it; ignore ops that are not yours. Never called on a plugin
+  /// built against SDK 1.2.
+  virtual void message(const ServiceInfo& from, const Payload& packet) noexcept {
+    (void)from;
+    (void)packet;
+  }
 };
 
 using DiscoveryFactory = std::function<std::unique_ptr<Discovery>(DiscoveryHost&)>;

@@ -38,6 +38,14 @@ struct ClusterSettings {
   unsigned remote = 0;    ///< multicast TTL; 0 = this host only
   std::string interface;  ///< multicast interface name, "" = default behaviour
   std::string sid, hid;   ///< our identity
+  // SDK 1.3 (appended).
+  /// [cluster] bind: the address every transport listens on unless its own section says
+  /// otherwise ("" = the transport's default: all addresses).
+  std::string bind;
+  /// [cluster] advertise: the address other members should use to reach us (NAT, several
+  /// interfaces); transports put it in their props as `host`. "" = the source address peers
+  /// see on our packets.
+  std::string advertise;
 };
 
 /// Where received bytes came from.

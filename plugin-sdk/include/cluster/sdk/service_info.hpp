@@ -21,6 +21,16 @@ struct ServiceInfo {
   std::vector<std::string> protocols;  ///< in the member's priority order
   std::vector<std::pair<std::string, Dict>> props;  ///< per protocol id
   std::chrono::steady_clock::time_point last_seen{};
+  // SDK 1.3 (appended: plugins built against 1.2 see the fields above at the same offsets).
+  /// How we found it: "multicast" (its packets came over the group first), the name of the
+  /// discovery whose contact it answered ("seeds", "dns", ...), "inbound" (it contacted us
+  /// directly: its own discovery found us), or "contact" (it answered a contact we cannot
+  /// attribute to one discovery).
+  std::string found_by;
+  /// When a packet of it last came over a multicast protocol; epoch = never. A member heard
+  /// on the group recently is on our segment: filtered multicasts reach it, the others need
+  /// direct sends (a cluster may span segments through seeds, DNS or etcd).
+  std::chrono::steady_clock::time_point heard_multicast{};
 
   /// The props the member advertised for `protocol`, or nullptr.
   const Dict* props_for(std::string_view protocol) const noexcept {

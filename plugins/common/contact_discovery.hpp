@@ -1,0 +1,142 @@
+// The part every discovery without multicast shares (seeds, dns, etcd): it is given contact
+// points (addresses where members may listen) and makes one cluster of them.
+//
+// What it carries instead of the group (docs/discovery.md, "Without multicast"):
+// - joining: our record (a discovery packet) goes to every contact point that is not a member
+//   we know; the member admits us and answers with its record plus its member list (op
+//   "members", the list in `raw`); we contact every member of the list we do not know. A
+//   newcomer that reaches one member learns every member in one round trip;
+// - liveness and record changes: a heartbeat with our whole record to every member not on our
+//   segment (members heard over the group get the multicast beacon's instead), every
+//   heartbeat period: N - 1 direct sends per member and period;
+// - healing: every sync period our list goes to one random member (op "members?"), which
+//   contacts whom it lacks and answers with its own list; contact points that are not members
+//   (a seed back after a partition) are contacted at every heartbeat period;
+// - leaving: a disconnect to every member we heartbeat.
+// Events and queries to many need nothing from here: the core sends directly to members that
+// are not on our segment (ServiceInfo::heard_multicast).
+//
+// Threads: everything on the loop thread, except post_contacts(), which a source's own thread
+// (a resolver, an etcd watch) calls; its results are picked up by a timer on the loop thread,
+// so no closure of this plugin is ever left in the loop's queue after stop().
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <string>
+#include <vector>
+
+#include <cluster/sdk.hpp>
+#include <cluster/sdk/timers.hpp>
+
+#include "net.hpp"
+
+namespace cluster::plugins {
+
+struct ContactDiscoveryOptions {
+  std::string name;                        ///< the discovery's name: logs and found_by
+  std::chrono::milliseconds heartbeat{0};  ///< our record to members; 0 = [cluster] heartbeat
+  std::chrono::milliseconds sync{30000};   ///< member lists exchanged with one random member
+  bool polls_mailbox = false;              ///< the source posts from a thread (post_contacts)
+};
+
+/// One member of a member list (the `raw` of op "members"/"members?").
+struct ListedMember {
+  std::string uuid;
+  std::string ip;      ///< as the sender sees it ("" = unknown)
+  bool local = false;  ///< on the sender's host
+  std::vector<std::pair<std::string, Dict>> props;  ///< per protocol, the member's priority order
+};
+
+/// Encodes / decodes a member list (a Tcl list of {uuid ip local props}); decode skips entries
+/// it cannot read and returns false only when the list itself is not a Tcl list.
+std::string encode_member_list(const std::vector<ListedMember>& members);
+bool decode_member_list(std::string_view raw, std::vector<ListedMember>& out);
+
+/// The contact points a listed member may be reached at, seen from us (who got the list from
+/// `sender`): its direct protocols in its order, with the sender's address for a member on
+/// the sender's host, and its advertised `host` when it has one.
+std::vector<sdk::ContactPoint> contact_points_of(const ListedMember& m, const ServiceInfo& sender);
+
+/// Whether `member` is the one listening at contact point `c`.
+bool is_at(const sdk::ContactPoint& c, const ServiceInfo& member);
+
+class ContactDiscovery : public sdk::Discovery {
+ public:
+  ContactDiscovery(sdk::DiscoveryHost& host, ContactDiscoveryOptions options);
+  ~ContactDiscovery() override;
+  ContactDiscovery(const ContactDiscovery&) = delete;
+  ContactDiscovery& operator=(const ContactDiscovery&) = delete;
+
+  sdk::Result start() noexcept final;
+  void announce(sdk::Record what) noexcept final;
+  void probe() noexcept final;
+  void newcomer(const ServiceInfo& member) noexcept final;
+  void asked(const ServiceInfo& member) noexcept final;
+  void missing_record(const ServiceInfo& member, bool first) noexcept final;
+  void stop() noexcept final;
+  void message(const ServiceInfo& from, const Payload& packet) noexcept final;
+
+ protected:
+  sdk::DiscoveryHost& host() noexcept { return host_; }
+  const ContactDiscoveryOptions& options() const noexcept { return options_; }
+  /// Loop thread: the source's contact points are now these (the previous set is replaced);
+  /// new ones are contacted at once.
+  void set_contacts(std::vector<sdk::ContactPoint> contacts);
+  /// Any thread: the same, applied on the loop thread within kMailboxPoll. Ignored after stop().
+  void post_contacts(std::vector<sdk::ContactPoint> contacts);
+  /// Any thread: a line for the member's log, written on the loop thread (same delivery).
+  void post_log(sdk::LogLevel level, std::string message);
+  /// Runs in start(), before anything is sent: start the source (threads, first lookups). A
+  /// failure fails the join. Loop thread.
+  virtual sdk::Result start_source() { return sdk::Result::success(); }
+  /// Runs first in stop(): stop the source and join its threads (bounded). Loop thread.
+  virtual void stop_source() noexcept {}
+
+ private:
+  struct Contact {
+    sdk::ContactPoint at;
+    bool failing = false;  ///< the last contact failed (said once, until it works again)
+  };
+  void tick() noexcept;
+  void poll_mailbox() noexcept;
+  void contact_unknown(bool all);
+  bool contact(Contact& c, bool quiet);
+  void heartbeat_members();
+  void send_list(const ServiceInfo& to, const char* op);
+  void learn_list(const ServiceInfo& from, const std::string& raw);
+  /// Whether we carry `member`'s heartbeats: it is not heard over the group lately.
+  bool ours(const ServiceInfo& member) const;
+  /// Whether contact point `c` is our own listener (a seeds list names every seed, us too).
+  bool is_self(const sdk::ContactPoint& c);
+  std::vector<ListedMember> list_for(const ServiceInfo& to) const;
+
+  sdk::DiscoveryHost& host_;
+  ContactDiscoveryOptions options_;
+  bool started_ = false;
+  bool stopped_ = false;
+  sdk::Timers timers_{host_.loop()};
+  sdk::TimerId tick_timer_ = 0;
+  sdk::TimerId mailbox_timer_ = 0;
+  std::chrono::steady_clock::time_point next_sync_{};
+  std::vector<Contact> contacts_;
+  std::mt19937_64 rng_{std::random_device{}()};
+  transport::LocalAddresses local_addresses_;
+
+  // Filled by post_contacts/post_log on any thread, drained by poll_mailbox on the loop thread.
+  struct Mailbox {
+    std::mutex mutex;
+    std::optional<std::vector<sdk::ContactPoint>> contacts;
+    std::vector<std::pair<sdk::LogLevel, std::string>> logs;
+  };
+  Mailbox mailbox_;
+  std::atomic<bool> closed_{false};  ///< stop() ran: posts are dropped
+};
+
+}  // namespace cluster::plugins

@@ -1,0 +1,147 @@
+// seeds: a discovery without multicast (docs/discovery.md). [seeds] seeds lists where some
+// members listen (host:port of their tcp transport); a newcomer that reaches any one of them
+// learns every member (contact_discovery.hpp says how). Names are looked up on a thread of the
+// plugin, again every sync period (a seed whose address changed is followed); addresses need
+// no lookup.
+#include <netdb.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
+#include <cluster/sdk/boundary.hpp>
+
+#include "contact_discovery.hpp"
+#include "net.hpp"
+#include "seed_list.hpp"
+
+namespace {
+
+namespace sdk = cluster::sdk;
+using cluster::plugins::ContactDiscovery;
+using cluster::plugins::ContactDiscoveryOptions;
+using cluster::plugins::Seed;
+
+constexpr sdk::ConfigKey kKeys[] = {
+    {"seeds", sdk::ConfigType::string, "",
+     "where members listen: host:port entries (IPv4, [IPv6] or a name), separated by commas; the port "
+     "is the member's port for `protocol` (e.g. its [tcp] port)"},
+    {"protocol", sdk::ConfigType::string, "t", "the protocol the seeds' ports are for (one we run)"},
+    {"heartbeat_ms", sdk::ConfigType::integer, "0",
+     "how often our record goes to every member we reach directly; 0 = [cluster] heartbeat"},
+    {"sync_ms", sdk::ConfigType::integer, "30000",
+     "how often member lists are exchanged with one random member, and names looked up again"},
+};
+constexpr sdk::ConfigRange kRanges[] = {
+    {"heartbeat_ms", 0, 3600000},
+    {"sync_ms", 100, 3600000},
+};
+
+sdk::ContactPoint contact_at(const std::string& protocol, const std::string& ip, std::uint16_t port) {
+  sdk::ContactPoint c;
+  c.protocol = protocol;
+  c.ip = ip;
+  c.props = {{"port", std::to_string(port)}};
+  c.local = ip == "::1" || ip.rfind("127.", 0) == 0;
+  return c;
+}
+
+class SeedsDiscovery final : public ContactDiscovery {
+ public:
+  SeedsDiscovery(sdk::DiscoveryHost& host, ContactDiscoveryOptions o, std::vector<Seed> seeds, std::string protocol)
+      : ContactDiscovery(host, std::move(o)), seeds_(std::move(seeds)), protocol_(std::move(protocol)) {}
+  ~SeedsDiscovery() override { stop_source(); }
+
+ private:
+  sdk::Result start_source() override {
+    std::vector<sdk::ContactPoint> now;
+    bool names = false;
+    for (const auto& s : seeds_) {
+      if (s.numeric) now.push_back(contact_at(protocol_, s.host, s.port));
+      else names = true;
+    }
+    set_contacts(now);
+    if (names) worker_ = std::thread([this] { resolve_loop(); });
+    return sdk::Result::success();
+  }
+
+  void stop_source() noexcept override {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      stopping_ = true;
+    }
+    wake_.notify_all();
+    if (worker_.joinable()) worker_.join();  // a lookup in progress ends within its resolver timeout
+  }
+
+  // The lookup thread: every name, then the whole list to the loop thread; again every sync
+  // period until stop.
+  void resolve_loop() noexcept {
+    std::unique_lock<std::mutex> lock(mutex_);
+    while (!stopping_) {
+      lock.unlock();
+      sdk::guard_log(host(), "seeds: lookup", [&] { post_contacts(resolve_all()); });
+      lock.lock();
+      wake_.wait_for(lock, options().sync, [this] { return stopping_; });
+    }
+  }
+
+  std::vector<sdk::ContactPoint> resolve_all() {
+    std::vector<sdk::ContactPoint> out;
+    for (const auto& s : seeds_) {
+      if (s.numeric) {
+        out.push_back(contact_at(protocol_, s.host, s.port));
+        continue;
+      }
+      addrinfo hints{};
+      hints.ai_family = AF_UNSPEC;
+      hints.ai_socktype = SOCK_STREAM;
+      addrinfo* list = nullptr;
+      const int rc = ::getaddrinfo(s.host.c_str(), nullptr, &hints, &list);
+      if (rc != 0) {
+        post_log(sdk::LogLevel::warning, "cannot look up seed '" + s.host + "': " + ::gai_strerror(rc));
+        continue;
+      }
+      for (addrinfo* a = list; a != nullptr; a = a->ai_next) {
+        const std::string ip = cluster::transport::address_text(a->ai_addr, a->ai_addrlen);
+        if (!ip.empty()) out.push_back(contact_at(protocol_, ip, s.port));
+      }
+      ::freeaddrinfo(list);
+    }
+    return out;
+  }
+
+  std::vector<Seed> seeds_;
+  std::string protocol_;
+  std::thread worker_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool stopping_ = false;
+};
+
+bool init(sdk::Registrar& registrar, std::string& error) noexcept {
+  return sdk::guard_init("seeds", error, [&] {
+    const sdk::PluginConfig& cfg = registrar.config();
+    std::vector<Seed> seeds;
+    if (const std::string bad = cluster::plugins::parse_seed_list(cfg.get("seeds"), seeds); !bad.empty())
+      return sdk::Result::failure("[seeds] seeds: " + bad);
+    if (cfg.get("protocol").empty()) return sdk::Result::failure("[seeds] protocol: needs a protocol id (t)");
+    ContactDiscoveryOptions o;
+    o.name = "seeds";
+    o.heartbeat = std::chrono::milliseconds(cfg.get_int("heartbeat_ms"));
+    o.sync = std::chrono::milliseconds(cfg.get_int("sync_ms"));
+    o.polls_mailbox = std::any_of(seeds.begin(), seeds.end(), [](const Seed& s) { return !s.numeric; });
+    const std::string protocol = cfg.get("protocol");
+    registrar.add_discovery("seeds", [o, seeds, protocol](sdk::DiscoveryHost& host) {
+      return std::make_unique<SeedsDiscovery>(host, o, seeds, protocol);
+    });
+    return sdk::Result::success();
+  });
+}
+
+}  // namespace
+
+CLUSTER_PLUGIN_RANGED("seeds", "1.0.0", "discovery through seed members (no multicast needed)", kKeys,
+                      std::size(kKeys), kRanges, std::size(kRanges), init, nullptr)
