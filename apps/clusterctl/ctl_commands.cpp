@@ -209,10 +209,13 @@ const std::vector<Command>& commands() {
        "usage: clusterctl [GLOBAL] members [--json]\n"
        "\n"
        "Lists the members the daemon (or, with --join, clusterctl itself) knows, itself excluded.\n"
-       "Text: a table of UUID, IP, LOCAL, LAST SEEN, PROTOCOLS and TAGS.\n"
+       "Text: a table of UUID, IP, FOUND BY, LOCAL, LAST SEEN, PROTOCOLS and TAGS. FOUND BY is how we\n"
+       "found it: multicast, the discovery whose contact it answered (seeds, dns, etcd, ...), or\n"
+       "inbound (it contacted us).\n"
        "--json  one array of {\"uuid\", \"sid\", \"hid\", \"ip\", \"tags\", \"protocols\", \"props\",\n"
-       "        \"local\", \"last_seen\"}; props is an object per protocol ({\"t\": {\"port\": \"40123\"}})\n"
-       "        and last_seen is how many MILLISECONDS AGO the member was last heard from.\n",
+       "        \"local\", \"found_by\", \"last_seen\"}; props is an object per protocol\n"
+       "        ({\"t\": {\"port\": \"40123\"}}) and last_seen is how many MILLISECONDS AGO the member\n"
+       "        was last heard from.\n",
        {{"json", K::flag}}, members, no_positional},
       {"send", "send an event to members",
        "usage: clusterctl [GLOBAL] send --resolve TAG... --data DATA [--channel N] [--protocols P...]\n"

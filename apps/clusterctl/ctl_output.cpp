@@ -44,12 +44,13 @@ std::string joined(const std::vector<std::string>& v) {
 std::string tcl_list(const JsonArrayPtr& a) { return cluster::tcl::format_list(strings(a)); }
 
 void print_members(std::ostream& out, const JsonArrayPtr& members) {
-  std::vector<std::vector<std::string>> rows{{"UUID", "IP", "LOCAL", "LAST SEEN", "PROTOCOLS", "TAGS"}};
+  std::vector<std::vector<std::string>> rows{{"UUID", "IP", "FOUND BY", "LOCAL", "LAST SEEN", "PROTOCOLS", "TAGS"}};
   for (std::size_t i = 0; i < members->size(); ++i) {
     JsonPtr m = members->getObject(static_cast<unsigned>(i));
     if (m.isNull()) continue;
     const std::string ip = str(m, "ip");
-    rows.push_back({one_line(str(m, "uuid")), ip.empty() ? "-" : one_line(ip),
+    const std::string found_by = str(m, "found_by");
+    rows.push_back({one_line(str(m, "uuid")), ip.empty() ? "-" : one_line(ip), found_by.empty() ? "-" : one_line(found_by),
                     m->optValue<bool>("local", false) ? "yes" : "no", ago(m->optValue<Poco::Int64>("last_seen", 0)),
                     one_line(joined(strings(m->getArray("protocols")))), one_line(tcl_list(m->getArray("tags")))});
   }

@@ -1,3 +1,4 @@
+#include <algorithm>
 #include "daemon_app.hpp"
 
 #include <Poco/Exception.h>
@@ -198,9 +199,13 @@ int Daemon::serve() {
     server->on_log = [log](const std::string& m) { log->warning(m); };
     server->start();
   });
+  const auto& protocols = c->config().protocols;
+  const bool group = std::find(protocols.begin(), protocols.end(), "c") != protocols.end();
   log->information("joined as " + c->uuid() + ", tags {" + cluster::tcl::format_list(c->tags()) + "}, protocols {" +
-                   cluster::tcl::format_list(c->config().protocols) + "}, group " + c->config().address + ":" +
-                   std::to_string(c->config().port) + " remote " + std::to_string(c->config().remote));
+                   cluster::tcl::format_list(protocols) + "}, discovery {" +
+                   cluster::tcl::format_list(c->config().discovery_names()) + "}" +
+                   (group ? ", group " + c->config().address + ":" + std::to_string(c->config().port) : std::string()) +
+                   " remote " + std::to_string(c->config().remote));
   log->information("control socket " + server->path());
 
   waitForTerminationRequest();  // SIGINT, SIGTERM, SIGQUIT

@@ -22,6 +22,7 @@ JsonPtr member_json(const cluster::ServiceInfo& info, std::chrono::steady_clock:
   m->set("protocols", string_array(info.protocols));
   m->set("props", props_json(info));
   m->set("local", info.local);
+  m->set("found_by", utf8_safe(info.found_by));
   const auto ago = std::chrono::duration_cast<std::chrono::milliseconds>(now - info.last_seen).count();
   m->set("last_seen", static_cast<Poco::Int64>(ago < 0 ? 0 : ago));
   return m;

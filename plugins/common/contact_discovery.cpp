@@ -14,6 +14,7 @@ using namespace std::chrono_literals;
 
 // Posts from a source thread wait at most this long for the loop thread.
 constexpr std::chrono::milliseconds kMailboxPoll{100};
+constexpr std::chrono::milliseconds kRetryFirst{50};
 constexpr const char* kOpList = "members";      // our list, no answer wanted
 constexpr const char* kOpAskList = "members?";  // our list; answer with yours
 
@@ -172,6 +173,7 @@ void ContactDiscovery::stop() noexcept {
   if (mailbox_timer_ != 0) host_.loop().cancel(mailbox_timer_);
   tick_timer_ = mailbox_timer_ = 0;
   timers_.cancel_all();
+  retry_armed_ = false;
 }
 
 void ContactDiscovery::set_contacts(std::vector<sdk::ContactPoint> contacts) {
@@ -237,11 +239,22 @@ void ContactDiscovery::tick() noexcept {
 void ContactDiscovery::contact_unknown(bool all) {
   if (stopped_ || contacts_.empty()) return;
   const std::vector<ServiceInfo> members = host_.members();
+  bool failing = false;
   for (auto& c : contacts_) {
     if (is_self(c.at)) continue;
     const bool known = std::any_of(members.begin(), members.end(), [&](const ServiceInfo& m) { return is_at(c.at, m); });
-    if (!known || all) contact(c, false);
+    if (!known || all) failing |= !contact(c, false);
     if (stopped_) return;  // a send hook left the cluster
+  }
+  if (!failing) {
+    retry_delay_ = kRetryFirst;
+  } else if (!retry_armed_) {
+    retry_armed_ = true;
+    timers_.after(retry_delay_, [this] {
+      retry_armed_ = false;
+      sdk::guard_log(host_, options_.name + ": retry", [&] { contact_unknown(false); });
+    });
+    retry_delay_ = std::min<std::chrono::milliseconds>(retry_delay_ * 2, options_.heartbeat);
   }
 }
 

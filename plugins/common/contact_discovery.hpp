@@ -125,6 +125,10 @@ class ContactDiscovery : public sdk::Discovery {
   sdk::TimerId tick_timer_ = 0;
   sdk::TimerId mailbox_timer_ = 0;
   std::chrono::steady_clock::time_point next_sync_{};
+  /// Contact points that fail (a seed not up yet) are tried again sooner than the next period:
+  /// after 50 ms, doubling up to the heartbeat period; back to 50 ms once all answer.
+  std::chrono::milliseconds retry_delay_{50};  // kRetryFirst
+  bool retry_armed_ = false;
   std::vector<Contact> contacts_;
   std::mt19937_64 rng_{std::random_device{}()};
   transport::LocalAddresses local_addresses_;

@@ -114,7 +114,7 @@ TEST_F(Clusterctl, MembersTableAndJson) {
   std::getline(lines, row2);
   EXPECT_FALSE(std::getline(lines, extra));
   EXPECT_EQ(header.substr(0, 4), "UUID");
-  for (const char* col : {"IP", "LOCAL", "LAST SEEN", "PROTOCOLS", "TAGS"}) EXPECT_NE(header.find(col), std::string::npos);
+  for (const char* col : {"IP", "FOUND BY", "LOCAL", "LAST SEEN", "PROTOCOLS", "TAGS"}) EXPECT_NE(header.find(col), std::string::npos);
   const std::string brow = row1.find(b->uuid()) == 0 ? row1 : row2;
   EXPECT_EQ(brow.rfind(b->uuid(), 0), 0u) << r.out;
   EXPECT_NE(brow.find("127.0.0.1"), std::string::npos);
@@ -226,9 +226,9 @@ TEST(ClusterctlOutput, Lines) {
   std::ostringstream table;
   JsonPtr m = parse_object(
       R"({"members":[{"uuid":"s@h","sid":"s","hid":"h","ip":"10.0.0.2","tags":["x"],"protocols":["t","c"],)"
-      R"("props":{},"local":false,"last_seen":1500}]})");
+      R"("props":{},"local":false,"found_by":"seeds","last_seen":1500}]})");
   clusterctl::print_members(table, m->getArray("members"));
   EXPECT_EQ(table.str(),
-            "UUID  IP        LOCAL  LAST SEEN  PROTOCOLS  TAGS\n"
-            "s@h   10.0.0.2  no     1.5s       t c        x\n");
+            "UUID  IP        FOUND BY  LOCAL  LAST SEEN  PROTOCOLS  TAGS\n"
+            "s@h   10.0.0.2  seeds     no     1.5s       t c        x\n");
 }

@@ -18,6 +18,9 @@
 //   drop-connections     shutdown(2) of every connected TCP/Unix stream socket of ours, so
 //                        the next send to or from us needs a new connection -> dropped <n>
 //   counters             Counters as key=value                   -> counters k=v ...
+//   tags <t1,t2,...>     replace our tags ("-" = none)            -> tagged
+//   via <term>           how we found the first member matching <term> and its address
+//                                                 -> via <uuid> <found_by> <ip>  |  via none
 //   greet                from now on, send "hello-<our sid>" to every member the moment it is
 //                        discovered (from the service_discovered hook) -> greeting
 //   quit                 leave gracefully and exit 0             -> bye
@@ -212,6 +215,25 @@ std::string command(cluster::Cluster& c, const cluster::NodeConfig& node, const 
     return "dropped " + std::to_string(n);
   }
   if (cmd == "counters") return counters(c.counters());
+  if (cmd == "tags") {
+    std::string list;
+    in >> list;
+    std::vector<std::string> tags;
+    std::istringstream items(list == "-" ? std::string() : list);
+    for (std::string t; std::getline(items, t, ',');)
+      if (!t.empty()) tags.push_back(t);
+    c.tags_replace(tags);
+    return "tagged";
+  }
+  if (cmd == "via") {
+    std::string term;
+    in >> term;
+    const auto found = c.resolve(std::vector<std::string>{term});
+    if (found.empty()) return "via none";
+    const cluster::ServiceInfo info = found.front()->info();
+    return "via " + info.uuid + " " + (info.found_by.empty() ? "-" : info.found_by) + " " +
+           (info.ip.empty() ? "-" : info.ip);
+  }
   if (cmd == "greet") {
     cluster::Cluster* cl = &c;
     c.hook(cluster::HookPoint::service_discovered, "probe.greet", [cl](cluster::HookContext& ctx) {

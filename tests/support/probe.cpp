@@ -24,7 +24,8 @@ void write_probe_ini(const std::string& path, const ProbeIni& o) {
     << "load = " << o.load << "\n";
   if (o.load.find("unix") != std::string::npos) f << "\n[unix]\npath_prefix = " << o.unix_path_prefix << "\n";
   if (o.load.find("tcp") != std::string::npos)
-    f << "\n[tcp]\nbind = 0.0.0.0\nconnect_timeout_ms = " << o.tcp_connect_timeout_ms << "\n";
+    f << "\n[tcp]\nbind = 0.0.0.0\nport = " << o.tcp_port << "\nconnect_timeout_ms = " << o.tcp_connect_timeout_ms
+      << "\n";
   f << o.extra_ini;
 }
 

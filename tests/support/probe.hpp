@@ -29,6 +29,7 @@ struct ProbeIni {
   std::string load = "udp-multicast tcp unix";
   std::string unix_path_prefix;  ///< [unix] path_prefix (written when `load` names unix)
   int tcp_connect_timeout_ms = 500;  ///< [tcp] (bind 0.0.0.0; written when `load` names tcp)
+  int tcp_port = 0;                  ///< [tcp] port (0 = ephemeral)
   std::string extra_ini;             ///< appended to the file
 };
 
