@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "cluster/bpacket/payload_codec.hpp"
 #include "cluster/sdk/discovery.hpp"
 #include "cluster/sdk/failure_detector.hpp"
 #include "membership_fixture.hpp"
@@ -210,6 +211,51 @@ TEST(Policies, BuiltinsAreRegisteredAndUnknownNamesRefused) {
   o.discovery = "multicast";
   o.failure_detector = "nope";
   EXPECT_THROW(Cluster::join(o, net.plugins_for("127.0.0.1"), loop), ConfigError);
+}
+
+}  // namespace
+}  // namespace cluster::test
+
+namespace cluster::test {
+namespace {
+
+// SDK 1.3 appended Discovery::message(): the host calls it only on discoveries whose plugin was
+// built against 1.3 or later (a 1.2 plugin's vtable has no such slot). Both fixtures run beside
+// the beacon; a heartbeat carrying `op` reaches the 1.3 one only. Also: several discoveries run
+// at once, and a member met over the group is found_by "multicast".
+TEST_F(Membership, MessageReachesOnlyDiscoveriesBuiltAgainstSdk13) {
+  std::vector<std::string> lines;
+  Options o = fast();
+  o.discovery = "multicast, listener12, listener13";
+  o.log_sink = [&](sdk::LogLevel, std::string_view m) {
+    if (m.find(" message from ") != std::string_view::npos) lines.emplace_back(m);
+  };
+  auto plugins = [&](const std::string& ip) {
+    auto pm = net.plugins_for(ip);
+    for (const char* f : {"discovery_1_2", "discovery_1_3"})
+      pm->load(std::string(CLUSTER_FIXTURE_PLUGIN_DIR) + "/cluster-fixture-" + f + ".so", nullptr);
+    return pm;
+  };
+  auto a = Cluster::join(o, plugins("127.0.0.1"), loop);
+  auto b = Cluster::join(o, plugins("127.0.0.2"), loop);
+  ASSERT_TRUE(run_until([&] { return knows(*a, *b) && knows(*b, *a); }));
+  EXPECT_EQ(b->resolve({a->sid()})[0]->info().found_by, "multicast");
+
+  Payload p;
+  p.sid = a->sid();
+  p.hid = a->hid();
+  p.type = static_cast<std::uint64_t>(PayloadType::heartbeat);
+  p.channel = 0;
+  p.protocols = StringList{"t", "c"};
+  p.op = std::string("members");
+  p.raw = std::string("");
+  std::string bytes;
+  bpacket::encode_payload(p, bytes);
+  lines.clear();
+  loop.call([&] { proto_of("127.0.0.2", "t")->deliver(bytes, "127.0.0.1", 0); });
+  ASSERT_TRUE(run_until([&] { return !lines.empty(); }));
+  run_until([] { return false; }, 50ms);  // a call to the 1.2 plugin would come in the same turn
+  EXPECT_EQ(lines, std::vector<std::string>{"listener13 message from " + a->uuid() + " op members"});
 }
 
 }  // namespace

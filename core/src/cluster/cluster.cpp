@@ -87,7 +87,11 @@ std::string Cluster::Impl::found_by(const ProtocolSlot& slot, PayloadType type, 
   if (type == PayloadType::discovery && !info.props.empty()) return "inbound";  // its discovery contacted us
   for (const auto& d : discoveries)
     if (d->contacted(info)) return d->slot_name;
-  return type == PayloadType::discovery ? "inbound" : "contact";
+  if (type == PayloadType::discovery) return "inbound";
+  // A direct answer nobody's contact asked for: the answer to the beacon's multicast discovery.
+  for (const auto& d : discoveries)
+    if (d->slot_name == "multicast") return "multicast";
+  return "contact";
 }
 
 ServiceInfo Cluster::Impl::self_info() const {
