@@ -98,7 +98,34 @@ ContactDiscovery::ContactDiscovery(sdk::DiscoveryHost& host, ContactDiscoveryOpt
 ContactDiscovery::~ContactDiscovery() {
   // stop() ran when the member left; a join that failed after our start() did not call it.
   closed_ = true;
+  stop_lookups();
   timers_.cancel_all();
+}
+
+void ContactDiscovery::start_lookups(std::chrono::milliseconds every, Lookup lookup) {
+  lookups_ = std::thread([this, every, lookup = std::move(lookup)] {
+    std::unique_lock<std::mutex> lock(lookups_mutex_);
+    while (!lookups_stopping_) {
+      lock.unlock();
+      try {
+        if (auto found = lookup()) post_contacts(std::move(*found));
+      } catch (const std::exception& e) {
+        post_log(sdk::LogLevel::error, std::string("lookup: ") + e.what());
+      } catch (...) {
+      }
+      lock.lock();
+      lookups_wake_.wait_for(lock, every, [this] { return lookups_stopping_; });
+    }
+  });
+}
+
+void ContactDiscovery::stop_lookups() noexcept {
+  {
+    std::lock_guard<std::mutex> lock(lookups_mutex_);
+    lookups_stopping_ = true;
+  }
+  lookups_wake_.notify_all();
+  if (lookups_.joinable()) lookups_.join();
 }
 
 sdk::Result ContactDiscovery::start() noexcept {
@@ -157,6 +184,7 @@ void ContactDiscovery::stop() noexcept {
   if (stopped_) return;
   stopped_ = true;  // first: a send hook run by the goodbye may lead here again
   closed_ = true;
+  stop_lookups();
   stop_source();
   if (started_) {
     sdk::guard_log(host_, options_.name + ": goodbye", [&] {

@@ -23,13 +23,16 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <cluster/sdk.hpp>
@@ -93,11 +96,21 @@ class ContactDiscovery : public sdk::Discovery {
   void post_contacts(std::vector<sdk::ContactPoint> contacts);
   /// Any thread: a line for the member's log, written on the loop thread (same delivery).
   void post_log(sdk::LogLevel level, std::string message);
-  /// Runs in start(), before anything is sent: start the source (threads, first lookups). A
-  /// failure fails the join. Loop thread.
+  /// Runs in start(), before anything is sent: start the source (set_contacts, start_lookups).
+  /// A failure fails the join. Loop thread.
   virtual sdk::Result start_source() { return sdk::Result::success(); }
-  /// Runs first in stop(): stop the source and join its threads (bounded). Loop thread.
+  /// Runs first in stop(), after the lookup thread ended: stop the rest of the source. Loop
+  /// thread.
   virtual void stop_source() noexcept {}
+  /// A blocking lookup (DNS, getaddrinfo): the contact points, or nullopt to keep the last ones
+  /// (it failed: say why with post_log).
+  using Lookup = std::function<std::optional<std::vector<sdk::ContactPoint>>()>;
+  /// Starts a thread that runs `lookup` now and then every `every` until stop(), posting what it
+  /// finds (post_contacts). Once, from start_source(); needs options().polls_mailbox.
+  void start_lookups(std::chrono::milliseconds every, Lookup lookup);
+  /// Ends the lookup thread (stop() does it too). A subclass whose lookup uses its own members
+  /// calls it first in its destructor: the thread must not outlive them.
+  void stop_lookups() noexcept;
 
  private:
   struct Contact {
@@ -141,6 +154,13 @@ class ContactDiscovery : public sdk::Discovery {
   };
   Mailbox mailbox_;
   std::atomic<bool> closed_{false};  ///< stop() ran: posts are dropped
+
+  // The lookup thread (start_lookups): stop() wakes it and joins it; a lookup in progress ends
+  // within its own timeout (the resolver's).
+  std::thread lookups_;
+  std::mutex lookups_mutex_;
+  std::condition_variable lookups_wake_;
+  bool lookups_stopping_ = false;
 };
 
 }  // namespace cluster::plugins

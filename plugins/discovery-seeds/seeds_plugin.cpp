@@ -7,9 +7,7 @@
 #include <sys/socket.h>
 
 #include <algorithm>
-#include <condition_variable>
-#include <mutex>
-#include <thread>
+#include <optional>
 
 #include <cluster/sdk/boundary.hpp>
 
@@ -52,40 +50,18 @@ class SeedsDiscovery final : public ContactDiscovery {
  public:
   SeedsDiscovery(sdk::DiscoveryHost& host, ContactDiscoveryOptions o, std::vector<Seed> seeds, std::string protocol)
       : ContactDiscovery(host, std::move(o)), seeds_(std::move(seeds)), protocol_(std::move(protocol)) {}
-  ~SeedsDiscovery() override { stop_source(); }
+  ~SeedsDiscovery() override { stop_lookups(); }
 
  private:
   sdk::Result start_source() override {
     std::vector<sdk::ContactPoint> now;
-    bool names = false;
-    for (const auto& s : seeds_) {
+    for (const auto& s : seeds_)
       if (s.numeric) now.push_back(contact_at(protocol_, s.host, s.port));
-      else names = true;
-    }
     set_contacts(now);
-    if (names) worker_ = std::thread([this] { resolve_loop(); });
+    // Names: looked up on the lookup thread, again every sync period (a seed may move).
+    if (now.size() != seeds_.size())
+      start_lookups(options().sync, [this]() -> std::optional<std::vector<sdk::ContactPoint>> { return resolve_all(); });
     return sdk::Result::success();
-  }
-
-  void stop_source() noexcept override {
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      stopping_ = true;
-    }
-    wake_.notify_all();
-    if (worker_.joinable()) worker_.join();  // a lookup in progress ends within its resolver timeout
-  }
-
-  // The lookup thread: every name, then the whole list to the loop thread; again every sync
-  // period until stop.
-  void resolve_loop() noexcept {
-    std::unique_lock<std::mutex> lock(mutex_);
-    while (!stopping_) {
-      lock.unlock();
-      sdk::guard_log(host(), "seeds: lookup", [&] { post_contacts(resolve_all()); });
-      lock.lock();
-      wake_.wait_for(lock, options().sync, [this] { return stopping_; });
-    }
   }
 
   std::vector<sdk::ContactPoint> resolve_all() {
@@ -115,10 +91,6 @@ class SeedsDiscovery final : public ContactDiscovery {
 
   std::vector<Seed> seeds_;
   std::string protocol_;
-  std::thread worker_;
-  std::mutex mutex_;
-  std::condition_variable wake_;
-  bool stopping_ = false;
 };
 
 bool init(sdk::Registrar& registrar, std::string& error) noexcept {
