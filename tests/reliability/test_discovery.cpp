@@ -60,6 +60,37 @@ class Discovery : public ReliabilityTest {
     nft(host, table, rules + "}\n");
   }
 
+  /// A member on `host` that finds others through DNS records served from `dns_host`.
+  MemberOptions dns_member(std::size_t host, std::size_t dns_host) {
+    MemberOptions o = member(host, "dns", {});
+    o.load = "tcp dns";
+    o.extra_ini = "\n[dns]\nname = _cluster._tcp.test.lan\nserver = " + address(dns_host) +
+                  "\ninterval_ms = 300\ntimeout_ms = 1000\nsync_ms = 1000\n";
+    return o;
+  }
+
+  /// Starts dnsmasq in `host` serving an SRV record and an address for each of `members`.
+  void start_dnsmasq(std::size_t host, const std::vector<std::size_t>& members) {
+    std::string args = "dnsmasq --conf-file=/dev/null --no-resolv --no-hosts --port=53 --user=root --listen-address=" +
+                       address(host) + " --bind-interfaces --local=/test.lan/ --pid-file=" + dir_ + "/dnsmasq.pid";
+    for (std::size_t m : members) {
+      const std::string n = "n" + std::to_string(m) + ".test.lan";
+      args += " --srv-host=_cluster._tcp.test.lan," + n + "," + std::to_string(kSeedPort) + " --host-record=" + n + "," +
+              address(m);
+    }
+    ASSERT_EQ(network().run_in(host, args), 0) << args;
+    dnsmasq_ = true;
+  }
+  void stop_dnsmasq() {
+    if (dnsmasq_) run_shell("kill $(cat " + dir_ + "/dnsmasq.pid) 2>/dev/null");
+    dnsmasq_ = false;
+  }
+  void TearDown() override {
+    stop_dnsmasq();
+    ReliabilityTest::TearDown();
+  }
+  bool dnsmasq_ = false;
+
   /// A member on `host` that finds others through `discovery` with these seeds.
   MemberOptions member(std::size_t host, const std::string& discovery, const std::vector<std::size_t>& seeds) {
     MemberOptions o;
@@ -257,6 +288,35 @@ TEST_F(Discovery, MulticastAndSeedsJoinTwoSegmentsIntoOneCluster) {
   const std::string reply =
       all[1]->proc->command("query " + all[4]->sid + " across 3000", {"answers ", "timeout ", "stuck "});
   EXPECT_EQ(reply, "answers 1 " + all[4]->uuid + "=" + all[4]->sid + ":across");
+  quit_all_and_check();
+}
+
+// Four hosts, no multicast; dnsmasq on host 0 serves _cluster._tcp.test.lan: an SRV record per
+// member (hosts 1-3) and their addresses. The members start before the records exist (they meet
+// nobody), then find each other once dnsmasq answers (looked up again every 300 ms), and keep
+// each other when DNS goes away again.
+TEST_F(Discovery, DnsSrvRecordsAreFollowedAsTheyAppear) {
+  if (run_shell("command -v dnsmasq >/dev/null 2>&1") != 0) GTEST_SKIP() << "no dnsmasq (scripts/setup-deps)";
+  constexpr std::size_t kHosts = 4;
+  ASSERT_NO_FATAL_FAILURE(make_hosts(static_cast<int>(kHosts)));
+  for (std::size_t h = 0; h < kHosts; ++h) ASSERT_NO_FATAL_FAILURE(block_multicast(h));
+  std::vector<Member*> all;
+  for (std::size_t h = 1; h < kHosts; ++h) all.push_back(&spawn("d" + std::to_string(h), dns_member(h, 0)));
+  ASSERT_TRUE(await_joined(all));
+  wait_until(procs(all), [] { return false; }, Clock::now() + milliseconds(1000));
+  for (Member* m : all) EXPECT_EQ(members_of(*m).value_or(std::set<std::string>{"?"}).size(), 0u) << m->name;
+
+  const auto t0 = Clock::now();
+  ASSERT_NO_FATAL_FAILURE(start_dnsmasq(0, {1, 2, 3}));
+  ASSERT_TRUE(all_know_all(all, milliseconds(6000))) << "the members did not meet through the SRV records";
+  std::cout << "[ timing   ] all know all " << ms_between(t0, Clock::now()) << " ms after DNS began to answer\n";
+  const std::string via = words(all[0]->proc->command("via " + all[2]->sid, {"via "})).at(2);
+  EXPECT_TRUE(via == "dns" || via == "inbound") << via;
+
+  stop_dnsmasq();  // lookups fail from now on: the last contact points stay, nobody is lost
+  wait_until(procs(all), [] { return false; }, Clock::now() + milliseconds(1500));
+  EXPECT_TRUE(all_know_all(all, milliseconds(100)));
+  for (Member* m : all) EXPECT_EQ(m->count_prefix("lost "), 0u) << m->name;
   quit_all_and_check();
 }
 
