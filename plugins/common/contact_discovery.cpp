@@ -148,13 +148,14 @@ void ContactDiscovery::probe() noexcept {
   sdk::guard_log(host_, options_.name + ": probe", [&] { contact_unknown(true); });
 }
 
-void ContactDiscovery::newcomer(const ServiceInfo& member) noexcept {
-  if (stopped_ || !ours(member)) return;  // heard over the group: the beacon answers it
-  sdk::guard_log(host_, options_.name + ": answering " + member.uuid, [&] { send_list(member, kOpList); });
-}
+// Our record only: a member list goes to whoever asks for one (op "members?", see message()),
+// not to every member that contacts us. A newcomer contacts every member of the list it got:
+// answering each with a list was N lists per newcomer, and each list made it contact again the
+// members still on their way (a flood at 50 members).
+void ContactDiscovery::newcomer(const ServiceInfo& member) noexcept { asked(member); }
 
 void ContactDiscovery::asked(const ServiceInfo& member) noexcept {
-  if (stopped_ || !ours(member)) return;
+  if (stopped_ || !ours(member)) return;  // heard over the group: the beacon answers it
   sdk::guard_log(host_, options_.name + ": answering " + member.uuid, [&] {
     Payload hb = host_.packet(PayloadType::heartbeat, sdk::Record::full);
     host_.send(member.uuid, hb);
@@ -248,6 +249,10 @@ void ContactDiscovery::poll_mailbox() noexcept {
 void ContactDiscovery::tick() noexcept {
   tick_timer_ = 0;
   if (stopped_) return;
+  on_tick();
+  if (stopped_) return;
+  for (auto it = contacted_.begin(); it != contacted_.end();)
+    it = host_.loop().now() - it->second > options_.heartbeat * 2 ? contacted_.erase(it) : std::next(it);
   sdk::guard_log(host_, options_.name + ": heartbeat", [&] {
     heartbeat_members();
     contact_unknown(false);
@@ -271,7 +276,7 @@ void ContactDiscovery::contact_unknown(bool all) {
   for (auto& c : contacts_) {
     if (is_self(c.at)) continue;
     const bool known = std::any_of(members.begin(), members.end(), [&](const ServiceInfo& m) { return is_at(c.at, m); });
-    if (!known || all) failing |= !contact(c, false);
+    if (!known || all) failing |= !contact(c, false, true);
     if (stopped_) return;  // a send hook left the cluster
   }
   if (!failing) {
@@ -286,8 +291,12 @@ void ContactDiscovery::contact_unknown(bool all) {
   }
 }
 
-bool ContactDiscovery::contact(Contact& c, bool quiet) {
+bool ContactDiscovery::contact(Contact& c, bool quiet, bool ask_list) {
   Payload p = host_.packet(PayloadType::discovery, sdk::Record::full);
+  if (ask_list) {  // a contact point (a seed): ask for its list, and give ours (a split heals both ways)
+    p.op = kOpAskList;
+    p.raw = encode_member_list(list_for(ServiceInfo{}));
+  }
   const sdk::Result r = host_.contact(c.at, p);
   const std::string where = c.at.protocol + " " + (c.at.ip.empty() ? std::string("(this host)") : c.at.ip) + " " +
                             text::tcl_dict(c.at.props);
@@ -324,12 +333,18 @@ void ContactDiscovery::learn_list(const ServiceInfo& from, const std::string& ra
   }
   const std::vector<ServiceInfo> members = host_.members();
   const std::string self = host_.settings().sid + "@" + host_.settings().hid;
+  const auto now = host_.loop().now();
   for (const auto& m : listed) {
     if (m.uuid == self || std::any_of(members.begin(), members.end(), [&](const ServiceInfo& k) { return k.uuid == m.uuid; }))
       continue;
+    // Contacted lately (its answer may be on its way; other lists name it too): not again
+    // before a heartbeat period.
+    auto last = contacted_.find(m.uuid);
+    if (last != contacted_.end() && now - last->second < options_.heartbeat) continue;
+    contacted_[m.uuid] = now;
     for (auto& at : contact_points_of(m, from)) {
       Contact c{std::move(at), false};
-      if (contact(c, true)) break;  // else its next protocol (one we do not run, a local-only one)
+      if (contact(c, true, false)) break;  // else its next protocol (one we do not run, a local-only one)
       if (stopped_) return;
     }
   }

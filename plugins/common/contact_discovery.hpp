@@ -2,10 +2,11 @@
 // points (addresses where members may listen) and makes one cluster of them.
 //
 // What it carries instead of the group (docs/discovery.md, "Without multicast"):
-// - joining: our record (a discovery packet) goes to every contact point that is not a member
-//   we know; the member admits us and answers with its record plus its member list (op
-//   "members", the list in `raw`); we contact every member of the list we do not know. A
-//   newcomer that reaches one member learns every member in one round trip;
+// - joining: our record and our member list (a discovery packet, op "members?", the list in
+//   `raw`) go to every contact point that is not a member we know; the member admits us,
+//   answers with its record, and with its own list (a heartbeat, op "members"); we contact
+//   every member of that list we do not know, with our record only (each answers with its
+//   record). A newcomer that reaches one member learns every member in one round trip;
 // - liveness and record changes: a heartbeat with our whole record to every member not on our
 //   segment (members heard over the group get the multicast beacon's instead), every
 //   heartbeat period: N - 1 direct sends per member and period;
@@ -102,6 +103,8 @@ class ContactDiscovery : public sdk::Discovery {
   /// Runs first in stop(), after the lookup thread ended: stop the rest of the source. Loop
   /// thread.
   virtual void stop_source() noexcept {}
+  /// Every heartbeat period, on the loop thread (e.g. to publish our record where it changed).
+  virtual void on_tick() noexcept {}
   /// A blocking lookup (DNS, getaddrinfo): the contact points, or nullopt to keep the last ones
   /// (it failed: say why with post_log).
   using Lookup = std::function<std::optional<std::vector<sdk::ContactPoint>>()>;
@@ -120,7 +123,8 @@ class ContactDiscovery : public sdk::Discovery {
   void tick() noexcept;
   void poll_mailbox() noexcept;
   void contact_unknown(bool all);
-  bool contact(Contact& c, bool quiet);
+  /// Sends our record to `c`; `ask_list`: also our member list, asking for its (op "members?").
+  bool contact(Contact& c, bool quiet, bool ask_list);
   void heartbeat_members();
   void send_list(const ServiceInfo& to, const char* op);
   void learn_list(const ServiceInfo& from, const std::string& raw);
@@ -143,6 +147,8 @@ class ContactDiscovery : public sdk::Discovery {
   std::chrono::milliseconds retry_delay_{50};  // kRetryFirst
   bool retry_armed_ = false;
   std::vector<Contact> contacts_;
+  /// Listed members we contacted lately (uuid -> when): another list naming them waits a period.
+  std::map<std::string, std::chrono::steady_clock::time_point> contacted_;
   std::mt19937_64 rng_{std::random_device{}()};
   transport::LocalAddresses local_addresses_;
 
