@@ -95,7 +95,8 @@ bool init(sdk::Registrar& registrar, std::string& error) noexcept {
     if (q.kind == dns::DnsKind::a && q.port == 0)
       return sdk::Result::failure("[dns] port is required with A/AAAA records (the members' port for `protocol`)");
     q.server = cfg.get("server");
-    if (auto r = dns::check_server(q.server); !r) return sdk::Result::failure("[dns] server: " + r.message());
+    if (!q.server.empty())
+      if (auto r = dns::check_server(q.server); !r) return sdk::Result::failure("[dns] server: " + r.message());
     q.timeout = std::chrono::milliseconds(cfg.get_int("timeout_ms"));
     if (cfg.get("protocol").empty()) return sdk::Result::failure("[dns] protocol: needs a protocol id (t)");
     ContactDiscoveryOptions o;

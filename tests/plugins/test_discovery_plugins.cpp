@@ -120,5 +120,47 @@ TEST(SeedsPlugin, TheSampleLoadsAndABadListIsRefusedAtLoad) {
   }
 }
 
+// conf/dns.ini and conf/etcd.ini: each loads, registers its discovery, documents every key of
+// the schema with its default (except the ones a sample must fill in); a bad value fails the
+// load with the fix.
+TEST(DiscoverySamples, DocumentEveryKeyWithItsDefault) {
+  for (const std::string plugin : {"seeds", "dns", "etcd"}) {
+    const IniFile ini = IniFile::load(std::string(CLUSTER_CONF_DIR) + "/" + plugin + ".ini");
+    const IniSection* section = ini.section(plugin);
+    ASSERT_NE(section, nullptr) << plugin;
+    PluginManager pm;
+    EXPECT_EQ(pm.load(plugin_path(plugin), section).discoveries, std::vector<std::string>{plugin});
+    const auto& schema = pm.discovery_config(plugin).values();
+    EXPECT_EQ(section->values.size(), schema.size()) << plugin;
+    for (const auto& [key, value] : schema) {
+      const IniValue* v = section->find(key);
+      ASSERT_NE(v, nullptr) << plugin << ".ini does not document '" << key << "'";
+      if (key == "seeds" || key == "name") continue;  // required: the sample shows an example
+      EXPECT_EQ(v->value, value) << v->where << ": '" << key << "' is not the default";
+    }
+  }
+}
+
+TEST(DiscoverySamples, BadValuesFailTheLoadWithTheFix) {
+  const auto error = [](const std::string& plugin, const std::string& text) -> std::string {
+    const IniFile ini = IniFile::parse(text, "node.ini");
+    PluginManager pm;
+    try {
+      pm.load(plugin_path(plugin), ini.section(plugin));
+    } catch (const PluginError& e) {
+      return e.what();
+    }
+    return "";
+  };
+  EXPECT_NE(error("dns", "[dns]\n").find("[dns] name is required"), std::string::npos);
+  EXPECT_NE(error("dns", "[dns]\nname = members.example.org\n").find("[dns] port is required with A/AAAA"),
+            std::string::npos);
+  EXPECT_NE(error("dns", "[dns]\nname = _c._tcp.x\nrecord = mx\n").find("use srv, a or auto"), std::string::npos);
+  EXPECT_NE(error("dns", "[dns]\nname = _c._tcp.x\nserver = [::1\n").find("[dns] server: "), std::string::npos);
+  EXPECT_NE(error("etcd", "[etcd]\nendpoints = https://e:2379\n").find("[etcd] endpoints: "), std::string::npos);
+  EXPECT_NE(error("etcd", "[etcd]\nttl_s = 1\n").find("out of range"), std::string::npos);
+  EXPECT_EQ(error("etcd", "[etcd]\n"), "");  // every default works
+}
+
 }  // namespace
 }  // namespace cluster::test
