@@ -129,7 +129,7 @@ TEST_F(Clusterctl, MembersTableAndJson) {
   ASSERT_EQ(list->size(), 2u);
   std::vector<std::string> names;
   list->getObject(0)->getNames(names);
-  EXPECT_EQ(names, (std::vector<std::string>{"uuid", "sid", "hid", "ip", "tags", "protocols", "props", "local", "last_seen"}));
+  EXPECT_EQ(names, (std::vector<std::string>{"uuid", "sid", "hid", "ip", "tags", "protocols", "props", "local", "found_by", "last_seen"}));
 }
 
 TEST_F(Clusterctl, SendReportsReach) {

@@ -68,7 +68,7 @@ TEST_F(Commands, MembersListsEveryKnownMemberInTheDocumentedShape) {
   std::vector<std::string> uuids;
   for (unsigned i = 0; i < list->size(); ++i) {
     JsonPtr m = list->getObject(i);
-    EXPECT_EQ(keys(m), (std::vector<std::string>{"uuid", "sid", "hid", "ip", "tags", "protocols", "props", "local", "last_seen"}));
+    EXPECT_EQ(keys(m), (std::vector<std::string>{"uuid", "sid", "hid", "ip", "tags", "protocols", "props", "local", "found_by", "last_seen"}));
     uuids.push_back(m->getValue<std::string>("uuid"));
     EXPECT_EQ(m->getValue<std::string>("uuid"), m->getValue<std::string>("sid") + "@" + m->getValue<std::string>("hid"));
     EXPECT_EQ(m->getValue<std::string>("ip"), "127.0.0.1");

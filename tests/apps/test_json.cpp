@@ -70,6 +70,7 @@ TEST(AppJson, MemberShapeIsExactlyAsDocumented) {
   i.uuid = i.sid + "@" + i.hid;
   i.ip = "127.0.0.1";
   i.local = true;
+  i.found_by = "seeds";
   i.tags = {"alpha", "two words"};
   i.protocols = {"t", "u", "c"};
   i.props = {{"t", {{"port", "40123"}}}, {"u", {{"path", "/tmp/x.sock"}}}, {"c", {}}};
@@ -78,5 +79,6 @@ TEST(AppJson, MemberShapeIsExactlyAsDocumented) {
   EXPECT_EQ(to_line(member_json(i, now)),
             R"({"uuid":"Xk4mP9qz@02:00:00:00:00:01","sid":"Xk4mP9qz","hid":"02:00:00:00:00:01",)"
             R"("ip":"127.0.0.1","tags":["alpha","two words"],"protocols":["t","u","c"],)"
-            R"("props":{"t":{"port":"40123"},"u":{"path":"/tmp/x.sock"},"c":{}},"local":true,"last_seen":1234})");
+            R"("props":{"t":{"port":"40123"},"u":{"path":"/tmp/x.sock"},"c":{}},"local":true,"found_by":"seeds",)"
+            R"("last_seen":1234})");
 }

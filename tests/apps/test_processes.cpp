@@ -38,7 +38,7 @@ TEST_F(Processes, MembersSendQueryAndTags) {
   pair();
   Ran r = ctl({"--socket", sock("a"), "members"});
   ASSERT_EQ(r.rc, 0) << r.err;
-  EXPECT_NE(r.out.find("\n" + ub + "  127.0.0.1  yes"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("\n" + ub + "  127.0.0.1  multicast  yes"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("beta common"), std::string::npos) << r.out;
 
   r = ctl({"--socket", sock("a"), "send", "--resolve", "beta", "--data", "hello"});
