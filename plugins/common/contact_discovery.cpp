@@ -99,6 +99,8 @@ ContactDiscovery::~ContactDiscovery() {
   // stop() ran when the member left; a join that failed after our start() did not call it.
   closed_ = true;
   stop_lookups();
+  if (tick_timer_ != 0) host_.loop().cancel(tick_timer_);
+  if (mailbox_timer_ != 0) host_.loop().cancel(mailbox_timer_);
   timers_.cancel_all();
 }
 
