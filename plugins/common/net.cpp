@@ -2,6 +2,8 @@
 
 #include <arpa/inet.h>
 #include <ifaddrs.h>
+#include <net/if.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <unistd.h>
 
@@ -19,8 +21,9 @@ namespace {
 [[maybe_unused]] const char* strerror_pick(int rc, const char* buf) { return rc == 0 ? buf : "unknown error"; }
 [[maybe_unused]] const char* strerror_pick(const char* text, const char*) { return text; }
 
-bool is_loopback_text(std::string_view ip) {
-  return ip == "::1" || ip.substr(0, 4) == "127.";
+// Link-local unicast and interface/link-local multicast: meaningless without an interface.
+bool needs_scope(const in6_addr& a) {
+  return IN6_IS_ADDR_LINKLOCAL(&a) || IN6_IS_ADDR_MC_LINKLOCAL(&a) || IN6_IS_ADDR_MC_NODELOCAL(&a);
 }
 
 }  // namespace
@@ -68,8 +71,40 @@ std::string address_text(const sockaddr* sa, socklen_t len) {
       return buf;
     }
     if (::inet_ntop(AF_INET6, &sin6.sin6_addr, buf, sizeof buf) == nullptr) return {};
-    return buf;
+    std::string text = buf;
+    // The index, not the name: no system call per address (and it is what the kernel gives).
+    if (sin6.sin6_scope_id != 0 && needs_scope(sin6.sin6_addr)) text += "%" + std::to_string(sin6.sin6_scope_id);
+    return text;
   }
+  return {};
+}
+
+std::string host_port(std::string_view ip, std::uint16_t port) {
+  std::string out = ip.find(':') != std::string_view::npos ? "[" + std::string(ip) + "]" : std::string(ip);
+  return out + ":" + std::to_string(port);
+}
+
+bool is_any_address(std::string_view ip) noexcept { return ip.empty() || ip == "0.0.0.0" || ip == "::"; }
+
+bool is_loopback_address(std::string_view ip) noexcept { return ip == "::1" || ip.substr(0, 4) == "127."; }
+
+std::string resolve_address(const std::string& host, std::string& error) {
+  sockaddr_storage ss{};
+  socklen_t len = 0;
+  if (make_address(host, 0, ss, len)) return host;
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* list = nullptr;
+  const int gai = ::getaddrinfo(host.c_str(), nullptr, &hints, &list);
+  if (gai != 0) {
+    error = "cannot resolve '" + host + "': " + ::gai_strerror(gai);
+    return {};
+  }
+  std::unique_ptr<addrinfo, void (*)(addrinfo*)> guard(list, ::freeaddrinfo);
+  for (const addrinfo* a = list; a != nullptr; a = a->ai_next)
+    if (std::string text = address_text(a->ai_addr, a->ai_addrlen); !text.empty()) return text;
+  error = "cannot resolve '" + host + "': no IPv4 or IPv6 address";
   return {};
 }
 
@@ -99,7 +134,14 @@ bool make_address(std::string_view ip, std::uint16_t port, sockaddr_storage& out
     return true;
   }
   sockaddr_in6 sin6{};
-  if (::inet_pton(AF_INET6, text.c_str(), &sin6.sin6_addr) == 1) {
+  const std::size_t percent = text.find('%');
+  if (::inet_pton(AF_INET6, text.substr(0, percent).c_str(), &sin6.sin6_addr) == 1) {
+    if (percent != std::string::npos) {
+      const std::string scope = text.substr(percent + 1);
+      const auto index = sdk::text::parse_uint(scope, 0xffffffffu);
+      sin6.sin6_scope_id = index ? static_cast<std::uint32_t>(*index) : ::if_nametoindex(scope.c_str());
+      if (sin6.sin6_scope_id == 0) return false;
+    }
     sin6.sin6_family = AF_INET6;
     sin6.sin6_port = htons(port);
     std::memcpy(&out, &sin6, sizeof sin6);
@@ -115,7 +157,7 @@ std::uint16_t parse_port(std::string_view text) noexcept {
 
 bool LocalAddresses::is_local(std::string_view ip) {
   if (ip.empty()) return false;
-  if (is_loopback_text(ip)) return true;
+  if (is_loopback_address(ip)) return true;
   auto known = [&] { return std::find(addresses_.begin(), addresses_.end(), ip) != addresses_.end(); };
   if (loaded_ && known()) return true;
   const auto now = Clock::now();

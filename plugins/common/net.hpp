@@ -24,14 +24,30 @@ void close_fd(int& fd) noexcept;
 /// Sets an integer socket option; false (errno set) on failure.
 bool set_int_option(int fd, int level, int name, int value) noexcept;
 
-/// Numeric text of an IPv4/IPv6 address; a v4-mapped IPv6 address is returned as IPv4.
-/// "" for other families.
+/// Numeric text of an IPv4/IPv6 address; a v4-mapped IPv6 address is returned as IPv4. A
+/// link-local IPv6 address carries its scope as an interface index ("fe80::1%2"): it cannot be
+/// reached without one. "" for other families.
 std::string address_text(const sockaddr* sa, socklen_t len);
+
+/// "ip:port", or "[ip]:port" for IPv6.
+std::string host_port(std::string_view ip, std::uint16_t port);
+
+/// True for "", 0.0.0.0 and :: (every address).
+bool is_any_address(std::string_view ip) noexcept;
+
+/// True for numeric loopback addresses (127.0.0.0/8, ::1).
+bool is_loopback_address(std::string_view ip) noexcept;
+
+/// The numeric text of `host`: itself when numeric, else its first address from getaddrinfo.
+/// Resolving may block: call it when a transport starts, never per packet. "" with `error` set
+/// when it cannot be resolved.
+std::string resolve_address(const std::string& host, std::string& error);
 
 /// The port of an AF_INET/AF_INET6 address, 0 otherwise.
 std::uint16_t address_port(const sockaddr* sa) noexcept;
 
-/// Parses a numeric IPv4 or IPv6 address plus port into `out`; false when `ip` is not numeric.
+/// Parses a numeric IPv4 or IPv6 address (IPv6 with an optional %scope: an interface index or
+/// name) plus port into `out`; false when `ip` is not numeric.
 bool make_address(std::string_view ip, std::uint16_t port, sockaddr_storage& out, socklen_t& len);
 
 /// Parses a decimal port 1..65535; 0 when invalid.
