@@ -84,10 +84,16 @@ Options Options::from_ini(const IniFile& ini) {
       for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
       throw ConfigError(v.where + ": unknown key '" + key + "' in [cluster] (known: " + list + ")");
     }
-    if (key == "address") {
+    if (key == "address") {  // an IPv4 or IPv6 multicast group
       in_addr a{};
-      if (inet_pton(AF_INET, v.value.c_str(), &a) != 1) bad(v, key, "not an IPv4 address");
-      if ((ntohl(a.s_addr) >> 28) != 0xE) bad(v, key, "not a multicast address (224.0.0.0/4)");
+      in6_addr a6{};
+      if (inet_pton(AF_INET, v.value.c_str(), &a) == 1) {
+        if ((ntohl(a.s_addr) >> 28) != 0xE) bad(v, key, "not a multicast address (224.0.0.0/4)");
+      } else if (inet_pton(AF_INET6, v.value.c_str(), &a6) == 1) {
+        if (a6.s6_addr[0] != 0xff) bad(v, key, "not a multicast address (ff00::/8)");
+      } else {
+        bad(v, key, "not an IPv4 or IPv6 address");
+      }
       o.address = v.value;
     } else if (key == "port") {
       o.port = static_cast<std::uint16_t>(parse_uint(v, key, 65535));
