@@ -36,6 +36,12 @@ bool DatagramReassembler::is_first_piece(std::string_view datagram, std::size_t&
   return expected > datagram.size() && expected <= limits_.max_packet;
 }
 
+bool DatagramReassembler::holds(std::uint64_t source) const noexcept {
+  for (const Pending& p : pending_)
+    if (p.source == source) return true;
+  return false;
+}
+
 void DatagramReassembler::abandon(std::size_t index, const Deliver& deliver) {
   // Out of the table before handing on: the callback may reach back into us (a stop()).
   std::string bytes = std::move(pending_[index].bytes);

@@ -39,12 +39,14 @@ class DatagramReassembler {
   DatagramReassembler() = default;
   explicit DatagramReassembler(Limits limits) : limits_(limits) {}
 
-  /// One datagram from `source` (e.g. IPv4 address << 16 | port).
+  /// One datagram from `source` (a key for its address and port).
   void feed(std::uint64_t source, std::string_view datagram, Clock::time_point now, const Deliver& deliver);
   /// Hands on (as abandoned) every packet older than max_age; feed() does it too.
   void expire(Clock::time_point now, const Deliver& deliver);
 
   std::size_t pending() const noexcept { return pending_.size(); }
+  /// Whether a packet from `source` is being reassembled.
+  bool holds(std::uint64_t source) const noexcept;
   std::uint64_t reassembled() const noexcept { return reassembled_; }
   std::uint64_t abandoned() const noexcept { return abandoned_; }
 

@@ -1,10 +1,10 @@
-// The udp-multicast transport ("c"): one UDP socket bound to the cluster group and port, shared
-// by every member on the host (SO_REUSEADDR + SO_REUSEPORT), joined on the configured interface
-// or on every multicast-capable interface that is up. Everything it sends is one datagram to
+// The udp-multicast transport ("c"): one UDP socket bound to the cluster group and port (IPv4
+// or IPv6), shared by every member on the host (SO_REUSEADDR + SO_REUSEPORT), joined on the
+// configured interface (by name, or the one with the bind address) or on every
+// multicast-capable interface that is up. Everything it sends is one datagram to
 // the group, direct sends included (the core adds a filter so only the target processes it).
 // Interface rules and failure behaviour: docs/transports.md.
 #include <arpa/inet.h>
-#include <linux/filter.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -17,9 +17,11 @@
 #include <iterator>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "cluster/sdk.hpp"
+#include "multicast_group.hpp"
 #include "net.hpp"
 #include "reassembly.hpp"
 
@@ -50,52 +52,6 @@ constexpr cluster::sdk::ConfigRange kRanges[] = {
     {"receive_buffer", 0, 1 << 30},
 };
 
-struct Interface {
-  std::string name;
-  unsigned index = 0;
-  in_addr address{};  ///< its first IPv4 address (0.0.0.0 if none): the source of what we send
-};
-
-/// The IPv4 address of an interface address entry.
-in_addr ipv4(const net::InterfaceAddress& a) {
-  sockaddr_in sin;
-  std::memcpy(&sin, &a.address, sizeof sin);
-  return sin.sin_addr;
-}
-
-/// The first IPv4 address of interface `name`, 0.0.0.0 when it has none.
-in_addr ipv4_of(const std::string& name) {
-  for (const net::InterfaceAddress& a : net::interface_addresses(AF_INET))
-    if (a.name == name) return ipv4(a);
-  return in_addr{};
-}
-
-/// Interfaces that are up and multicast-capable, with an IPv4 address, each once.
-std::vector<Interface> multicast_interfaces() {
-  std::vector<Interface> out;
-  for (const net::InterfaceAddress& a : net::interface_addresses(AF_INET)) {
-    if ((a.flags & IFF_UP) == 0 || (a.flags & IFF_MULTICAST) == 0) continue;
-    if (std::any_of(out.begin(), out.end(), [&](const Interface& i) { return i.name == a.name; })) continue;
-    const unsigned index = ::if_nametoindex(a.name.c_str());
-    if (index != 0) out.push_back({a.name, index, ipv4(a)});
-  }
-  return out;
-}
-
-/// An interface by name, or by one of its IPv4 addresses. index 0 when there is none.
-Interface find_interface(const std::string& spec) {
-  Interface found{spec, ::if_nametoindex(spec.c_str()), {}};
-  if (found.index != 0) {
-    found.address = ipv4_of(spec);
-    return found;
-  }
-  in_addr wanted{};
-  if (::inet_pton(AF_INET, spec.c_str(), &wanted) != 1) return found;
-  for (const net::InterfaceAddress& a : net::interface_addresses(AF_INET))
-    if (ipv4(a).s_addr == wanted.s_addr) return {a.name, ::if_nametoindex(a.name.c_str()), wanted};
-  return found;
-}
-
 class UdpMulticastProtocol final : public cluster::sdk::Protocol {
  public:
   /// `receive_buffer`: the [udp-multicast] key, read once at init.
@@ -123,19 +79,18 @@ class UdpMulticastProtocol final : public cluster::sdk::Protocol {
     return cluster::sdk::guard("udp-multicast: send", [&] {
       if (send_fd_ < 0) return Result::failure("udp-multicast: not started");
       for (;;) {
-        const ssize_t n = ::sendto(send_fd_, packet.data(), packet.size(), 0,
-                                   reinterpret_cast<const sockaddr*>(&group_), sizeof group_);
+        const ssize_t n = ::sendto(send_fd_, packet.data(), packet.size(), 0, group_.sa(), group_.length);
         if (n >= 0 && static_cast<std::size_t>(n) == packet.size()) return Result::success();
         if (n < 0 && errno == EINTR) continue;
         if (n >= 0) return Result::failure("udp-multicast: short send");
-        return Result::failure("udp-multicast: send " + std::to_string(packet.size()) + " bytes to " + where_ +
+        return Result::failure("udp-multicast: send " + std::to_string(packet.size()) + " bytes to " + group_.text +
                                ": " + net::errno_text(errno));
       }
     });
   }
 
-  /// Joins interfaces that came up since (when no interface is configured); hands on the
-  /// pieces of packets that never completed.
+  /// Joins interfaces that came up since (when no interface is chosen); hands on the pieces
+  /// of packets that never completed.
   void check() noexcept override {
     cluster::sdk::guard_log(host_, "udp-multicast: check", [this] {
       if (fd_ < 0) return;
@@ -143,7 +98,7 @@ class UdpMulticastProtocol final : public cluster::sdk::Protocol {
         current_origin_ = nullptr;
         reassembler_.expire(host_.loop().now(), deliver_);
       }
-      if (!host_.settings().interface.empty()) return;
+      if (chosen_) return;
       join_all(false);
     });
   }
@@ -151,19 +106,49 @@ class UdpMulticastProtocol final : public cluster::sdk::Protocol {
   void stop() noexcept override { close_socket(); }
 
  private:
+  /// The interface [cluster] interface names (a name or an address), else the one that has
+  /// the [cluster] bind address; index 0 when neither is set. `source` gets the bind address.
+  Result choose_interface(net::Interface& itf, std::string& source) {
+    const cluster::sdk::ClusterSettings& s = host_.settings();
+    if (!s.interface.empty()) {
+      itf = net::find_interface(s.interface);
+      if (itf.index == 0) return Result::failure("udp-multicast: no interface '" + s.interface + "'");
+      return Result::success();
+    }
+    if (net::is_any_address(s.bind)) return Result::success();
+    std::string error;
+    source = net::resolve_address(s.bind, error);
+    if (source.empty()) return Result::failure("udp-multicast: [cluster] bind: " + error);
+    itf = net::find_interface(source);
+    if (itf.index == 0)
+      return Result::failure("udp-multicast: no interface has the [cluster] bind address " + source);
+    in_addr v4{};
+    if (::inet_pton(AF_INET, source.c_str(), &v4) == 1) itf.address = v4;  // send from it
+    return Result::success();
+  }
+
   Result open() {
     const cluster::sdk::ClusterSettings& s = host_.settings();
     const int receive_buffer = receive_buffer_;
     const std::string address = s.address.empty() ? "230.230.230.230" : s.address;
-    group_ = sockaddr_in{};
-    group_.sin_family = AF_INET;
-    if (::inet_pton(AF_INET, address.c_str(), &group_.sin_addr) != 1 || !IN_MULTICAST(ntohl(group_.sin_addr.s_addr)))
-      return Result::failure("udp-multicast: '" + address + "' is not an IPv4 multicast address");
     if (s.port == 0) return Result::failure("udp-multicast: no port");
-    group_.sin_port = htons(s.port);
-    where_ = address + ":" + std::to_string(s.port);
+    if (!group_.parse(address, s.port))
+      return Result::failure("udp-multicast: '" + address + "' is not a multicast address (224.0.0.0/4, ff00::/8)");
+    const bool v6 = group_.family == AF_INET6;
 
-    fd_ = ::socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    net::Interface chosen;
+    std::string source;
+    Result r = choose_interface(chosen, source);
+    if (!r) return r;
+    chosen_ = chosen.index != 0;
+    if (group_.needs_interface) {
+      if (!chosen_)
+        return Result::failure("udp-multicast: the interface- or link-local group " + group_.group_text() +
+                               " needs [cluster] interface (or bind)");
+      group_.set_scope(chosen.index);
+    }
+
+    fd_ = ::socket(group_.family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd_ < 0) return Result::failure("udp-multicast: " + net::sys_error("socket"));
     // Every member on the host binds the same port; each socket gets its own copy.
     if (!net::set_int_option(fd_, SOL_SOCKET, SO_REUSEADDR, 1) ||
@@ -174,41 +159,37 @@ class UdpMulticastProtocol final : public cluster::sdk::Protocol {
         !net::set_int_option(fd_, SOL_SOCKET, SO_RCVBUF, receive_buffer))
       host_.log(LogLevel::warning, "udp-multicast: " + net::sys_error("SO_RCVBUF"));
     // Bound to the group address: only datagrams for this group arrive, not those of other
-    // groups that someone on the host joined on the same port.
-    if (::bind(fd_, reinterpret_cast<const sockaddr*>(&group_), sizeof group_) != 0)
-      return Result::failure("udp-multicast: bind " + where_ + ": " + net::errno_text(errno));
-#ifdef IP_MULTICAST_ALL
-    net::set_int_option(fd_, IPPROTO_IP, IP_MULTICAST_ALL, 0);
-#endif
+    // groups that someone on the host joined on the same port. (A scoped IPv6 group binds the
+    // socket to its interface.)
+    if (::bind(fd_, group_.sa(), group_.length) != 0)
+      return Result::failure("udp-multicast: bind " + group_.text + ": " + net::errno_text(errno));
+    group_.only_joined_groups(fd_);
     // We send from a socket of our own (an ephemeral port): the kernel loops our datagrams back
     // to every member on this host, and a filter on our receiving socket drops the ones from
-    // that port, so we do not read and decode our own traffic (see drop_own_datagrams).
-    send_fd_ = ::socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    // that port, so we do not read and decode our own traffic.
+    send_fd_ = ::socket(group_.family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (send_fd_ < 0) return Result::failure("udp-multicast: " + net::sys_error("socket"));
-    sockaddr_in any{};
-    any.sin_family = AF_INET;
-    socklen_t any_len = sizeof any;
-    if (::bind(send_fd_, reinterpret_cast<const sockaddr*>(&any), sizeof any) != 0 ||
-        ::getsockname(send_fd_, reinterpret_cast<sockaddr*>(&any), &any_len) != 0)
-      return Result::failure("udp-multicast: " + net::sys_error("bind the sending socket"));
-    drop_own_datagrams(ntohs(any.sin_port));
-    const int ttl = static_cast<int>(std::min(s.remote, 255u));
-    if (!net::set_int_option(send_fd_, IPPROTO_IP, IP_MULTICAST_TTL, ttl))
-      return Result::failure("udp-multicast: " + net::sys_error("IP_MULTICAST_TTL"));
-    if (!net::set_int_option(send_fd_, IPPROTO_IP, IP_MULTICAST_LOOP, 1))
-      return Result::failure("udp-multicast: " + net::sys_error("IP_MULTICAST_LOOP"));
+    r = bind_sender(source);
+    if (!r) return r;
+    const int hops = static_cast<int>(std::min(s.remote, 255u));
+    if (!group_.set_hops(send_fd_, hops))
+      return Result::failure("udp-multicast: " + net::sys_error(v6 ? "IPV6_MULTICAST_HOPS" : "IP_MULTICAST_TTL"));
+    if (!group_.set_loop(send_fd_))
+      return Result::failure("udp-multicast: " + net::sys_error(v6 ? "IPV6_MULTICAST_LOOP" : "IP_MULTICAST_LOOP"));
 
-    if (!s.interface.empty()) {
-      const Interface itf = find_interface(s.interface);
-      if (itf.index == 0) return Result::failure("udp-multicast: no interface '" + s.interface + "'");
-      if (!set_send_interface(itf))
-        return Result::failure("udp-multicast: " + net::sys_error("IP_MULTICAST_IF " + itf.name));
-      if (!join(itf))
-        return Result::failure("udp-multicast: join " + address + " on " + itf.name + ": " + net::errno_text(errno));
+    if (chosen_) {
+      if (!set_send_interface(chosen))
+        return Result::failure("udp-multicast: " + net::sys_error("multicast interface " + chosen.name));
+      if (!join(chosen))
+        return Result::failure("udp-multicast: join " + group_.group_text() + " on " + chosen.name + ": " +
+                               net::errno_text(errno));
     } else if (!join_all(true)) {
-      return Result::failure("udp-multicast: cannot join " + address + " on any interface (not even lo)");
+      return Result::failure("udp-multicast: cannot join " + group_.group_text() + " on any interface " +
+                             (v6 ? "(IPv6 needs one that is up, multicast-capable, with an IPv6 address; lo "
+                                   "carries no IPv6 multicast)"
+                                 : "(not even lo)"));
     }
-    Result r = check_route();
+    r = check_route();
     if (!r) return r;
 
     watch_ = host_.loop().watch(fd_, cluster::sdk::readable, [this](std::uint32_t) noexcept {
@@ -216,9 +197,31 @@ class UdpMulticastProtocol final : public cluster::sdk::Protocol {
     });
     if (watch_ == 0) return Result::failure("udp-multicast: cannot watch the socket");
     std::string joined_names;
-    for (const Interface& i : joined_) joined_names += (joined_names.empty() ? "" : ", ") + i.name;
-    host_.log(LogLevel::info, "udp-multicast: " + where_ + " ttl " + std::to_string(ttl) + ", joined on " +
-                                  joined_names + (fallback_lo_ ? " (fallback: no multicast interface is up)" : ""));
+    for (const net::Interface& i : joined_) joined_names += (joined_names.empty() ? "" : ", ") + i.name;
+    host_.log(LogLevel::info, "udp-multicast: " + group_.text + (v6 ? " hops " : " ttl ") + std::to_string(hops) +
+                                  ", joined on " + joined_names +
+                                  (fallback_lo_ ? " (fallback: no multicast interface is up)" : ""));
+    return Result::success();
+  }
+
+  /// Binds the sending socket to an ephemeral port (and, for IPv6, to the [cluster] bind
+  /// address when it is one: the source receivers see, and reach us at) and filters that port
+  /// out of what we receive.
+  Result bind_sender(const std::string& source) {
+    sockaddr_storage ss{};
+    socklen_t len = 0;
+    if (group_.family != AF_INET6 || !net::make_address(source, 0, ss, len) || ss.ss_family != AF_INET6) {
+      ss = sockaddr_storage{};
+      ss.ss_family = static_cast<sa_family_t>(group_.family);
+      len = group_.family == AF_INET ? sizeof(sockaddr_in) : sizeof(sockaddr_in6);
+    }
+    socklen_t got = sizeof ss;
+    if (::bind(send_fd_, reinterpret_cast<const sockaddr*>(&ss), len) != 0 ||
+        ::getsockname(send_fd_, reinterpret_cast<sockaddr*>(&ss), &got) != 0)
+      return Result::failure("udp-multicast: " + net::sys_error("bind the sending socket"));
+    if (!group_.drop_from_port(fd_, net::address_port(reinterpret_cast<const sockaddr*>(&ss))))
+      host_.log(LogLevel::debug, "udp-multicast: " + net::sys_error("SO_ATTACH_FILTER") +
+                                     " (our own datagrams are dropped by sid instead)");
     return Result::success();
   }
 
@@ -226,101 +229,83 @@ class UdpMulticastProtocol final : public cluster::sdk::Protocol {
   /// route lookup without sending. Without this a member with no usable route (lo down in a
   /// fresh namespace, no multicast route) would start and fail every send forever.
   Result check_route() {
-    const int probe = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    const int probe = ::socket(group_.family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     if (probe < 0) return Result::failure("udp-multicast: " + net::sys_error("socket"));
-    bool ok = true;
-    if (send_via_.index != 0) {
-      ip_mreqn m{};
-      m.imr_ifindex = static_cast<int>(send_via_.index);
-      m.imr_address = send_via_.address;
-      ok = ::setsockopt(probe, IPPROTO_IP, IP_MULTICAST_IF, &m, sizeof m) == 0;
-    }
-    ok = ok && ::connect(probe, reinterpret_cast<const sockaddr*>(&group_), sizeof group_) == 0;
+    bool ok = send_via_.index == 0 || group_.send_through(probe, send_via_);
+    ok = ok && ::connect(probe, group_.sa(), group_.length) == 0;
     const int err = errno;
     ::close(probe);
     if (ok) return Result::success();
-    return Result::failure("udp-multicast: cannot send to " + where_ +
+    return Result::failure("udp-multicast: cannot send to " + group_.text +
                            (send_via_.index != 0 ? " through " + send_via_.name : std::string()) + ": " +
-                           net::errno_text(err) +
-                           " (is the interface up, with a multicast route, e.g. 224.0.0.0/4?)");
+                           net::errno_text(err) + " (is the interface up, with a multicast route, e.g. " +
+                           (group_.family == AF_INET ? "224.0.0.0/4" : "ff00::/8") + "?)");
   }
 
-  /// Sends through `itf`, from its address: without one (imr_address 0.0.0.0) the kernel may
-  /// pick source 0.0.0.0 (e.g. on lo without a route that names a src), and receivers cannot
-  /// tell the sender is local.
-  bool set_send_interface(const Interface& itf) noexcept {
-    ip_mreqn m{};
-    m.imr_ifindex = static_cast<int>(itf.index);
-    m.imr_address = itf.address;
+  bool set_send_interface(const net::Interface& itf) noexcept {
     send_via_ = itf;
-    return ::setsockopt(send_fd_, IPPROTO_IP, IP_MULTICAST_IF, &m, sizeof m) == 0;
+    return group_.send_through(send_fd_, itf);
   }
 
-  /// A classic BPF filter on the receiving socket: drop IPv4 datagrams whose UDP source port is
-  /// our sending socket's. Without it (no filter support) the core drops them by sid, later.
-  void drop_own_datagrams(std::uint16_t port) noexcept {
-    sock_filter code[] = {
-        BPF_STMT(BPF_LD | BPF_B | BPF_ABS, static_cast<std::uint32_t>(SKF_NET_OFF)),       // version, ihl
-        BPF_STMT(BPF_ALU | BPF_AND | BPF_K, 0x0f),                                          // ihl
-        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 5, 0, 2),                                       // options: keep
-        BPF_STMT(BPF_LD | BPF_H | BPF_ABS, static_cast<std::uint32_t>(SKF_NET_OFF + 20)),  // udp source port
-        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, port, 1, 0),
-        BPF_STMT(BPF_RET | BPF_K, 0xffffffffu),  // keep
-        BPF_STMT(BPF_RET | BPF_K, 0),            // drop
-    };
-    sock_fprog prog{static_cast<unsigned short>(std::size(code)), code};
-    if (::setsockopt(fd_, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof prog) != 0)
-      host_.log(LogLevel::debug, "udp-multicast: " + net::sys_error("SO_ATTACH_FILTER") +
-                                     " (our own datagrams are dropped by sid instead)");
-  }
-
-  bool join(const Interface& itf) {
-    if (std::any_of(joined_.begin(), joined_.end(), [&](const Interface& i) { return i.index == itf.index; }))
+  bool join(const net::Interface& itf) {
+    if (std::any_of(joined_.begin(), joined_.end(), [&](const net::Interface& i) { return i.index == itf.index; }))
       return true;
-    ip_mreqn m{};
-    m.imr_multiaddr = group_.sin_addr;
-    m.imr_ifindex = static_cast<int>(itf.index);
-    if (::setsockopt(fd_, IPPROTO_IP, IP_ADD_MEMBERSHIP, &m, sizeof m) != 0 && errno != EADDRINUSE) return false;
+    if (!group_.join(fd_, itf) && errno != EADDRINUSE) return false;
     joined_.push_back(itf);
     return true;
   }
 
-  /// Joins every multicast-capable interface that is up; with none, falls back to lo (also for
-  /// sending, as there is no other way out). Returns false when nothing could be joined.
+  /// Joins every multicast-capable interface that is up; with none, falls back to lo (IPv4
+  /// only; also for sending, as there is no other way out). False when nothing could be joined.
   bool join_all(bool first) {
-    const std::vector<Interface> all = multicast_interfaces();
+    const std::vector<net::Interface> all = net::multicast_interfaces(group_.family);
     bool any = false;
     bool real = false;  // an interface other than lo
-    for (const Interface& itf : all) {
+    for (const net::Interface& itf : all) {
       const bool was_joined =
-          std::any_of(joined_.begin(), joined_.end(), [&](const Interface& i) { return i.index == itf.index; });
+          std::any_of(joined_.begin(), joined_.end(), [&](const net::Interface& i) { return i.index == itf.index; });
       if (join(itf)) {
         any = true;
         real = real || itf.name != "lo";
-        if (!first && !was_joined) host_.log(LogLevel::info, "udp-multicast: joined " + where_ + " on " + itf.name);
+        if (!first && !was_joined)
+          host_.log(LogLevel::info, "udp-multicast: joined " + group_.text + " on " + itf.name);
       } else {
         host_.log(LogLevel::warning, "udp-multicast: join on " + itf.name + ": " + net::errno_text(errno));
       }
     }
     if (fallback_lo_ && real) {
       // A real interface is up now: send through the default multicast route again.
-      set_send_interface(Interface{});
+      set_send_interface(net::Interface{});
       fallback_lo_ = false;
     }
     if (any || !joined_.empty()) return true;
-    const Interface lo{"lo", ::if_nametoindex("lo"), ipv4_of("lo")};
+    if (group_.family != AF_INET) return false;
+    const net::Interface lo{"lo", ::if_nametoindex("lo"), net::ipv4_of("lo")};
     if (lo.index == 0 || !join(lo)) return false;
     set_send_interface(lo);
     fallback_lo_ = true;
     return true;
   }
 
-  /// What identifies the sender of a datagram for reassembly: IPv4 address and port.
+  /// What identifies the sender of a datagram for reassembly: IPv4 address << 16 | port, or
+  /// for IPv6 a hash of address, scope and port with the top bit set.
   static std::uint64_t source_key(const sockaddr_storage& from, socklen_t len) {
-    if (from.ss_family != AF_INET || len < static_cast<socklen_t>(sizeof(sockaddr_in))) return 0;
-    sockaddr_in sin;
-    std::memcpy(&sin, &from, sizeof sin);
-    return std::uint64_t{ntohl(sin.sin_addr.s_addr)} << 16 | ntohs(sin.sin_port);
+    if (from.ss_family == AF_INET && len >= static_cast<socklen_t>(sizeof(sockaddr_in))) {
+      sockaddr_in sin;
+      std::memcpy(&sin, &from, sizeof sin);
+      return std::uint64_t{ntohl(sin.sin_addr.s_addr)} << 16 | ntohs(sin.sin_port);
+    }
+    if (from.ss_family != AF_INET6 || len < static_cast<socklen_t>(sizeof(sockaddr_in6))) return 0;
+    sockaddr_in6 sin6;
+    std::memcpy(&sin6, &from, sizeof sin6);
+    std::uint64_t h = 1469598103934665603ull;  // FNV-1a
+    auto mix = [&h](const void* p, std::size_t n) {
+      for (std::size_t i = 0; i < n; ++i) h = (h ^ static_cast<const unsigned char*>(p)[i]) * 1099511628211ull;
+    };
+    mix(&sin6.sin6_addr, sizeof sin6.sin6_addr);
+    mix(&sin6.sin6_scope_id, sizeof sin6.sin6_scope_id);
+    mix(&sin6.sin6_port, sizeof sin6.sin6_port);
+    return h | (std::uint64_t{1} << 63);
   }
 
   /// Hands bytes from `source` to the core (reassembly.hpp delivers through this).
@@ -329,32 +314,44 @@ class UdpMulticastProtocol final : public cluster::sdk::Protocol {
       host_.received(bytes, *current_origin_);
       return;
     }
-    // Pieces left over from another sender (abandoned): their own origin, built aside so the
-    // cache behind current_origin_ stays the current datagram's.
-    sockaddr_in sin{};
-    sin.sin_family = AF_INET;
-    sin.sin_addr.s_addr = htonl(static_cast<std::uint32_t>(source >> 16));
-    sin.sin_port = htons(static_cast<std::uint16_t>(source & 0xffff));
-    cluster::sdk::Origin origin;
-    origin.ip = net::address_text(reinterpret_cast<const sockaddr*>(&sin), sizeof sin);
-    origin.local = locals_.is_local(origin.ip);
+    // Pieces left over from another sender (abandoned): that sender's origin, kept aside when
+    // its first piece came, so the cache behind current_origin_ stays the current datagram's.
+    const auto it = std::find_if(piece_origins_.begin(), piece_origins_.end(),
+                                 [&](const auto& p) { return p.first == source; });
+    const cluster::sdk::Origin origin = it != piece_origins_.end() ? it->second : cluster::sdk::Origin{};
     host_.received(bytes, origin);
   }
 
+  /// Keeps the origin of a source whose packet is being reassembled (and only of those).
+  void remember_piece_origin() {
+    piece_origins_.erase(std::remove_if(piece_origins_.begin(), piece_origins_.end(),
+                                        [&](const auto& p) { return !reassembler_.holds(p.first); }),
+                         piece_origins_.end());
+    if (current_origin_ == nullptr || !reassembler_.holds(current_source_)) return;
+    if (std::none_of(piece_origins_.begin(), piece_origins_.end(),
+                     [&](const auto& p) { return p.first == current_source_; }))
+      piece_origins_.emplace_back(current_source_, *current_origin_);
+  }
+
+  /// Whether two sources are the same address (the port aside).
+  static bool same_address(const sockaddr_storage& a, const sockaddr_storage& b) {
+    if (a.ss_family != b.ss_family) return false;
+    if (a.ss_family == AF_INET)
+      return reinterpret_cast<const sockaddr_in&>(a).sin_addr.s_addr ==
+             reinterpret_cast<const sockaddr_in&>(b).sin_addr.s_addr;
+    const auto& x = reinterpret_cast<const sockaddr_in6&>(a);
+    const auto& y = reinterpret_cast<const sockaddr_in6&>(b);
+    return std::memcmp(&x.sin6_addr, &y.sin6_addr, sizeof x.sin6_addr) == 0 && x.sin6_scope_id == y.sin6_scope_id;
+  }
+
   /// The Origin of a datagram. Formatting the address and looking it up among ours cost more
-  /// than the rest of the receive path, so the last IPv4 source is remembered for a second.
+  /// than the rest of the receive path, so the last source address is remembered for a second.
   const cluster::sdk::Origin& origin_of(const sockaddr_storage& from, socklen_t len) {
     const auto now = host_.loop().now();
-    if (from.ss_family == AF_INET && len >= static_cast<socklen_t>(sizeof(sockaddr_in))) {
-      in_addr a;
-      std::memcpy(&a, &reinterpret_cast<const sockaddr_in*>(&from)->sin_addr, sizeof a);
-      if (cached_valid_ && a.s_addr == cached_addr_.s_addr && now - cached_at_ < std::chrono::seconds(1))
-        return cached_origin_;
-      cached_addr_ = a;
-      cached_valid_ = true;
-    } else {
-      cached_valid_ = false;
-    }
+    if (cached_valid_ && same_address(from, cached_from_) && now - cached_at_ < std::chrono::seconds(1))
+      return cached_origin_;
+    cached_from_ = from;
+    cached_valid_ = from.ss_family == AF_INET || from.ss_family == AF_INET6;
     cached_at_ = now;
     cached_origin_.ip = net::address_text(reinterpret_cast<const sockaddr*>(&from), len);
     cached_origin_.local = locals_.is_local(cached_origin_.ip);
@@ -384,6 +381,7 @@ class UdpMulticastProtocol final : public cluster::sdk::Protocol {
       current_source_ = source_key(from, len);
       current_origin_ = &origin_of(from, len);
       reassembler_.feed(current_source_, std::string_view(buffer_.data(), static_cast<std::size_t>(n)), now, deliver_);
+      if (fd_ >= 0 && (reassembler_.pending() != 0 || !piece_origins_.empty())) remember_piece_origin();
     }
     current_origin_ = nullptr;
   }
@@ -396,28 +394,31 @@ class UdpMulticastProtocol final : public cluster::sdk::Protocol {
     net::close_fd(fd_);  // leaves the groups
     net::close_fd(send_fd_);
     joined_.clear();
-    send_via_ = Interface{};
+    send_via_ = net::Interface{};
     fallback_lo_ = false;
+    chosen_ = false;
+    piece_origins_.clear();
   }
 
   ProtocolHost& host_;
   const int receive_buffer_;
   int fd_ = -1;       ///< bound to the group: receives
-  int send_fd_ = -1;  ///< an ephemeral port: sends (see drop_own_datagrams)
+  int send_fd_ = -1;  ///< an ephemeral port: sends (see bind_sender)
   cluster::sdk::WatchId watch_ = 0;
-  sockaddr_in group_{};
-  std::string where_;
-  std::vector<Interface> joined_;
-  Interface send_via_;  ///< IP_MULTICAST_IF of send_fd_ (index 0: the default route)
+  net::MulticastGroup group_;
+  std::vector<net::Interface> joined_;
+  net::Interface send_via_;  ///< the multicast interface of send_fd_ (index 0: the default route)
+  bool chosen_ = false;      ///< one interface, from [cluster] interface or bind
   bool fallback_lo_ = false;
   cluster::sdk::Origin cached_origin_;  ///< see origin_of()
-  in_addr cached_addr_{};
+  sockaddr_storage cached_from_{};
   bool cached_valid_ = false;
   cluster::sdk::EventLoop::Clock::time_point cached_at_{};
   std::vector<char> buffer_;
   net::LocalAddresses locals_;
   cluster::sdk::EventLoop::Clock::time_point last_wakeup_{};
   net::DatagramReassembler reassembler_;
+  std::vector<std::pair<std::uint64_t, cluster::sdk::Origin>> piece_origins_;  ///< see deliver()
   std::uint64_t current_source_ = 0;                     ///< of the datagram being fed
   const cluster::sdk::Origin* current_origin_ = nullptr;  ///< its Origin (origin_of's cache)
   const net::DatagramReassembler::Deliver deliver_ = [this](std::uint64_t source, std::string_view bytes) {
