@@ -1,6 +1,7 @@
-// The tcp transport ("t"): a listening TCP socket advertised as {port N}, one connection per
-// peer reused in both directions, non-blocking writes with a bounded per-connection buffer.
-// The core frames the byte stream; this plugin only moves bytes (docs/transports.md).
+// The tcp transport ("t"): a listening TCP socket advertised as {port N} (plus {host A} with
+// [cluster] advertise), one connection per peer reused in both directions, non-blocking writes
+// with a bounded per-connection buffer. The core frames the byte stream; this plugin only
+// moves bytes (docs/transports.md).
 #include <netdb.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -33,8 +34,9 @@ using cluster::sdk::Result;
 namespace net = cluster::transport;
 
 constexpr ConfigKey kKeys[] = {
-    {"bind", ConfigType::string, "0.0.0.0",
-     "address to listen on: 0.0.0.0 (all IPv4), :: (all, dual stack), or one address or host name"},
+    {"bind", ConfigType::string, "",
+     "address to listen on: 0.0.0.0 (all IPv4), :: (all, dual stack), or one address or host name; "
+     "empty = [cluster] bind, else :: with an IPv6 group, else 0.0.0.0"},
     {"port", ConfigType::integer, "0", "port to listen on; 0 = an ephemeral port chosen by the system"},
     {"connect_timeout_ms", ConfigType::integer, "1000",
      "how long a new outgoing connection may take; send() waits for at most 20 ms of it (a refusal "
@@ -71,7 +73,6 @@ struct TcpConfig {
 TcpConfig parse_config(const PluginConfig& cfg) {
   TcpConfig out;
   out.bind = cfg.get("bind");
-  if (out.bind.empty()) out.bind = "0.0.0.0";
   out.port = static_cast<std::uint16_t>(cfg.get_int("port"));
   out.connect_timeout_ms = static_cast<int>(cfg.get_int("connect_timeout_ms"));
   out.keepalive = cfg.get_bool("keepalive");
@@ -79,8 +80,16 @@ TcpConfig parse_config(const PluginConfig& cfg) {
   return out;
 }
 
-/// Opens a listening socket on bind:port; sets `port` to the port actually bound.
-Result open_tcp_listener(const std::string& bind, std::uint16_t wanted, int& fd_out, std::uint16_t& port_out) {
+/// The address a listener is bound to (its port aside), and the socket our connections leave
+/// from when it is one address, not all.
+struct Bound {
+  std::uint16_t port = 0;
+  sockaddr_storage address{};
+  socklen_t length = 0;
+};
+
+/// Opens a listening socket on bind:port; sets `bound` to what was actually bound.
+Result open_tcp_listener(const std::string& bind, std::uint16_t wanted, int& fd_out, Bound& bound) {
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
@@ -116,10 +125,12 @@ Result open_tcp_listener(const std::string& bind, std::uint16_t wanted, int& fd_
       continue;
     }
     fd_out = fd;
-    port_out = net::address_port(reinterpret_cast<const sockaddr*>(&ss));
+    bound.port = net::address_port(reinterpret_cast<const sockaddr*>(&ss));
+    bound.address = ss;
+    bound.length = len;
     return Result::success();
   }
-  return Result::failure("tcp: cannot listen on " + bind + ":" + service + ": " + last_error);
+  return Result::failure("tcp: cannot listen on " + net::host_port(bind, wanted) + ": " + last_error);
 }
 
 // How long a send waits for a new connection before the loop moves on and the connect goes on
@@ -128,16 +139,35 @@ Result open_tcp_listener(const std::string& bind, std::uint16_t wanted, int& fd_
 // stall the member for the whole connect timeout.
 constexpr int kConnectWaitMs = 20;
 
-/// Non-blocking connect, waiting with poll() up to min(timeout_ms, kConnectWaitMs); when it is
-/// still in progress then, `pending_ms` is the rest of timeout_ms (and fd_out is connecting).
-Result connect_to(const std::string& ip, std::uint16_t port, int timeout_ms, int& fd_out, int& pending_ms) {
+/// Makes a connection to `ip` leave from the listener's address when the listener has one
+/// address (not all), so peers see the address we listen on. A loopback address cannot reach
+/// another host; a failure leaves the choice to the kernel.
+void bind_source(int fd, const std::string& ip, const sockaddr_storage& to, const Bound& from) {
+  if (from.length == 0 || from.address.ss_family != to.ss_family) return;
+  const std::string source = net::address_text(reinterpret_cast<const sockaddr*>(&from.address), from.length);
+  if (net::is_any_address(source) || (net::is_loopback_address(source) && !net::is_loopback_address(ip))) return;
+  sockaddr_storage ss = from.address;
+  if (ss.ss_family == AF_INET) reinterpret_cast<sockaddr_in&>(ss).sin_port = 0;
+  else reinterpret_cast<sockaddr_in6&>(ss).sin6_port = 0;
+#ifdef IP_BIND_ADDRESS_NO_PORT
+  net::set_int_option(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, 1);  // the port comes with connect()
+#endif
+  (void)::bind(fd, reinterpret_cast<const sockaddr*>(&ss), from.length);
+}
+
+/// Non-blocking connect (from `source`, see bind_source), waiting with poll() up to
+/// min(timeout_ms, kConnectWaitMs); when it is still in progress then, `pending_ms` is the rest
+/// of timeout_ms (and fd_out is connecting).
+Result connect_to(const std::string& ip, std::uint16_t port, const Bound& source, int timeout_ms, int& fd_out,
+                  int& pending_ms) {
   pending_ms = 0;
   sockaddr_storage ss{};
   socklen_t len = 0;
   if (!net::make_address(ip, port, ss, len)) return Result::failure("tcp: '" + ip + "' is not an IP address");
   int fd = ::socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) return Result::failure("tcp: " + net::sys_error("socket"));
-  const std::string where = ip + ":" + std::to_string(port);
+  bind_source(fd, ip, ss, source);
+  const std::string where = net::host_port(ip, port);
   // EINTR: the connect goes on asynchronously, like EINPROGRESS.
   const int rc = ::connect(fd, reinterpret_cast<const sockaddr*>(&ss), len);
   if (rc != 0 && errno != EINPROGRESS && errno != EINTR) {
@@ -186,9 +216,24 @@ class TcpProtocol final : public net::StreamProtocol {
   ~TcpProtocol() override { stop(); }
 
  private:
+  /// Where to listen and what to advertise, from [tcp] and [cluster]; an advertised name is
+  /// resolved here, once (peers are given a numeric host and never resolve).
+  Result prepare() override {
+    const cluster::sdk::ClusterSettings& s = host().settings();
+    bind_ = cfg_.bind;
+    if (bind_.empty()) bind_ = s.bind;
+    if (bind_.empty()) bind_ = s.address.find(':') != std::string::npos ? "::" : "0.0.0.0";
+    advertised_.clear();
+    if (s.advertise.empty()) return Result::success();
+    std::string error;
+    advertised_ = net::resolve_address(s.advertise, error);
+    if (advertised_.empty()) return Result::failure("tcp: [cluster] advertise: " + error);
+    return Result::success();
+  }
+
   Result open_listener() override {
     int fd = -1;
-    Result r = open_tcp_listener(cfg_.bind, cfg_.port, fd, port_);
+    Result r = open_tcp_listener(bind_, cfg_.port, fd, bound_);
     if (!r) return r;
     return listen(fd);
   }
@@ -202,17 +247,17 @@ class TcpProtocol final : public net::StreamProtocol {
   }
 
   Result replace_listener() override {
-    const std::uint16_t old_port = port_;
+    const std::uint16_t old_port = bound_.port;
     int fd = -1;
-    std::uint16_t port = 0;
+    Bound bound;
     if (cfg_.port == 0) {
       // Open the new listener before closing the old one: the system cannot hand out the
       // same ephemeral port again, so peers holding the stale props fail fast.
-      Result r = open_tcp_listener(cfg_.bind, 0, fd, port);
+      Result r = open_tcp_listener(bind_, 0, fd, bound);
       if (!r) return r;
     } else {
       transport().close_listener();
-      Result r = open_tcp_listener(cfg_.bind, cfg_.port, fd, port);
+      Result r = open_tcp_listener(bind_, cfg_.port, fd, bound);
       if (!r) {
         host().log(LogLevel::error, r.message());
         return r;
@@ -220,14 +265,20 @@ class TcpProtocol final : public net::StreamProtocol {
     }
     Result r = listen(fd);  // closes the old listener; connections stay open
     if (!r) return r;
-    port_ = port;
+    bound_ = bound;
     host().log(LogLevel::notice, "tcp: listener recreated, port " + std::to_string(old_port) + " -> " +
-                                     std::to_string(port_));
+                                     std::to_string(bound_.port));
     return Result::success();
   }
 
-  Dict listener_props() const override { return Dict{{"port", std::to_string(port_)}}; }
-  std::string listener_address() const override { return cfg_.bind + ":" + std::to_string(port_); }
+  Dict listener_props() const override {
+    Dict d{{"port", std::to_string(bound_.port)}};
+    if (!advertised_.empty()) d.emplace_back("host", advertised_);
+    return d;
+  }
+  std::string listener_address() const override {
+    return net::host_port(bind_, bound_.port) + (advertised_.empty() ? "" : ", advertised as " + advertised_);
+  }
 
   Result connect(const ServiceInfo& peer, int& fd, std::string& ip, bool& local, int& pending_ms) override {
     return connect_peer(peer, fd, ip, local, pending_ms);
@@ -238,14 +289,25 @@ class TcpProtocol final : public net::StreamProtocol {
     const std::uint16_t port = net::parse_port(port_text);
     if (port == 0)
       return Result::failure("tcp: " + peer.uuid + " advertises no valid t port ('" + port_text + "')");
-    // A local peer is reached over loopback; its advertised address is the fallback (e.g. a peer
-    // that listens on one address only).
+    // A local peer is reached over loopback, then at its advertised host, then at its address
+    // (e.g. a peer that listens on one address only). A remote one at its advertised host
+    // when it has one (NAT, several interfaces), else at the address its packets come from.
+    const std::string advertised = peer.prop("t", "host");
     std::vector<std::string> candidates;
-    if (peer.ip.empty() || peer.local) candidates.emplace_back("127.0.0.1");
-    if (!peer.ip.empty() && (candidates.empty() || candidates.front() != peer.ip)) candidates.push_back(peer.ip);
+    auto add = [&](const std::string& address) {
+      if (!address.empty() && std::find(candidates.begin(), candidates.end(), address) == candidates.end())
+        candidates.push_back(address);
+    };
+    if (peer.ip.empty() || peer.local) {
+      add("127.0.0.1");
+      add(advertised);
+      add(peer.ip);
+    } else {
+      add(advertised.empty() ? peer.ip : advertised);
+    }
     Result last = Result::failure("tcp: no address for " + peer.uuid);
     for (const std::string& candidate : candidates) {
-      last = connect_to(candidate, port, cfg_.connect_timeout_ms, fd, pending_ms);
+      last = connect_to(candidate, port, bound_, cfg_.connect_timeout_ms, fd, pending_ms);
       if (last) {  // connected, or connecting (then the next candidate is never tried)
         ip = candidate;
         local = peer.local || locals_.is_local(candidate);
@@ -257,7 +319,9 @@ class TcpProtocol final : public net::StreamProtocol {
 
   TcpConfig cfg_;
   net::LocalAddresses locals_;
-  std::uint16_t port_ = 0;
+  std::string bind_;        ///< [tcp] bind, else [cluster] bind, else all addresses
+  std::string advertised_;  ///< [cluster] advertise, numeric: our `host` prop
+  Bound bound_;
 };
 
 bool init(cluster::sdk::Registrar& registrar, std::string& error) noexcept {
