@@ -148,7 +148,10 @@ Interface find_interface(const std::string& spec) {
     found.address = ipv4_of(spec);
     return found;
   }
-  const std::string wanted = spec.substr(0, spec.find('%'));
+  sockaddr_storage ss{};
+  socklen_t len = 0;
+  if (!make_address(spec.substr(0, spec.find('%')), 0, ss, len)) return found;
+  const std::string wanted = address_text(reinterpret_cast<const sockaddr*>(&ss), len);  // canonical
   for (const InterfaceAddress& a : interface_addresses()) {
     std::string text = address_text(reinterpret_cast<const sockaddr*>(&a.address), a.length);
     if (text.substr(0, text.find('%')) != wanted) continue;
