@@ -1,4 +1,4 @@
-// The udp-multicast transport over IPv6 groups, and [cluster] bind. Linux carries no IPv6
+// The udp-multicast transport over IPv6 groups, and [cluster] bind (IPv4 groups too). Linux carries no IPv6
 // multicast over lo, so each test makes a network namespace of its own (unshare on the test's
 // thread, left in TearDown) with a veth pair: mc0 (multicast, fd00:c1::1/64) and mc1 (its
 // other end, multicast off: it only shows what left mc0). Nothing leaves that namespace. Like
@@ -185,6 +185,25 @@ TEST_F(UdpMulticastIpv6, BindIsTheSourceAndPicksTheInterface) {
   const sdk::Result r = nowhere.proto->start();
   EXPECT_FALSE(r);
   EXPECT_THAT(r.message(), HasSubstr("no interface has the [cluster] bind address fd00:c1::77"));
+}
+
+// The same for an IPv4 group: the interface that has the address, and that address as source
+// (a secondary one here; the namespace has no multicast route, so without bind nothing could
+// be sent).
+TEST_F(UdpMulticastIpv6, BindPicksTheInterfaceOfAnIpv4GroupToo) {
+  ASSERT_EQ(sh("ip addr add 10.77.0.1/24 dev mc0 && ip addr add 10.77.0.9/24 dev mc0"), 0);
+  Harness h("udp-multicast");
+  sdk::ClusterSettings s = settings("sidA0001", "239.255.79.1");
+  s.bind = "10.77.0.9";
+  Node& a = h.start(s);
+  s.sid = "sidB0002";
+  s.bind = "10.77.0.1";
+  Node& b = h.start(s);
+  const std::string p = make_packet("sidA0001", "from the bind address");
+  ASSERT_TRUE(a.proto->multicast(p));
+  ASSERT_TRUE(h.run_until([&] { return find(*b.host, p) != nullptr; }));
+  EXPECT_EQ(find(*b.host, p)->origin.ip, "10.77.0.9");
+  EXPECT_TRUE(find(*b.host, p)->origin.local);
 }
 
 // A link-local group lives on one interface; its members' addresses are link-local too, and
