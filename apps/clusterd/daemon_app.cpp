@@ -31,6 +31,13 @@ namespace code = clusterapp::daemon_exit;
 
 namespace {
 
+// "230.230.230.230:23000", "[ff15::c1:5]:23000"
+std::string group_text(const std::string& address, std::uint16_t port) {
+  const bool v6 = address.find(':') != std::string::npos;
+  return (v6 ? "[" + address + "]" : address) + ":" + std::to_string(port);
+}
+
+
 // Whether a live process answers on the control socket at `path`.
 bool socket_answers(const std::string& path) {
   std::string ignored;
@@ -204,7 +211,7 @@ int Daemon::serve() {
   log->information("joined as " + c->uuid() + ", tags {" + cluster::tcl::format_list(c->tags()) + "}, protocols {" +
                    cluster::tcl::format_list(protocols) + "}, discovery {" +
                    cluster::tcl::format_list(c->config().discovery_names()) + "}" +
-                   (group ? ", group " + c->config().address + ":" + std::to_string(c->config().port) : std::string()) +
+                   (group ? ", group " + group_text(c->config().address, c->config().port) : std::string()) +
                    " remote " + std::to_string(c->config().remote));
   log->information("control socket " + server->path());
 

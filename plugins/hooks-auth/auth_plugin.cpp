@@ -60,6 +60,11 @@ constexpr cluster::sdk::ConfigRange kRanges[] = {
 };
 
 constexpr std::string_view kMagic = "CA1";
+// The same, wrapping the application's own field 11 (a member list of the contact discoveries):
+// "CA2" | key | time | nonce | length of the application bytes (4, big-endian) | them | tag.
+constexpr std::string_view kMagicApp = "CA2";
+constexpr std::size_t kAppLenSize = 4;
+constexpr std::size_t kMaxAppBytes = 0xffffffffu;
 constexpr std::size_t kTimeSize = 8;
 constexpr std::size_t kNonceSize = 8;
 constexpr std::size_t kTagSize = 32;
@@ -208,20 +213,28 @@ class Auth final : public cluster::hooks::HookSetBase {
   Verdict sign(HookContext& ctx) {
     if (ctx.payload == nullptr) return Verdict::pass;
     Payload& p = *ctx.payload;
-    // Field 11 is ours: an application payload that uses it cannot be signed. A payload that
-    // carries an old signature (forwarded, or sent again) is signed anew.
-    if (p.raw.has() && !p.raw->empty() && p.raw->compare(0, kMagic.size(), kMagic) != 0) {
-      ctx.reason = "auth: field 11 (raw) is used by the application; cannot sign";
-      host_.log(LogLevel::warning, ctx.reason);
+    // Field 11 carries the signature. The application's own bytes there (a discovery's member
+    // list) are wrapped and covered by the tag; a payload that carries an old signature
+    // (forwarded, or sent again) is signed anew.
+    std::string app;
+    if (p.raw.has() && !p.raw->empty() && p.raw->compare(0, kMagic.size(), kMagic) != 0 &&
+        p.raw->compare(0, kMagicApp.size(), kMagicApp) != 0)
+      app = *p.raw;
+    if (app.size() > kMaxAppBytes) {
+      ctx.reason = "auth: field 11 (raw) of the application is too large to sign";
       return Verdict::drop;
     }
     const Key& key = cfg_.keys[cfg_.sign_with];
     std::string& raw = p.raw.set();
-    raw.assign(kMagic);
+    raw.assign(app.empty() ? kMagic : kMagicApp);
     raw.push_back(static_cast<char>(key.id.size()));
     raw += key.id;
     put_u64(raw, static_cast<std::uint64_t>(now_ms()));
     put_u64(raw, rng_());
+    if (!app.empty()) {
+      for (int shift = 24; shift >= 0; shift -= 8) raw.push_back(static_cast<char>((app.size() >> shift) & 0xff));
+      raw += app;
+    }
     Tag tag;
     if (!compute(p, cfg_.sign_with, tag)) {
       ctx.reason = "auth: cannot encode the packet to sign it";
@@ -248,10 +261,20 @@ class Auth final : public cluster::hooks::HookSetBase {
   Verdict verify(HookContext& ctx) {
     if (ctx.payload == nullptr) return Verdict::pass;
     Payload& p = *ctx.payload;
-    if (!p.raw.has() || p.raw->compare(0, kMagic.size(), kMagic) != 0) return refuse(ctx, unsigned_, "auth: unsigned");
+    const bool wraps = p.raw.has() && p.raw->compare(0, kMagicApp.size(), kMagicApp) == 0;
+    if (!p.raw.has() || (!wraps && p.raw->compare(0, kMagic.size(), kMagic) != 0))
+      return refuse(ctx, unsigned_, "auth: unsigned");
     std::string& raw = p.raw.set();
     const std::size_t id_len = raw.size() > kMagic.size() ? static_cast<unsigned char>(raw[kMagic.size()]) : 0;
-    const std::size_t prefix = kMagic.size() + 1 + id_len + kTimeSize + kNonceSize;
+    std::size_t prefix = kMagic.size() + 1 + id_len + kTimeSize + kNonceSize;
+    std::size_t app_len = 0;
+    if (wraps) {  // the application's bytes follow, their length first
+      if (raw.size() < prefix + kAppLenSize + kTagSize) return refuse(ctx, bad_signature, "auth: bad signature");
+      for (std::size_t i = 0; i < kAppLenSize; ++i) app_len = (app_len << 8) | static_cast<unsigned char>(raw[prefix + i]);
+      prefix += kAppLenSize;
+      if (app_len > raw.size() - prefix - kTagSize) return refuse(ctx, bad_signature, "auth: bad signature");
+      prefix += app_len;
+    }
     if (raw.size() != prefix + kTagSize) return refuse(ctx, bad_signature, "auth: bad signature");
     const std::string_view id(raw.data() + kMagic.size() + 1, id_len);
     std::size_t k = 0;
@@ -268,8 +291,9 @@ class Auth final : public cluster::hooks::HookSetBase {
     if (!compute(p, k, tag) || !equal_constant_time(given, tag.data(), tag.size()))
       return refuse(ctx, bad_signature, "auth: bad signature");
     if (!remember(tag)) return refuse(ctx, replayed, "auth: replayed");
-    // Verified: hide field 11 from everything after us.
-    p.raw.reset();
+    // Verified: hide the signature from everything after us; the application's bytes stay.
+    if (wraps) raw = raw.substr(prefix - app_len, app_len);
+    else p.raw.reset();
     return Verdict::modified;
   }
 

@@ -267,6 +267,26 @@ TEST_F(Discovery, SeedsAloneDoEverythingMulticastDid) {
   quit_all_and_check();
 }
 
+// The auth hook set signs every packet in field 11, where the member lists travel: it wraps them
+// (CA2) instead of refusing them, so members that are not seeds still meet each other.
+TEST_F(Discovery, SeedsWorkWithTheAuthHookSet) {
+  constexpr std::size_t kHosts = 3;
+  ASSERT_NO_FATAL_FAILURE(make_hosts(static_cast<int>(kHosts)));
+  for (std::size_t h = 0; h < kHosts; ++h) ASSERT_NO_FATAL_FAILURE(block_multicast(h));
+  std::vector<Member*> all;
+  for (std::size_t h = 0; h < kHosts; ++h) {
+    MemberOptions o = member(h, "seeds", {0});
+    o.load += " auth";
+    o.hooks = "auth";
+    o.extra_ini += "\n[auth]\nkeys = k1:not-a-real-secret\nsign_with = k1\n";
+    all.push_back(&spawn("s" + std::to_string(h), o));
+  }
+  ASSERT_TRUE(await_joined(all));
+  ASSERT_TRUE(all_know_all(all, milliseconds(6000))) << "with auth, the members that are not seeds did not meet";
+  for (Member* m : all) EXPECT_EQ(stderr_count(*m, "cannot sign"), 0u) << m->name;
+  quit_all_and_check();
+}
+
 // Five hosts, no multicast, one seed (host 0). Hosts 3 and 4 are cut off from 0, 1, 2; each
 // side forgets the other after the ttl; when the cut goes, they are one cluster again without
 // help (hosts 3 and 4 keep trying the seed).

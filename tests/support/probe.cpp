@@ -22,9 +22,10 @@ void write_probe_ini(const std::string& path, const ProbeIni& o) {
   f << "\n[plugins]\n"
     << "path = " << o.plugin_dir << "\n"
     << "load = " << o.load << "\n";
+  if (!o.hooks.empty()) f << "hooks = " << o.hooks << "\n";
   if (o.load.find("unix") != std::string::npos) f << "\n[unix]\npath_prefix = " << o.unix_path_prefix << "\n";
   if (o.load.find("tcp") != std::string::npos)
-    f << "\n[tcp]\nbind = 0.0.0.0\nport = " << o.tcp_port << "\nconnect_timeout_ms = " << o.tcp_connect_timeout_ms
+    f << "\n[tcp]\n" << (o.tcp_bind.empty() ? std::string() : "bind = " + o.tcp_bind + "\n") << "port = " << o.tcp_port << "\nconnect_timeout_ms = " << o.tcp_connect_timeout_ms
       << "\n";
   f << o.extra_ini;
 }

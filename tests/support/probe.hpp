@@ -27,9 +27,11 @@ struct ProbeIni {
   std::string cluster_ini;   ///< more lines of the [cluster] section
   std::string plugin_dir;    ///< [plugins] path
   std::string load = "udp-multicast tcp unix";
+  std::string hooks;             ///< [plugins] hooks (hook sets to attach), when set
   std::string unix_path_prefix;  ///< [unix] path_prefix (written when `load` names unix)
   int tcp_connect_timeout_ms = 500;  ///< [tcp] (bind 0.0.0.0; written when `load` names tcp)
   int tcp_port = 0;                  ///< [tcp] port (0 = ephemeral)
+  std::string tcp_bind = "0.0.0.0";  ///< [tcp] bind ("" = no line: [cluster] bind decides)
   std::string extra_ini;             ///< appended to the file
 };
 

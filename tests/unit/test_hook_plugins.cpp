@@ -497,11 +497,20 @@ TEST(HookPluginHooks, AuthSignsWithTheDocumentedLayout) {
   // Signing again (a forwarded payload) replaces the old signature.
   ASSERT_EQ(a.send(q), Verdict::modified);
   EXPECT_EQ(q.raw->size(), raw.size());
-  // Field 11 used by the application: refused rather than overwritten.
+  // Field 11 used by the application (a discovery's member list): wrapped ("CA2", its length,
+  // the bytes) and covered by the tag; the receiver gets the bytes back, and a change to them
+  // breaks the signature.
   Payload app = original;
   app.raw = std::string("application bytes");
-  EXPECT_EQ(a.send(app), Verdict::drop);
-  EXPECT_EQ(a.reason, "auth: field 11 (raw) is used by the application; cannot sign");
+  ASSERT_EQ(a.send(app), Verdict::modified);
+  EXPECT_EQ(app.raw->substr(0, 3), "CA2");
+  EXPECT_NE(app.raw->find(std::string("\0\0\0\x11", 4) + "application bytes"), std::string::npos);
+  Payload tampered = app;
+  tampered.raw.set().replace(tampered.raw->find("application"), 1, "A");
+  ASSERT_EQ(a.receive(app), Verdict::modified);
+  EXPECT_EQ(app.raw.value_or("absent"), "application bytes");
+  EXPECT_EQ(a.receive(tampered), Verdict::drop);
+  EXPECT_EQ(a.reason, "auth: bad signature");
   // The order: signing after every other send hook, verifying before them.
   for (const auto& [point, order] : a.registry.points()) {
     if (point == HookPoint::evaluate_send) {
