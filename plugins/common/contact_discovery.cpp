@@ -15,6 +15,8 @@ using namespace std::chrono_literals;
 // Posts from a source thread wait at most this long for the loop thread.
 constexpr std::chrono::milliseconds kMailboxPoll{100};
 constexpr std::chrono::milliseconds kRetryFirst{50};
+// A "members" list is acted on only this soon after we asked someone for one.
+constexpr std::chrono::seconds kListAnswerWindow{5};
 constexpr const char* kOpList = "members";      // our list, no answer wanted
 constexpr const char* kOpAskList = "members?";  // our list; answer with yours
 
@@ -177,9 +179,21 @@ void ContactDiscovery::message(const ServiceInfo& from, const Payload& packet) n
   if (stopped_ || !packet.op.has() || !packet.raw.has()) return;
   const bool ask = *packet.op == kOpAskList;
   if (!ask && *packet.op != kOpList) return;  // another discovery's
+  const auto now = host_.loop().now();
+  // A list nobody asked for is not acted on (a forger's way to make us connect anywhere): we
+  // ask at contacts and syncs, and the answer comes within a second or two.
+  if (!ask && now - last_ask_ > kListAnswerWindow) {
+    refused_list(from, "unasked");
+    return;
+  }
+  if (ask) {  // at most one answer a second per member: a loop of asks is not a loop of lists
+    auto& last = answered_[from.uuid];
+    if (now - last < std::chrono::seconds(1)) return;
+    last = now;
+  }
   sdk::guard_log(host_, options_.name + ": member list from " + from.uuid, [&] {
     learn_list(from, *packet.raw);
-    if (ask) send_list(from, kOpList);
+    if (ask && !stopped_) send_list(from, kOpList);
   });
 }
 
@@ -210,9 +224,14 @@ void ContactDiscovery::stop() noexcept {
 void ContactDiscovery::set_contacts(std::vector<sdk::ContactPoint> contacts) {
   std::vector<Contact> fresh;
   for (auto& at : contacts) {
-    Contact c{std::move(at), false};
+    Contact c;
+    c.at = std::move(at);
     for (const auto& old : contacts_)
-      if (old.at.protocol == c.at.protocol && old.at.ip == c.at.ip && old.at.props == c.at.props) c.failing = old.failing;
+      if (old.at.protocol == c.at.protocol && old.at.ip == c.at.ip && old.at.props == c.at.props) {
+        c.failing = old.failing;
+        c.delay = old.delay;
+        c.next_try = old.next_try;
+      }
     fresh.push_back(std::move(c));
   }
   contacts_ = std::move(fresh);
@@ -255,10 +274,13 @@ void ContactDiscovery::tick() noexcept {
   if (stopped_) return;
   for (auto it = contacted_.begin(); it != contacted_.end();)
     it = host_.loop().now() - it->second > options_.heartbeat * 2 ? contacted_.erase(it) : std::next(it);
+  for (auto it = answered_.begin(); it != answered_.end();)
+    it = host_.loop().now() - it->second > std::chrono::seconds(2) ? answered_.erase(it) : std::next(it);
+  list_budget_ = 2 * host_.known() + 64;
   sdk::guard_log(host_, options_.name + ": heartbeat", [&] {
     heartbeat_members();
     contact_unknown(false);
-    if (host_.loop().now() >= next_sync_) {
+    if (!stopped_ && host_.loop().now() >= next_sync_) {
       next_sync_ = host_.loop().now() + options_.sync;
       std::vector<ServiceInfo> candidates;
       for (auto& m : host_.members())
@@ -271,26 +293,48 @@ void ContactDiscovery::tick() noexcept {
   if (!stopped_) tick_timer_ = host_.loop().after(options_.heartbeat, [this] { tick(); });
 }
 
+// Each contact point that is not a member yet is tried again after 50 ms, then twice as long
+// each time up to the sync period: a seed that is not up yet is met soon, one that stays down
+// (or silent: a connect that never completes looks like success here) costs a connect attempt
+// and a transport warning every sync period, not every heartbeat.
 void ContactDiscovery::contact_unknown(bool all) {
   if (stopped_ || contacts_.empty()) return;
   const std::vector<ServiceInfo> members = host_.members();
-  bool failing = false;
+  const auto now = host_.loop().now();
+  std::chrono::steady_clock::time_point next{};
   for (auto& c : contacts_) {
     if (is_self(c.at)) continue;
     const bool known = std::any_of(members.begin(), members.end(), [&](const ServiceInfo& m) { return is_at(c.at, m); });
-    if (!known || all) failing |= !contact(c, false, true);
+    if (known) {
+      if (c.failing && !stopped_)
+        host_.log(sdk::LogLevel::notice, options_.name + ": " + where(c.at) + " reached again");
+      c.failing = false;
+      c.delay = std::chrono::milliseconds(0);
+      if (!all) continue;
+    } else if (!all && now < c.next_try) {
+      next = next == std::chrono::steady_clock::time_point{} ? c.next_try : std::min(next, c.next_try);
+      continue;
+    }
+    contact(c, false, true);
     if (stopped_) return;  // a send hook left the cluster
+    if (!known) {
+      c.delay = std::clamp<std::chrono::milliseconds>(c.delay * 2, kRetryFirst, options_.sync);
+      c.next_try = now + c.delay;
+      next = next == std::chrono::steady_clock::time_point{} ? c.next_try : std::min(next, c.next_try);
+    }
   }
-  if (!failing) {
-    retry_delay_ = kRetryFirst;
-  } else if (!retry_armed_) {
+  // The next retry before the next period: one timer for all.
+  if (next != std::chrono::steady_clock::time_point{} && next < now + options_.heartbeat && !retry_armed_) {
     retry_armed_ = true;
-    timers_.after(retry_delay_, [this] {
+    timers_.after(std::chrono::duration_cast<std::chrono::milliseconds>(next - now) + std::chrono::milliseconds(1), [this] {
       retry_armed_ = false;
       sdk::guard_log(host_, options_.name + ": retry", [&] { contact_unknown(false); });
     });
-    retry_delay_ = std::min<std::chrono::milliseconds>(retry_delay_ * 2, options_.heartbeat);
   }
+}
+
+std::string ContactDiscovery::where(const sdk::ContactPoint& at) {
+  return at.protocol + " " + (at.ip.empty() ? std::string("(this host)") : at.ip) + " " + text::tcl_dict(at.props);
 }
 
 bool ContactDiscovery::contact(Contact& c, bool quiet, bool ask_list) {
@@ -299,14 +343,11 @@ bool ContactDiscovery::contact(Contact& c, bool quiet, bool ask_list) {
     p.op = kOpAskList;
     p.raw = encode_member_list(list_for(ServiceInfo{}));
   }
+  if (ask_list) last_ask_ = host_.loop().now();
   const sdk::Result r = host_.contact(c.at, p);
-  const std::string where = c.at.protocol + " " + (c.at.ip.empty() ? std::string("(this host)") : c.at.ip) + " " +
-                            text::tcl_dict(c.at.props);
-  if (!r && !c.failing && !quiet)  // a seed that is down fails at every period: said once
-    host_.log(sdk::LogLevel::notice, options_.name + ": cannot reach " + where + ": " + r.message());
-  else if (r && c.failing && !quiet)
-    host_.log(sdk::LogLevel::notice, options_.name + ": " + where + " reached again");
-  c.failing = !r;
+  if (!r && !c.failing && !quiet)  // said once; "reached again" when it is a member (contact_unknown)
+    host_.log(sdk::LogLevel::notice, options_.name + ": cannot reach " + where(c.at) + ": " + r.message());
+  if (!r) c.failing = true;
   return static_cast<bool>(r);
 }
 
@@ -320,7 +361,18 @@ void ContactDiscovery::heartbeat_members() {
   }
 }
 
+void ContactDiscovery::refused_list(const ServiceInfo& from, const std::string& why) {
+  ++lists_refused_;
+  const auto now = host_.loop().now();
+  if (now - last_refusal_log_ < std::chrono::seconds(10)) return;
+  host_.log(sdk::LogLevel::warning, options_.name + ": member list from " + text::printable(from.uuid, 80) + ": " + why +
+                                        " (" + std::to_string(lists_refused_) + " lists refused or cut so far)");
+  last_refusal_log_ = now;
+}
+
 void ContactDiscovery::send_list(const ServiceInfo& to, const char* op) {
+  if (stopped_) return;
+  if (*op == 'm' && std::string(op) == kOpAskList) last_ask_ = host_.loop().now();
   Payload p = host_.packet(PayloadType::heartbeat, sdk::Record::full);
   p.op = op;
   p.raw = encode_member_list(list_for(to));
@@ -330,10 +382,17 @@ void ContactDiscovery::send_list(const ServiceInfo& to, const char* op) {
 void ContactDiscovery::learn_list(const ServiceInfo& from, const std::string& raw) {
   std::vector<ListedMember> listed;
   if (!decode_member_list(raw, listed)) {
-    host_.log(sdk::LogLevel::warning, options_.name + ": unreadable member list from " + from.uuid);
+    refused_list(from, "unreadable");
     return;
   }
   const std::vector<ServiceInfo> members = host_.members();
+  // A list longer than twice what we know (plus room to grow) is cut: members beyond it come
+  // at later syncs, a forged list of thousands does not become thousands of connects.
+  const std::size_t cap = 2 * members.size() + 64;
+  if (listed.size() > cap) {
+    refused_list(from, "cut to " + std::to_string(cap) + " of " + std::to_string(listed.size()) + " entries");
+    listed.resize(cap);
+  }
   const std::string self = host_.settings().sid + "@" + host_.settings().hid;
   const auto now = host_.loop().now();
   for (const auto& m : listed) {
@@ -343,18 +402,32 @@ void ContactDiscovery::learn_list(const ServiceInfo& from, const std::string& ra
     // before a heartbeat period.
     auto last = contacted_.find(m.uuid);
     if (last != contacted_.end() && now - last->second < options_.heartbeat) continue;
+    if (list_budget_ == 0) {  // spent this period: the rest at the next list
+      refused_list(from, "contact budget of the period spent");
+      return;
+    }
     contacted_[m.uuid] = now;
     for (auto& at : contact_points_of(m, from)) {
-      Contact c{std::move(at), false};
+      const std::string address = "@" + where(at);  // another uuid at the same address: once
+      auto seen = contacted_.find(address);
+      if (seen != contacted_.end() && now - seen->second < options_.heartbeat) break;
+      contacted_[address] = now;
+      --list_budget_;
+      Contact c;
+      c.at = std::move(at);
       if (contact(c, true, false)) break;  // else its next protocol (one we do not run, a local-only one)
-      if (stopped_) return;
+      if (stopped_ || list_budget_ == 0) return;
     }
+    if (stopped_) return;
   }
 }
 
 bool ContactDiscovery::ours(const ServiceInfo& member) const {
+  // Heard over the group lately, and our beacon heartbeats on the group: the beacon keeps it.
+  // Without a beacon of ours (protocols list c, discovery does not), it is ours all the same.
   const auto never = std::chrono::steady_clock::time_point{};
-  return member.heard_multicast == never || host_.loop().now() - member.heard_multicast > host_.timings().ttl;
+  return !host_.beacon() || member.heard_multicast == never ||
+         host_.loop().now() - member.heard_multicast > host_.timings().ttl;
 }
 
 bool ContactDiscovery::is_self(const sdk::ContactPoint& c) {

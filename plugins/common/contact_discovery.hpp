@@ -114,12 +114,22 @@ class ContactDiscovery : public sdk::Discovery {
   /// Ends the lookup thread (stop() does it too). A subclass whose lookup uses its own members
   /// calls it first in its destructor: the thread must not outlive them.
   void stop_lookups() noexcept;
+  /// Lookup thread: stop() is waiting (a lookup of several names stops between two).
+  bool lookups_stopping() noexcept {
+    std::lock_guard<std::mutex> lock(lookups_mutex_);
+    return lookups_stopping_;
+  }
 
  private:
   struct Contact {
     sdk::ContactPoint at;
-    bool failing = false;  ///< the last contact failed (said once, until it works again)
+    bool failing = false;  ///< a contact failed (said once, until it is a member)
+    std::chrono::milliseconds delay{0};              ///< until the next try while not a member
+    std::chrono::steady_clock::time_point next_try{};
   };
+  static std::string where(const sdk::ContactPoint& at);
+  /// Counts a list refused or cut, and says so at most once per 10 s.
+  void refused_list(const ServiceInfo& from, const std::string& why);
   void tick() noexcept;
   void poll_mailbox() noexcept;
   void contact_unknown(bool all);
@@ -142,12 +152,16 @@ class ContactDiscovery : public sdk::Discovery {
   sdk::TimerId tick_timer_ = 0;
   sdk::TimerId mailbox_timer_ = 0;
   std::chrono::steady_clock::time_point next_sync_{};
-  /// Contact points that fail (a seed not up yet) are tried again sooner than the next period:
-  /// after 50 ms, doubling up to the heartbeat period; back to 50 ms once all answer.
-  std::chrono::milliseconds retry_delay_{50};  // kRetryFirst
-  bool retry_armed_ = false;
+  bool retry_armed_ = false;  ///< a retry of contact points before the next period is pending
+  // Member lists (defences against forged ones, see message() and learn_list()).
+  std::chrono::steady_clock::time_point last_ask_{};  ///< we last asked for a list
+  std::map<std::string, std::chrono::steady_clock::time_point> answered_;  ///< uuid -> our last list to it
+  std::size_t list_budget_ = 64;  ///< contacts from lists left this period
+  std::uint64_t lists_refused_ = 0;
+  std::chrono::steady_clock::time_point last_refusal_log_{};
   std::vector<Contact> contacts_;
-  /// Listed members we contacted lately (uuid -> when): another list naming them waits a period.
+  /// Listed members (uuid) and addresses ("@t 10.0.0.1 port 7400") we contacted lately, and
+  /// when: another list naming them waits a period.
   std::map<std::string, std::chrono::steady_clock::time_point> contacted_;
   std::mt19937_64 rng_{std::random_device{}()};
   transport::LocalAddresses local_addresses_;

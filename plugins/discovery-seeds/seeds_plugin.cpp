@@ -71,6 +71,7 @@ class SeedsDiscovery final : public ContactDiscovery {
         out.push_back(contact_at(protocol_, s.host, s.port));
         continue;
       }
+      if (lookups_stopping()) break;  // leave() waits for at most the lookup in progress
       addrinfo hints{};
       hints.ai_family = AF_UNSPEC;
       hints.ai_socktype = SOCK_STREAM;

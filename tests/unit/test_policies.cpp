@@ -260,3 +260,52 @@ TEST_F(Membership, MessageReachesOnlyDiscoveriesBuiltAgainstSdk13) {
 
 }  // namespace
 }  // namespace cluster::test
+
+namespace cluster::test {
+namespace {
+
+// A member list comes from whoever got admitted: a forged one must not become thousands of
+// connects. The seeds plugin cuts a list to twice what it knows plus 64 and spends at most that
+// many contacts a period; a second ask from the same member within a second is not answered or
+// acted on.
+TEST_F(Membership, AForgedMemberListIsCutToABudget) {
+  Options o = fast();
+  o.discovery = "seeds";
+  o.protocols = {"t"};
+  o.ttl = 10s;
+  o.remote = 1;  // the forger is on another host
+  auto pm = net.plugins_for("127.0.0.1");
+  const IniFile ini = IniFile::parse("[seeds]\nseeds = 127.0.0.9:65000\n", "node.ini");
+  pm->load(std::string(CLUSTER_HOOK_PLUGIN_DIR) + "/cluster-seeds.so", ini.section("seeds"));
+  auto a = Cluster::join(o, pm, loop);
+  run_until([] { return false; }, 150ms);
+
+  std::string entries;
+  for (int i = 0; i < 1000; ++i)
+    entries += "{f" + std::to_string(i) + "@h 10.1." + std::to_string(i / 250) + "." + std::to_string(i % 250) +
+               " 0 {t {port " + std::to_string(30000 + i) + "}}} ";
+  Payload p;
+  p.sid = std::string("Forger01");
+  p.hid = std::string("02:00:00:00:00:99");
+  p.type = static_cast<std::uint64_t>(PayloadType::heartbeat);
+  p.channel = 0;
+  p.protocols = StringList{"t"};
+  p.data = std::string("t {port 64999}");
+  p.op = std::string("members?");
+  p.raw = entries;
+  std::string bytes;
+  bpacket::encode_payload(p, bytes);
+  const auto before = a->counters().send_failures;
+  loop.call([&] { proto_of("127.0.0.1", "t")->deliver(bytes, "10.9.9.9", 0); });
+  run_until([] { return false; }, 100ms);
+  const auto spent = a->counters().send_failures - before;
+  EXPECT_GT(spent, 0u) << "the list was not acted on at all";
+  EXPECT_LE(spent, 2u * 1 + 64 + 2) << "contacts beyond the cap";  // + our answer and heartbeat to the forger
+  // Asked again at once: neither answered nor acted on.
+  loop.call([&] { proto_of("127.0.0.1", "t")->deliver(bytes, "10.9.9.9", 0); });
+  run_until([] { return false; }, 100ms);
+  EXPECT_LT(a->counters().send_failures - before - spent, 5u) << "the second ask was acted on";  // heartbeats only
+}
+
+}  // namespace
+}  // namespace cluster::test

@@ -82,6 +82,10 @@ bool Cluster::Impl::on_our_segment(const ServiceInfo& info) const {
   return info.heard_multicast != Clock::time_point{} && loop_->now() - info.heard_multicast <= timings_.ttl;
 }
 
+bool Cluster::Impl::beyond_our_segment(const ServiceInfo& info) {
+  return info.heard_multicast == Clock::time_point{} && !info.found_by.empty() && info.found_by != "multicast";
+}
+
 std::string Cluster::Impl::found_by(const ProtocolSlot& slot, PayloadType type, const ServiceInfo& info) const {
   if (slot.traits.multicast) return "multicast";
   if (type == PayloadType::discovery && !info.props.empty()) return "inbound";  // its discovery contacted us

@@ -105,6 +105,7 @@ struct DiscoverySlot final : PolicySlot<sdk::DiscoveryHost> {
   bool awaiting_record(std::string_view uuid) noexcept override;
   std::vector<ServiceInfo> members() const override;
   std::string_view name() const noexcept override { return slot_name; }
+  bool beacon() const noexcept override;
   /// Whether `member` is the one behind a contact point it used lately.
   bool contacted(const ServiceInfo& member) const;
 };
@@ -275,6 +276,9 @@ struct Cluster::Impl {
   ProtocolSlot* multicast_slot();
   /// Heard over the group lately: a filtered multicast reaches it (ServiceInfo::heard_multicast).
   bool on_our_segment(const ServiceInfo& info) const;
+  /// Found through seeds, DNS, etcd (or it contacted us) and never heard over the group: a
+  /// multicast cannot reach it, not even as the last fallback.
+  static bool beyond_our_segment(const ServiceInfo& info);
   /// How a member we just admitted from a packet of `type` over `slot` was found.
   std::string found_by(const ProtocolSlot& slot, PayloadType type, const ServiceInfo& info) const;
   void log(sdk::LogLevel level, std::string_view message) noexcept;

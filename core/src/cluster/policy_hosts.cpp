@@ -121,6 +121,12 @@ bool DiscoverySlot::contacted(const ServiceInfo& member) const {
   return false;
 }
 
+bool DiscoverySlot::beacon() const noexcept {
+  for (const auto& d : owner.discoveries)
+    if (d->slot_name == "multicast") return true;
+  return false;
+}
+
 std::vector<ServiceInfo> DiscoverySlot::members() const {
   std::vector<ServiceInfo> out;
   out.reserve(owner.services.size());

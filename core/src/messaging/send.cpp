@@ -116,7 +116,7 @@ sdk::Result Cluster::Impl::send_to(ServiceState& s, Payload& p, const SendFlags&
   for (const auto& id : s.info.protocols) {
     ProtocolSlot* sl = slot(id);
     if (sl == nullptr || std::find(order.begin(), order.end(), sl) != order.end()) continue;
-    if (sl->traits.multicast && !flags.allow_multicast) continue;
+    if (sl->traits.multicast && (!flags.allow_multicast || beyond_our_segment(s.info))) continue;
     if (sl->traits.local_only && !s.info.local) continue;
     // A stream protocol whose props we have not learned yet cannot reach the peer: skip it
     // rather than count a failure (which would make the peer recreate a healthy server).

@@ -181,16 +181,27 @@ void Cluster::Impl::launch_query(const QueryPtr& q, const QueryOptions& o, const
   flags.allow_multicast = o.broadcast;  // never over c unless -broadcast
   flags.protocols = o.protocols;
   flags.channel = o.channel;
+  std::vector<std::string> direct;
   if (o.broadcast) {
+    // One filtered multicast for the targets the group reaches; members found through seeds,
+    // DNS or etcd (and all of them, without a multicast protocol) get the query directly.
     StringList filter;
     for (const auto& uuid : targets) {
-      if (ServiceState* s = find(uuid)) filter.push_back(s->info.sid);
-      else QueryControl::answer(*q, nullptr, QueryAnswer{uuid, true, "member lost"});  // gone since the start
+      ServiceState* s = find(uuid);
+      if (s == nullptr) QueryControl::answer(*q, nullptr, QueryAnswer{uuid, true, "member lost"});  // gone since the start
+      else if (multicast_slot() == nullptr || beyond_our_segment(s->info)) direct.push_back(uuid);
+      else filter.push_back(s->info.sid);
     }
-    p.filter = std::move(filter);
-    if (!multicast(p)) log(sdk::LogLevel::warning, "query " + o.id + ": multicast failed");
+    if (!filter.empty()) {
+      Payload group = p;
+      group.filter = std::move(filter);
+      if (!multicast(group)) log(sdk::LogLevel::warning, "query " + o.id + ": multicast failed");
+    }
   } else {
-    for (const auto& uuid : targets) {
+    direct = targets;
+  }
+  {
+    for (const auto& uuid : direct) {
       if (q->done()) return;  // an answer's callback ended it
       ServiceState* s = find(uuid);
       if (s == nullptr) {  // gone since the query started: it cannot answer

@@ -53,6 +53,10 @@ class DiscoveryHost : public PolicyHost {
   virtual std::vector<ServiceInfo> members() const = 0;
   /// This discovery's name, as [cluster] discovery lists it.
   virtual std::string_view name() const noexcept = 0;
+  /// Whether this member also runs the multicast beacon: members heard over the group lately
+  /// (ServiceInfo::heard_multicast) then get its heartbeats, and another discovery may leave
+  /// them alone. False when only a protocol multicasts (nobody announces us on the group).
+  virtual bool beacon() const noexcept = 0;
 
  protected:
   ~DiscoveryHost() = default;
