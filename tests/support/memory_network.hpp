@@ -100,6 +100,12 @@ class MemoryNetwork {
   std::set<std::string> muted;
   /// Sends over these "ip/protocol" pairs fail at once (a dead listener).
   std::set<std::string> broken;
+  /// Multicast segments: a host's multicasts reach only hosts of its segment (default 0).
+  std::map<std::string, int> segment;
+  int segment_of(const std::string& ip) const {
+    auto it = segment.find(ip);
+    return it == segment.end() ? 0 : it->second;
+  }
   std::vector<MemoryProtocol*> created;
   int multicasts = 0;
   int directs = 0;
@@ -176,6 +182,7 @@ inline sdk::Result MemoryProtocol::multicast(std::string_view packet) noexcept {
   if (net_.muted.count(host_ip_)) return sdk::Result::success();
   for (MemoryProtocol* to : net_.multicast_members()) {
     if (net_.muted.count(to->host_ip()) || net_.broken.count(to->host_ip() + "/c")) continue;
+    if (net_.segment_of(to->host_ip()) != net_.segment_of(host_ip_)) continue;
     net_.loop().post([net = &net_, target = to->address(), bytes = std::string(packet), from = host_ip_] {
       if (MemoryProtocol* t = net->at(target)) t->deliver(bytes, from, 0);
     });

@@ -309,3 +309,78 @@ TEST_F(Membership, AForgedMemberListIsCutToABudget) {
 
 }  // namespace
 }  // namespace cluster::test
+
+namespace cluster::test {
+namespace {
+
+// A member that runs the seeds discovery without the beacon, yet lists "c" among its protocols,
+// hears beacon members over the group but announces nothing there: it must keep heartbeating
+// them directly, or they expire it while it still knows them.
+TEST_F(Membership, SeedsWithoutTheBeaconKeepHeartbeatingMembersHeardOnTheGroup) {
+  const std::string seeds_so = std::string(CLUSTER_HOOK_PLUGIN_DIR) + "/cluster-seeds.so";
+  Options beacon = fast();
+  beacon.discovery = "multicast, seeds";
+  auto pa = net.plugins_for("127.0.0.1");
+  const IniFile none = IniFile::parse("[seeds]\nseeds = 127.0.0.1:1\n", "a.ini");
+  pa->load(seeds_so, none.section("seeds"));
+  auto a = Cluster::join(beacon, pa, loop);
+  const int a_port = proto_of("127.0.0.1", "t")->address();
+
+  Options quiet = fast();
+  quiet.discovery = "seeds";
+  quiet.protocols = {"t", "c"};  // c listed, no beacon: nothing of ours goes on the group
+  auto px = net.plugins_for("127.0.0.2");
+  const IniFile seed = IniFile::parse("[seeds]\nseeds = 127.0.0.1:" + std::to_string(a_port) + "\n", "x.ini");
+  px->load(seeds_so, seed.section("seeds"));
+  auto x = Cluster::join(quiet, px, loop);
+  ASSERT_TRUE(run_until([&] { return knows(*a, *x) && knows(*x, *a); }));
+  run_until([] { return false; }, 1500ms);  // three ttls
+  EXPECT_TRUE(knows(*a, *x)) << "the beacon member expired the member that runs seeds only";
+  EXPECT_TRUE(knows(*x, *a));
+}
+
+}  // namespace
+}  // namespace cluster::test
+
+namespace cluster::test {
+namespace {
+
+// Two multicast segments joined by seeds: a broadcast query goes over the group to members on
+// our segment and directly to the one beyond it (it would never see the multicast), and an
+// event to it never falls back to the group.
+TEST_F(Membership, ABroadcastQueryReachesAMemberBeyondOurSegment) {
+  const std::string seeds_so = std::string(CLUSTER_HOOK_PLUGIN_DIR) + "/cluster-seeds.so";
+  net.segment["10.0.0.2"] = 1;
+  Options o = fast();
+  o.discovery = "multicast, seeds";
+  o.remote = 1;
+  auto pa = net.plugins_for("10.0.0.1");
+  const IniFile none = IniFile::parse("[seeds]\nseeds = 10.0.0.1:1\n", "a.ini");
+  pa->load(seeds_so, none.section("seeds"));
+  auto a = Cluster::join(o, pa, loop);
+  const int a_port = proto_of("10.0.0.1", "t")->address();
+  auto pb = net.plugins_for("10.0.0.2");
+  const IniFile seed = IniFile::parse("[seeds]\nseeds = 10.0.0.1:" + std::to_string(a_port) + "\n", "b.ini");
+  pb->load(seeds_so, seed.section("seeds"));
+  auto b = Cluster::join(o, pb, loop);
+  ASSERT_TRUE(run_until([&] { return knows(*a, *b) && knows(*b, *a); }));
+  EXPECT_NE(a->resolve({b->sid()})[0]->info().found_by, "multicast");
+  b->hook(HookPoint::query, "answer", [](HookContext& ctx) {
+    ctx.answer = "from b";
+    return Verdict::modified;
+  });
+  QueryOptions q;
+  q.resolve = {b->sid()};
+  q.query = "hello";
+  q.broadcast = true;
+  q.collect = true;
+  q.timeout = 1s;
+  auto running = a->query(q);
+  ASSERT_TRUE(run_until([&] { return running->done(); }, 2s));
+  EXPECT_FALSE(running->timed_out()) << "the broadcast query went only to the group";
+  ASSERT_EQ(running->results().size(), 1u);
+  EXPECT_EQ(running->results().begin()->second.data, "from b");
+}
+
+}  // namespace
+}  // namespace cluster::test
