@@ -362,8 +362,9 @@ TEST_F(Discovery, MulticastAndSeedsJoinTwoSegmentsIntoOneCluster) {
 
 // Four hosts, no multicast; dnsmasq on host 0 serves _cluster._tcp.test.lan: an SRV record per
 // member (hosts 1-3) and their addresses. The members start before the records exist (they meet
-// nobody), then find each other once dnsmasq answers (looked up again every 300 ms), and keep
-// each other when DNS goes away again.
+// nobody), then find each other once dnsmasq answers (looked up again every 300 ms). When DNS
+// goes away they keep each other (heartbeats go to members, not to contact points: this checks
+// that failing lookups do not disturb them, e.g. by dropping contacts or stalling the loop).
 TEST_F(Discovery, DnsSrvRecordsAreFollowedAsTheyAppear) {
   if (run_shell("command -v dnsmasq >/dev/null 2>&1") != 0) GTEST_SKIP() << "no dnsmasq (scripts/setup-deps)";
   constexpr std::size_t kHosts = 4;
