@@ -33,6 +33,15 @@ std::string host_prop(const Dict& d) {
 
 }  // namespace
 
+ContactDiscoveryOptions contact_options(const sdk::PluginConfig& config, std::string name, bool polls_mailbox) {
+  ContactDiscoveryOptions o;
+  o.name = std::move(name);
+  o.heartbeat = std::chrono::milliseconds(config.get_int(kHeartbeatKey.name));
+  o.sync = std::chrono::milliseconds(config.get_int(kSyncKey.name));
+  o.polls_mailbox = polls_mailbox;
+  return o;
+}
+
 std::string encode_member_list(const std::vector<ListedMember>& members) {
   std::vector<std::string> entries;
   entries.reserve(members.size());

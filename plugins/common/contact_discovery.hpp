@@ -50,6 +50,17 @@ struct ContactDiscoveryOptions {
   bool polls_mailbox = false;              ///< the source posts from a thread (post_contacts)
 };
 
+/// The keys every contact discovery's section has (after its own), their ranges, and the
+/// options they make.
+inline constexpr sdk::ConfigKey kHeartbeatKey{
+    "heartbeat_ms", sdk::ConfigType::integer, "0",
+    "how often our record goes to every member we reach directly; 0 = [cluster] heartbeat"};
+inline constexpr sdk::ConfigKey kSyncKey{"sync_ms", sdk::ConfigType::integer, "30000",
+                                         "how often member lists are exchanged with one random member"};
+inline constexpr sdk::ConfigRange kHeartbeatRange{"heartbeat_ms", 0, 3600000};
+inline constexpr sdk::ConfigRange kSyncRange{"sync_ms", 100, 3600000};
+ContactDiscoveryOptions contact_options(const sdk::PluginConfig& config, std::string name, bool polls_mailbox);
+
 /// One member of a member list (the `raw` of op "members"/"members?").
 struct ListedMember {
   std::string uuid;

@@ -28,13 +28,12 @@ constexpr sdk::ConfigKey kKeys[] = {
     {"protocol", sdk::ConfigType::string, "t", "the protocol the ports belong to (one we run)"},
     {"interval_ms", sdk::ConfigType::integer, "5000", "how often the records are looked up again"},
     {"timeout_ms", sdk::ConfigType::integer, "2000", "how long one lookup may take (whole seconds: glibc)"},
-    {"heartbeat_ms", sdk::ConfigType::integer, "0",
-     "how often our record goes to every member we reach directly; 0 = [cluster] heartbeat"},
-    {"sync_ms", sdk::ConfigType::integer, "30000", "how often member lists are exchanged with one random member"},
+    cluster::plugins::kHeartbeatKey,
+    cluster::plugins::kSyncKey,
 };
 constexpr sdk::ConfigRange kRanges[] = {
-    {"port", 0, 65535},       {"interval_ms", 100, 3600000}, {"timeout_ms", 1000, 60000},
-    {"heartbeat_ms", 0, 3600000}, {"sync_ms", 100, 3600000},
+    {"port", 0, 65535}, {"interval_ms", 100, 3600000}, {"timeout_ms", 1000, 60000},
+    cluster::plugins::kHeartbeatRange, cluster::plugins::kSyncRange,
 };
 
 class DnsDiscovery final : public ContactDiscovery {
@@ -99,11 +98,7 @@ bool init(sdk::Registrar& registrar, std::string& error) noexcept {
       if (auto r = dns::check_server(q.server); !r) return sdk::Result::failure("[dns] server: " + r.message());
     q.timeout = std::chrono::milliseconds(cfg.get_int("timeout_ms"));
     if (cfg.get("protocol").empty()) return sdk::Result::failure("[dns] protocol: needs a protocol id (t)");
-    ContactDiscoveryOptions o;
-    o.name = "dns";
-    o.heartbeat = std::chrono::milliseconds(cfg.get_int("heartbeat_ms"));
-    o.sync = std::chrono::milliseconds(cfg.get_int("sync_ms"));
-    o.polls_mailbox = true;
+    const ContactDiscoveryOptions o = cluster::plugins::contact_options(cfg, "dns", true);
     const std::string protocol = cfg.get("protocol");
     const std::chrono::milliseconds interval(cfg.get_int("interval_ms"));
     registrar.add_discovery("dns", [o, q, protocol, interval](sdk::DiscoveryHost& host) {

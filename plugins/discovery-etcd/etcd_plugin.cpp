@@ -30,12 +30,11 @@ constexpr sdk::ConfigKey kKeys[] = {
     {"ttl_s", sdk::ConfigType::integer, "10",
      "lease of our key: a member that dies without leaving leaves etcd this long after"},
     {"timeout_ms", sdk::ConfigType::integer, "2000", "how long one etcd call may take"},
-    {"heartbeat_ms", sdk::ConfigType::integer, "0",
-     "how often our record goes to every member we reach directly; 0 = [cluster] heartbeat"},
-    {"sync_ms", sdk::ConfigType::integer, "30000", "how often member lists are exchanged with one random member"},
+    cluster::plugins::kHeartbeatKey,
+    cluster::plugins::kSyncKey,
 };
 constexpr sdk::ConfigRange kRanges[] = {
-    {"ttl_s", 2, 3600}, {"timeout_ms", 100, 60000}, {"heartbeat_ms", 0, 3600000}, {"sync_ms", 100, 3600000},
+    {"ttl_s", 2, 3600}, {"timeout_ms", 100, 60000}, cluster::plugins::kHeartbeatRange, cluster::plugins::kSyncRange,
 };
 
 /// The address others reach us at: [cluster] advertise, else [cluster] bind when it is one
@@ -145,11 +144,7 @@ bool init(sdk::Registrar& registrar, std::string& error) noexcept {
       return sdk::Result::failure("[etcd] prefix: needs a key prefix such as /cluster/members/");
     r.ttl_s = cfg.get_int("ttl_s");
     r.timeout = std::chrono::milliseconds(cfg.get_int("timeout_ms"));
-    ContactDiscoveryOptions o;
-    o.name = "etcd";
-    o.heartbeat = std::chrono::milliseconds(cfg.get_int("heartbeat_ms"));
-    o.sync = std::chrono::milliseconds(cfg.get_int("sync_ms"));
-    o.polls_mailbox = true;
+    const ContactDiscoveryOptions o = cluster::plugins::contact_options(cfg, "etcd", true);
     registrar.add_discovery("etcd", [o, r](sdk::DiscoveryHost& host) { return std::make_unique<EtcdDiscovery>(host, o, r); });
     return sdk::Result::success();
   });

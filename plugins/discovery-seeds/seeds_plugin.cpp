@@ -27,15 +27,10 @@ constexpr sdk::ConfigKey kKeys[] = {
      "where members listen: host:port entries (IPv4, [IPv6] or a name), separated by commas; the port "
      "is the member's port for `protocol` (e.g. its [tcp] port)"},
     {"protocol", sdk::ConfigType::string, "t", "the protocol the seeds' ports are for (one we run)"},
-    {"heartbeat_ms", sdk::ConfigType::integer, "0",
-     "how often our record goes to every member we reach directly; 0 = [cluster] heartbeat"},
-    {"sync_ms", sdk::ConfigType::integer, "30000",
-     "how often member lists are exchanged with one random member, and names looked up again"},
+    cluster::plugins::kHeartbeatKey,
+    cluster::plugins::kSyncKey,  // names are looked up again at the same period
 };
-constexpr sdk::ConfigRange kRanges[] = {
-    {"heartbeat_ms", 0, 3600000},
-    {"sync_ms", 100, 3600000},
-};
+constexpr sdk::ConfigRange kRanges[] = {cluster::plugins::kHeartbeatRange, cluster::plugins::kSyncRange};
 
 sdk::ContactPoint contact_at(const std::string& protocol, const std::string& ip, std::uint16_t port) {
   sdk::ContactPoint c;
@@ -101,11 +96,8 @@ bool init(sdk::Registrar& registrar, std::string& error) noexcept {
     if (const std::string bad = cluster::plugins::parse_seed_list(cfg.get("seeds"), seeds); !bad.empty())
       return sdk::Result::failure("[seeds] seeds: " + bad);
     if (cfg.get("protocol").empty()) return sdk::Result::failure("[seeds] protocol: needs a protocol id (t)");
-    ContactDiscoveryOptions o;
-    o.name = "seeds";
-    o.heartbeat = std::chrono::milliseconds(cfg.get_int("heartbeat_ms"));
-    o.sync = std::chrono::milliseconds(cfg.get_int("sync_ms"));
-    o.polls_mailbox = std::any_of(seeds.begin(), seeds.end(), [](const Seed& s) { return !s.numeric; });
+    const ContactDiscoveryOptions o = cluster::plugins::contact_options(
+        cfg, "seeds", std::any_of(seeds.begin(), seeds.end(), [](const Seed& s) { return !s.numeric; }));
     const std::string protocol = cfg.get("protocol");
     registrar.add_discovery("seeds", [o, seeds, protocol](sdk::DiscoveryHost& host) {
       return std::make_unique<SeedsDiscovery>(host, o, seeds, protocol);

@@ -173,7 +173,7 @@ Member& ReliabilityTest::spawn(const std::string& name, MemberOptions o) {
   m->config = dir_ + "/" + name + ".ini";
   {
     test_support::ProbeIni ini = o;
-    ini.group = kGroup;
+    if (ini.group.empty()) ini.group = kGroup;  // a test may pick its own (an IPv6 group)
     ini.port = port_;
     ini.plugin_dir = CLUSTER_PLUGIN_DIR;
     ini.unix_path_prefix = dir_ + "/";

@@ -61,35 +61,15 @@ class Ipv6 : public ReliabilityTest {
   Member& spawn6(const std::string& name, std::size_t host, const std::string& cluster_lines,
                  const std::string& tcp_bind = {}, int tcp_port = 0) {
     MemberOptions o;
+    o.group = kGroup6;
     o.tcp_port = tcp_port;
+    o.tcp_bind = tcp_bind;  // "" = no [tcp] bind line
     o.remote = 1;
     o.wrapper = network().wrapper(host);
     o.protocols = "t c";
     o.load = "udp-multicast tcp";
     o.cluster_ini = cluster_lines;
-    auto m = std::make_unique<Member>();
-    m->name = name;
-    m->config = dir_ + "/" + name + ".ini";
-    test_support::ProbeIni ini = o;
-    ini.group = kGroup6;
-    ini.port = port_;
-    ini.plugin_dir = CLUSTER_PLUGIN_DIR;
-    test_support::write_probe_ini(m->config, ini);
-    // The probe ini pins [tcp] bind = 0.0.0.0 (IPv4 only): replace it.
-    std::stringstream text;
-    text << std::ifstream(m->config).rdbuf();
-    std::string s = text.str();
-    const std::string pinned = "bind = 0.0.0.0\n";
-    const auto at = s.find(pinned);
-    if (at != std::string::npos) s.replace(at, pinned.size(), tcp_bind.empty() ? "" : "bind = " + tcp_bind + "\n");
-    std::ofstream(m->config) << s;
-    std::vector<std::string> argv = o.wrapper;
-    argv.push_back(CLUSTER_PROBE);
-    argv.push_back(m->config);
-    m->options = std::move(o);
-    m->proc = std::make_unique<Process>(name, argv, dir_ + "/" + name + ".err");
-    members_.push_back(std::move(m));
-    return *members_.back();
+    return spawn(name, o);
   }
 
   /// Every member of `ms` discovered every other one.
