@@ -152,6 +152,19 @@ sdk::Result ContactDiscovery::start() noexcept {
   });
 }
 
+sdk::Result ContactDiscovery::check_protocol(const std::string& protocol, const std::string& key) {
+  Dict props;
+  text::parse_tcl_dict(host_.packet(PayloadType::heartbeat, sdk::Record::full).data.value_or(""), props);
+  std::vector<std::string> direct;
+  for (const auto& [id, d] : props) {
+    if (d.empty()) continue;  // a multicast protocol advertises nothing
+    if (id == protocol) return sdk::Result::success();
+    direct.push_back(id);
+  }
+  return sdk::Result::failure("[" + options_.name + "] " + key + " = '" + protocol +
+                              "' is not a direct protocol of ours (we run: " + text::tcl_list(direct) + ")");
+}
+
 void ContactDiscovery::announce(sdk::Record) noexcept {
   // Members we heartbeat never got a multicast of ours: "changed" means everything here.
   sdk::guard_log(host_, options_.name + ": announce", [&] { heartbeat_members(); });

@@ -108,6 +108,9 @@ class ContactDiscovery : public sdk::Discovery {
   void post_contacts(std::vector<sdk::ContactPoint> contacts);
   /// Any thread: a line for the member's log, written on the loop thread (same delivery).
   void post_log(sdk::LogLevel level, std::string message);
+  /// Loop thread, from start_source(): fails unless `protocol` is a direct protocol we run (it
+  /// advertises props), with what we do run: a typo would otherwise fail every contact forever.
+  sdk::Result check_protocol(const std::string& protocol, const std::string& key);
   /// Runs in start(), before anything is sent: start the source (set_contacts, start_lookups).
   /// A failure fails the join. Loop thread.
   virtual sdk::Result start_source() { return sdk::Result::success(); }

@@ -46,6 +46,7 @@ class DnsDiscovery final : public ContactDiscovery {
 
  private:
   sdk::Result start_source() override {
+    if (auto r = check_protocol(protocol_, "protocol"); !r) return r;
     start_lookups(interval_, [this] { return lookup(); });
     return sdk::Result::success();
   }

@@ -49,6 +49,7 @@ class SeedsDiscovery final : public ContactDiscovery {
 
  private:
   sdk::Result start_source() override {
+    if (auto r = check_protocol(protocol_, "protocol"); !r) return r;
     std::vector<sdk::ContactPoint> now;
     for (const auto& s : seeds_)
       if (s.numeric) now.push_back(contact_at(protocol_, s.host, s.port));

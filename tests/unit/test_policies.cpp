@@ -384,3 +384,32 @@ TEST_F(Membership, ABroadcastQueryReachesAMemberBeyondOurSegment) {
 
 }  // namespace
 }  // namespace cluster::test
+
+namespace cluster::test {
+namespace {
+
+// A [seeds] protocol we do not run (or a multicast one) fails the join with what we do run,
+// instead of failing every contact forever.
+TEST_F(Membership, ASeedsProtocolWeDoNotRunFailsTheJoin) {
+  Options o = fast();
+  o.discovery = "seeds";
+  o.protocols = {"t", "c"};
+  for (const char* protocol : {"x", "c"}) {
+    auto pm = net.plugins_for("127.0.0.1");
+    const IniFile ini =
+        IniFile::parse(std::string("[seeds]\nseeds = 127.0.0.9:1\nprotocol = ") + protocol + "\n", "node.ini");
+    pm->load(std::string(CLUSTER_HOOK_PLUGIN_DIR) + "/cluster-seeds.so", ini.section("seeds"));
+    try {
+      auto a = Cluster::join(o, pm, loop);
+      ADD_FAILURE() << "joined with [seeds] protocol = " << protocol;
+    } catch (const std::exception& e) {
+      EXPECT_NE(std::string(e.what()).find(std::string("[seeds] protocol = '") + protocol +
+                                           "' is not a direct protocol of ours (we run: t)"),
+                std::string::npos)
+          << e.what();
+    }
+  }
+}
+
+}  // namespace
+}  // namespace cluster::test
