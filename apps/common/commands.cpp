@@ -125,6 +125,14 @@ JsonPtr status(cluster::Cluster& c) {
   counters->set("conns_refused", static_cast<Poco::UInt64>(n.conns_refused));
   counters->set("conns_evicted", static_cast<Poco::UInt64>(n.conns_evicted));
   counters->set("conns_idle_closed", static_cast<Poco::UInt64>(n.conns_idle_closed));
+  counters->set("probes_sent", static_cast<Poco::UInt64>(n.probes_sent));
+  counters->set("probes_indirect", static_cast<Poco::UInt64>(n.probes_indirect));
+  counters->set("probes_failed", static_cast<Poco::UInt64>(n.probes_failed));
+  counters->set("suspicions", static_cast<Poco::UInt64>(n.suspicions));
+  counters->set("refutations", static_cast<Poco::UInt64>(n.refutations));
+  counters->set("confirmations", static_cast<Poco::UInt64>(n.confirmations));
+  counters->set("nacks_sent", static_cast<Poco::UInt64>(n.nacks_sent));
+  counters->set("detector_health", static_cast<Poco::UInt64>(n.detector_health));
   r->set("counters", counters);
   return r;
 }

@@ -168,7 +168,10 @@ std::string counters(const cluster::Counters& k) {
     << " send_failures=" << k.send_failures << " unreachable=" << k.unreachable
     << " pings_sent=" << k.pings_sent << " streams_over_budget=" << k.streams_over_budget
     << " streams_stalled=" << k.streams_stalled << " conns_refused=" << k.conns_refused
-    << " conns_evicted=" << k.conns_evicted << " conns_idle_closed=" << k.conns_idle_closed;
+    << " conns_evicted=" << k.conns_evicted << " conns_idle_closed=" << k.conns_idle_closed
+    << " probes_sent=" << k.probes_sent << " probes_indirect=" << k.probes_indirect << " probes_failed=" << k.probes_failed
+    << " suspicions=" << k.suspicions << " refutations=" << k.refutations << " confirmations=" << k.confirmations
+    << " nacks_sent=" << k.nacks_sent << " detector_health=" << k.detector_health;
   return o.str();
 }
 

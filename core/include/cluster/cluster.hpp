@@ -45,6 +45,15 @@ struct Counters {
   std::uint64_t conns_refused = 0;        ///< inbound connections closed at once (descriptor limit)
   std::uint64_t conns_evicted = 0;        ///< least recently active inbound ones closed to make room
   std::uint64_t conns_idle_closed = 0;    ///< closed after the transport's idle timeout
+  // A probing failure detector's (swim; docs/failure-detection.md). 0 with the default ttl one.
+  std::uint64_t probes_sent = 0;      ///< direct probes
+  std::uint64_t probes_indirect = 0;  ///< probe rounds that asked other members to probe
+  std::uint64_t probes_failed = 0;    ///< probe rounds without any ack
+  std::uint64_t suspicions = 0;       ///< members we began to suspect
+  std::uint64_t refutations = 0;      ///< suspicions of us we refuted
+  std::uint64_t confirmations = 0;    ///< suspected members declared dead
+  std::uint64_t nacks_sent = 0;       ///< indirect probes whose target did not answer us
+  std::uint64_t detector_health = 0;  ///< gauge: the detector's local health score, 0 = healthy
 };
 
 struct SendFlags {

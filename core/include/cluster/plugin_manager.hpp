@@ -82,6 +82,8 @@ class CLUSTER_API PluginManager {
   const sdk::PluginConfig& failure_detector_config(std::string_view name) const;
   /// The SDK minor the plugin of discovery `name` was built against (calls added later skip it).
   std::uint32_t discovery_abi_minor(std::string_view name) const;
+  /// Same for failure detector `name` (FailureDetector::message() needs 1.4).
+  std::uint32_t failure_detector_abi_minor(std::string_view name) const;
 
   /// Creates a protocol instance; the returned object keeps its library loaded. Throws
   /// PluginError(duplicate) never; std::out_of_range for an unknown id.

@@ -111,10 +111,15 @@ struct DiscoverySlot final : PolicySlot<sdk::DiscoveryHost> {
 };
 
 struct DetectorSlot final : PolicySlot<sdk::FailureDetectorHost> {
-  using PolicySlot::PolicySlot;
+  DetectorSlot(Cluster::Impl& o, const sdk::PluginConfig& c, std::uint32_t minor) : PolicySlot(o, c), abi_minor(minor) {}
+  std::uint32_t abi_minor;  ///< SDK minor of its plugin: message() needs 1.4
   std::shared_ptr<sdk::FailureDetector> policy;
   void declare(std::string_view uuid, sdk::Liveness state, std::string_view reason) noexcept override;
   void announce() noexcept override;
+  sdk::Result send_via(std::string_view uuid, std::string_view protocol, Payload& packet) noexcept override;
+  sdk::Result advertise(std::string_view key, const Dict& value) noexcept override;
+  std::unique_ptr<sdk::FailureDetector> builtin(std::string_view name) noexcept override;
+  void health(std::uint32_t score) noexcept override;
 };
 
 /// What Cluster::hooks() returns: the hook table, usable from any thread (calls off the loop
@@ -153,6 +158,8 @@ struct Cluster::Impl {
   std::vector<std::string> tags;
   bool tags_dirty = true;   ///< include tags in the next heartbeat (sdk::Record::changed)
   bool props_dirty = true;  ///< include props in the next heartbeat
+  /// Props entries beside the protocols' (FailureDetectorHost::advertise), e.g. "swim {v 1}".
+  std::vector<std::pair<std::string, Dict>> advertised;
   bool announce_soon = false;
   sdk::TimerId maintenance_timer = 0;
   Counters counters;
@@ -264,6 +271,8 @@ struct Cluster::Impl {
   /// send_to now, or (inside a receive: from a hook) once the receive is over, then reporting
   /// success.
   sdk::Result send_soon(ServiceState& s, Payload p, const SendFlags& flags);
+  /// Over `protocol` only: no fallback, failure report or unreachable() (FailureDetectorHost::send_via).
+  sdk::Result send_only(ServiceState& s, Payload& p, std::string_view protocol);
   /// Sends over a contact point (a member not known yet): DiscoveryHost::contact.
   sdk::Result send_contact(const sdk::ContactPoint& at, Payload& p);
   bool run_send_hooks(Payload& p, std::string_view protocol, const ServiceInfo* to);

@@ -106,7 +106,8 @@ void Cluster::Impl::start() {
 }
 
 void Cluster::Impl::start_policies() {
-  detector = std::make_unique<DetectorSlot>(*this, plugins->failure_detector_config(opt.failure_detector));
+  detector = std::make_unique<DetectorSlot>(*this, plugins->failure_detector_config(opt.failure_detector),
+                                            plugins->failure_detector_abi_minor(opt.failure_detector));
   detector->policy = plugins->create_failure_detector(opt.failure_detector, *detector);
   if (!detector->policy) throw std::runtime_error("failure detector '" + opt.failure_detector + "' could not be created");
   if (auto r = detector->policy->start(); !r)

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "cluster/impl.hpp"
+#include "policies/builtin_policies.hpp"
 
 namespace cluster {
 
@@ -81,6 +82,13 @@ void PolicySlot<HostBase>::count(sdk::PolicyCounter what) noexcept {
     case sdk::PolicyCounter::burst_answer: ++owner.counters.burst_answers; break;
     case sdk::PolicyCounter::ask_sent: ++owner.counters.asks_sent; break;
     case sdk::PolicyCounter::ping_sent: ++owner.counters.pings_sent; break;
+    case sdk::PolicyCounter::probe_sent: ++owner.counters.probes_sent; break;
+    case sdk::PolicyCounter::probe_indirect: ++owner.counters.probes_indirect; break;
+    case sdk::PolicyCounter::probe_failed: ++owner.counters.probes_failed; break;
+    case sdk::PolicyCounter::suspicion: ++owner.counters.suspicions; break;
+    case sdk::PolicyCounter::refutation: ++owner.counters.refutations; break;
+    case sdk::PolicyCounter::confirmation: ++owner.counters.confirmations; break;
+    case sdk::PolicyCounter::nack_sent: ++owner.counters.nacks_sent; break;
   }
 }
 
@@ -158,5 +166,60 @@ void DetectorSlot::announce() noexcept {
     owner.log(sdk::LogLevel::error, std::string("announcing failed: ") + e.what());
   }
 }
+
+sdk::Result DetectorSlot::send_via(std::string_view uuid, std::string_view protocol, Payload& p) noexcept {
+  try {
+    ServiceState* s = owner.find(uuid);
+    if (s == nullptr) return sdk::Result::failure("unknown member " + std::string(uuid));
+    if (owner.receiving != 0) {  // the re-entrancy rule: after the packet being handled
+      owner.later([this, u = std::string(uuid), proto = std::string(protocol), copy = p]() mutable {
+        if (ServiceState* m = owner.find(u)) owner.send_only(*m, copy, proto);
+      });
+      return sdk::Result::success();
+    }
+    return owner.send_only(*s, p, protocol);
+  } catch (const std::exception& e) {
+    return sdk::Result::failure(e.what());
+  }
+}
+
+sdk::Result DetectorSlot::advertise(std::string_view key, const Dict& value) noexcept {
+  try {
+    const bool plain = !key.empty() && key.size() <= 32 && std::all_of(key.begin(), key.end(), [](char c) {
+      return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+    });
+    if (!plain) return sdk::Result::failure("props key '" + std::string(key) + "' must be a word of letters, digits, _ or -");
+    if (std::find(owner.protocol_ids.begin(), owner.protocol_ids.end(), key) != owner.protocol_ids.end())
+      return sdk::Result::failure("props key '" + std::string(key) + "' is a protocol's");
+    auto& entries = owner.advertised;
+    auto it = std::find_if(entries.begin(), entries.end(), [&](const auto& e) { return e.first == key; });
+    if (value.empty()) {
+      if (it == entries.end()) return sdk::Result::success();
+      entries.erase(it);
+    } else if (it == entries.end()) {
+      entries.emplace_back(std::string(key), value);
+    } else if (it->second != value) {
+      it->second = value;
+    } else {
+      return sdk::Result::success();
+    }
+    owner.props_dirty = true;
+    owner.announce_changes();
+    return sdk::Result::success();
+  } catch (const std::exception& e) {
+    return sdk::Result::failure(e.what());
+  }
+}
+
+std::unique_ptr<sdk::FailureDetector> DetectorSlot::builtin(std::string_view name) noexcept {
+  try {
+    if (name == policies::kTtlDetector) return policies::make_ttl_detector(*this);
+  } catch (const std::exception& e) {
+    owner.log(sdk::LogLevel::error, std::string("creating the built-in detector failed: ") + e.what());
+  }
+  return nullptr;
+}
+
+void DetectorSlot::health(std::uint32_t score) noexcept { owner.counters.detector_health = score; }
 
 }  // namespace cluster

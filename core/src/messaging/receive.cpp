@@ -238,6 +238,12 @@ void Cluster::Impl::dispatch(ProtocolSlot& slot, ServiceState& s, Payload& p, co
     case PayloadType::flush:
       if (p.data.has()) merge_props(s.info, *p.data, true);
       break;
+    case PayloadType::detector:
+      if (detector->abi_minor >= 4)  // built before message() existed: ignored like an unknown type
+        later([this, uuid, copy = p] {
+          if (ServiceState* m = find(uuid)) detector->policy->message(m->info, copy);
+        });
+      break;
     case PayloadType::failed:
       later([this, uuid, report = p] { on_failed_report(uuid, report); });
       break;

@@ -25,6 +25,9 @@ std::string Cluster::Impl::props_string() const {
     // Direct protocols are always listed (even as "x {}"): peers only use what we advertise.
     if (!d.empty() || !s->traits.multicast) top.emplace_back(s->id, tcl::format_dict(d));
   }
+  // The failure detector's entry (FailureDetectorHost::advertise): the reference ignores keys
+  // that are not its protocols.
+  for (const auto& [key, d] : advertised) top.emplace_back(key, tcl::format_dict(d));
   return tcl::format_dict(top);
 }
 
@@ -219,6 +222,27 @@ sdk::Result Cluster::Impl::send_soon(ServiceState& s, Payload p, const SendFlags
     if (ServiceState* m = find(uuid)) send_to(*m, p, flags);
   });
   return sdk::Result::success();
+}
+
+sdk::Result Cluster::Impl::send_only(ServiceState& s, Payload& p, std::string_view protocol) {
+  if (left) return sdk::Result::failure("left the cluster");
+  ProtocolSlot* sl = slot(protocol);
+  if (sl == nullptr) return sdk::Result::failure("'" + std::string(protocol) + "' is not one of our protocols");
+  if (sl->traits.multicast) return sdk::Result::failure("'" + std::string(protocol) + "' is a multicast protocol");
+  if (sl->traits.local_only && !s.info.local)
+    return sdk::Result::failure("'" + std::string(protocol) + "' reaches this host only");
+  if (s.info.props_for(protocol) == nullptr)
+    return sdk::Result::failure(s.info.uuid + " does not advertise '" + std::string(protocol) + "'");
+  if (!p.filter.has()) p.filter = StringList{s.info.sid};
+  if (!sl->traits.datagram && !p.keepalive.has()) p.keepalive = true;
+  if (!run_packet_send_hooks(hook_table, p, &s.info, counters) || !run_send_hooks(p, sl->id, &s.info))
+    return sdk::Result::failure("dropped by a send hook");
+  std::string bytes;
+  bpacket::encode_payload(p, bytes);
+  // No fallback and no failure report: a detector's probe that fails is its own signal.
+  sdk::Result r = sl->proto->send(s.info, bytes, sdk::SendOptions{});
+  if (r) ++counters.sent;
+  return r;
 }
 
 sdk::Result Cluster::Impl::send_contact(const sdk::ContactPoint& at, Payload& p) {

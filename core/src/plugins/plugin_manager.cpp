@@ -394,6 +394,10 @@ const sdk::PluginConfig& PluginManager::discovery_config(std::string_view name) 
 std::uint32_t PluginManager::discovery_abi_minor(std::string_view name) const {
   return impl_->discoveries.at(std::string(name)).abi_minor;
 }
+
+std::uint32_t PluginManager::failure_detector_abi_minor(std::string_view name) const {
+  return impl_->failure_detectors.at(std::string(name)).abi_minor;
+}
 const sdk::PluginConfig& PluginManager::failure_detector_config(std::string_view name) const {
   return *impl_->failure_detectors.at(std::string(name)).config;
 }

@@ -15,6 +15,10 @@ namespace cluster {
 enum class PayloadType : std::uint64_t {
   disconnect = 0, heartbeat = 1, discovery = 2, ping = 3, query = 4,
   response = 5, event = 6, flush = 7, failed = 8,
+  /// Ours, not the reference's (which ignores types it does not know): a failure detector's own
+  /// messages (SWIM probes, acks, gossip), sent directly and only to members that advertise the
+  /// detector (docs/wire-format.md). `op` names the message, `raw` carries it.
+  detector = 9,
 };
 
 /// Field ids of the cluster template; equal to the field numbers of cluster.proto.

@@ -27,6 +27,8 @@ enum class Liveness : std::uint8_t {
 };
 
 /// Services the core offers a failure detector.
+class FailureDetector;
+
 class FailureDetectorHost : public PolicyHost {
  public:
   /// The detector's verdict. dead removes the member now (removed() follows, inside this call),
@@ -36,6 +38,26 @@ class FailureDetectorHost : public PolicyHost {
   virtual void declare(std::string_view uuid, Liveness state, std::string_view reason) noexcept = 0;
   /// Someone doubts we are alive (a ping names us): the discovery announces our full record.
   virtual void announce() noexcept = 0;
+
+  // SDK 1.4 (appended).
+  /// Sends to member `uuid` over `protocol` only (one of ours that it advertises), through the
+  /// send hooks, filter set to its sid: no fallback, no failure report, no unreachable(), not
+  /// counted in send_failures. For a detector's own probes, whose loss is the signal. Fails for
+  /// an unknown uuid, a protocol we or it do not run, or a failed send (while a packet is being
+  /// handled: sent after it, reports success).
+  virtual Result send_via(std::string_view uuid, std::string_view protocol, Payload& packet) noexcept = 0;
+  /// Publishes `value` in our props under `key` (beside the protocols' entries; a key that is a
+  /// protocol id is refused), so members can tell we speak the detector's messages; an empty
+  /// value withdraws it. The discovery announces the change. The reference keeps props as a
+  /// dict and only reads its protocols' keys: an extra key is ignored there.
+  virtual Result advertise(std::string_view key, const Dict& value) noexcept = 0;
+  /// A new instance of a built-in detector ("ttl") on this host, e.g. for the members that do
+  /// not speak a plugin's own messages: it declares through this host. nullptr if unknown. The
+  /// caller starts, feeds and stops it.
+  virtual std::unique_ptr<FailureDetector> builtin(std::string_view name) noexcept = 0;
+  /// The detector's local health, 0 = healthy (a SWIM member's Lifeguard score): shown as the
+  /// detector_health counter.
+  virtual void health(std::uint32_t score) noexcept = 0;
 
  protected:
   ~FailureDetectorHost() = default;
@@ -60,6 +82,13 @@ class FailureDetector {
   virtual void removed(const ServiceInfo& member) noexcept = 0;
   /// We leave: cancel timers. No call into the host may follow once it returns.
   virtual void stop() noexcept = 0;
+  /// SDK 1.4: a packet of type detector (9) from `from`, after every check and hook passed;
+  /// outside any protocol's received() (it may send). Never called on a plugin built against
+  /// SDK 1.3 or older. A detector that sends no such packets ignores it.
+  virtual void message(const ServiceInfo& from, const Payload& packet) noexcept {
+    (void)from;
+    (void)packet;
+  }
 };
 
 using FailureDetectorFactory = std::function<std::unique_ptr<FailureDetector>(FailureDetectorHost&)>;

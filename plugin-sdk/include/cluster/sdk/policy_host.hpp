@@ -49,6 +49,14 @@ enum class PolicyCounter : std::uint8_t {
   burst_answer,  ///< discoveries of a burst answered by one multicast record
   ask_sent,      ///< a request for unknown members' records went out
   ping_sent,     ///< a ping went out
+  // SDK 1.4 (appended): a probing failure detector's (SWIM) events; docs/failure-detection.md.
+  probe_sent,      ///< a direct probe went out
+  probe_indirect,  ///< members were asked to probe a member for us (one count per probe round)
+  probe_failed,    ///< neither the probe nor the indirect probes were answered in time
+  suspicion,       ///< we began to suspect a member (our own probe, or gossip)
+  refutation,      ///< we were suspected and refuted it (a higher incarnation went out)
+  confirmation,    ///< a suspected member was declared dead (suspicion timed out, or gossip)
+  nack_sent,       ///< we probed for another member and its target did not answer
 };
 
 /// How much of our record a packet carries.
