@@ -53,7 +53,10 @@ void InteropTest::TearDown() {
         std::cerr << "+" << test_support::ms_between(p->started(), l.at) << "ms " << text << "\n";
       }
       std::ifstream err(dir_ / (p->name() + ".err"));
-      std::cerr << "---- " << p->name() << " (stderr)\n" << err.rdbuf() << "\n";
+      std::cerr << "---- " << p->name() << " (stderr)\n";
+      // An empty file inserts nothing, which sets failbit on cerr and hides all that follows.
+      if (err.peek() != std::ifstream::traits_type::eof()) std::cerr << err.rdbuf();
+      std::cerr << "\n";
     }
   }
   procs_.clear();
