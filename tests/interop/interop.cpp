@@ -66,14 +66,15 @@ void InteropTest::TearDown() {
   }
 }
 
-Process& InteropTest::probe(const std::string& name, const std::string& extra) {
+Process& InteropTest::probe(const std::string& name, const std::string& extra, const std::string& protocols,
+                            const std::string& load) {
   const fs::path ini = dir_ / (name + ".ini");
   std::ofstream(ini) << "[cluster]\n"
                      << "address = 230.230.230.230\nport = 23000\n"
-                     << "heartbeat = 1s\nttl = 10s\nprotocols = t c\n"
+                     << "heartbeat = 1s\nttl = 10s\nprotocols = " << protocols << "\n"
                      << "hid = " << kHid << "\n"
                      << extra << "\n"
-                     << "[plugins]\npath = " << CLUSTER_PLUGIN_DIR << "\nload = udp-multicast tcp\n";
+                     << "[plugins]\npath = " << CLUSTER_PLUGIN_DIR << "\nload = " << load << "\n";
   procs_.push_back(std::make_unique<Process>(name, std::vector<std::string>{CLUSTER_PROBE, ini.string()},
                                              (dir_ / (name + ".err")).string()));
   Process& p = *procs_.back();
