@@ -1,7 +1,9 @@
-// Whole members over the udp transport alone ([cluster] protocols = d), found through the seeds
-// discovery with protocol d: they meet, an event and a query go both ways over "d", each has
-// the other's d props; a bad [udp] port fails the join. Loopback only, no multicast (no "c"),
-// so these run outside a network namespace.
+// Whole members over the udp transport ("d"). With [cluster] protocols = d alone, found through
+// the seeds discovery with protocol d: they meet, an event and a query go both ways over d, each
+// has the other's d props, a goodbye goes over it too. With t and d: listed last, d carries only
+// what is sent over it alone; a packet over the datagram limit goes over the next protocol. A bad
+// or taken [udp] port fails the join. Loopback only, no multicast (no "c"), so these run outside
+// a network namespace.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -20,6 +22,7 @@ namespace cluster::test {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::UnorderedElementsAre;
 
 /// What a member's hooks saw (they run on its loop thread).
 struct Seen {
@@ -28,8 +31,9 @@ struct Seen {
   std::vector<std::string> queries;  ///< the protocol each query came over
 };
 
-std::uint16_t free_udp_port(int family) {
-  const int fd = ::socket(family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+/// A port nobody uses (bound on every address of `family`, then closed again).
+std::uint16_t free_port(int family, int type = SOCK_DGRAM) {
+  const int fd = ::socket(family, type | SOCK_CLOEXEC, 0);
   sockaddr_storage ss{};
   socklen_t len = family == AF_INET ? sizeof(sockaddr_in) : sizeof(sockaddr_in6);
   ss.ss_family = static_cast<sa_family_t>(family);
@@ -124,7 +128,7 @@ void meet_and_talk(Cluster& a, Seen& seen_a, Cluster& b, Seen& seen_b, std::uint
 }
 
 TEST(UdpMembers, MeetThroughSeedsAndTalkOverUdpOnly) {
-  const std::uint16_t port = free_udp_port(AF_INET6);
+  const std::uint16_t port = free_port(AF_INET6);
   Seen seen_a, seen_b;
   auto a = join(node_ini(port, "127.0.0.1:" + std::to_string(port)), seen_a);
   auto b = join(node_ini(0, "127.0.0.1:" + std::to_string(port)), seen_b);
@@ -135,13 +139,56 @@ TEST(UdpMembers, MeetThroughSeedsAndTalkOverUdpOnly) {
 
 TEST(UdpMembers, MeetOverIpv6Loopback) {
   if (!ipv6_loopback()) GTEST_SKIP() << "no IPv6 loopback (::1) here";
-  const std::uint16_t port = free_udp_port(AF_INET6);
+  const std::uint16_t port = free_port(AF_INET6);
   const std::string seed = "[::1]:" + std::to_string(port);
   Seen seen_a, seen_b;
   auto a = join(node_ini(port, seed, "bind = ::1\n"), seen_a);
   auto b = join(node_ini(0, seed, "bind = ::1\n"), seen_b);
   meet_and_talk(*a, seen_a, *b, seen_b, port);
   EXPECT_EQ(b->resolve({a->sid()})[0]->info().ip, "::1");
+}
+
+/// A member running tcp and udp in `order`, found through a seed's fixed tcp port.
+std::string tcp_and_udp_ini(const std::string& order, std::uint16_t tcp_port, std::uint16_t seed_port) {
+  return "[cluster]\nprotocols = " + order + "\ndiscovery = seeds\nheartbeat = 200ms\nttl = 2s\n"
+         "hid = 02:00:00:00:00:0d\n[plugins]\npath = " CLUSTER_PLUGIN_DIR "\nload = tcp udp seeds\n"
+         "[tcp]\nport = " + std::to_string(tcp_port) + "\n[seeds]\nseeds = 127.0.0.1:" + std::to_string(seed_port) +
+         "\nprotocol = t\n";
+}
+
+std::vector<std::string> events_of(Seen& seen) {
+  std::lock_guard<std::mutex> g(seen.m);
+  return seen.events;
+}
+
+// Listed last, "d" carries only what is sent over it alone (as a failure detector's probes).
+TEST(UdpMembers, ListedLastItCarriesOnlyWhatIsSentOverItAlone) {
+  const std::uint16_t port = free_port(AF_INET6, SOCK_STREAM);
+  Seen seen_a, seen_b;
+  auto a = join(tcp_and_udp_ini("t d", port, port), seen_a);
+  auto b = join(tcp_and_udp_ini("t d", 0, port), seen_b);
+  ASSERT_TRUE(wait_for([&] { return knows(*a, *b) && knows(*b, *a); }));
+  EXPECT_EQ(a->send(a->resolve({b->sid()}), "plain"), 1u);
+  SendFlags only_d;
+  only_d.protocols = {"d"};
+  EXPECT_EQ(a->send(a->resolve({b->sid()}), "probe", only_d), 1u);
+  ASSERT_TRUE(wait_for([&] { return events_of(seen_b).size() == 2; }));
+  EXPECT_THAT(events_of(seen_b), UnorderedElementsAre("t plain", "d probe"));  // two sockets: any order
+}
+
+// Over the datagram limit "d" fails and the core tries the member's next protocol.
+TEST(UdpMembers, APacketTooBigForADatagramGoesOverTheNextProtocol) {
+  const std::uint16_t port = free_port(AF_INET6, SOCK_STREAM);
+  Seen seen_a, seen_b;
+  auto a = join(tcp_and_udp_ini("t d", port, port), seen_a);
+  auto b = join(tcp_and_udp_ini("d t", 0, port), seen_b);  // d first: against the advice
+  ASSERT_TRUE(wait_for([&] { return knows(*a, *b) && knows(*b, *a); }));
+  const auto failures = a->counters().send_failures;
+  EXPECT_EQ(a->send(a->resolve({b->sid()}), "small"), 1u);
+  EXPECT_EQ(a->send(a->resolve({b->sid()}), std::string(70000, 'x')), 1u);
+  ASSERT_TRUE(wait_for([&] { return events_of(seen_b).size() == 2; }));
+  EXPECT_THAT(events_of(seen_b), UnorderedElementsAre("d small", "t " + std::string(70000, 'x')));
+  EXPECT_EQ(a->counters().send_failures, failures + 1);
 }
 
 TEST(UdpMembers, APortOutOfRangeFailsTheJoinSayingWhere) {
@@ -157,7 +204,7 @@ TEST(UdpMembers, APortOutOfRangeFailsTheJoinSayingWhere) {
 }
 
 TEST(UdpMembers, APortInUseFailsTheJoinSayingWhy) {
-  const std::uint16_t port = free_udp_port(AF_INET6);
+  const std::uint16_t port = free_port(AF_INET6);
   Seen seen_a, seen_b;
   auto a = join(node_ini(port, "127.0.0.1:" + std::to_string(port)), seen_a);
   try {
