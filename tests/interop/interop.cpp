@@ -53,7 +53,10 @@ void InteropTest::TearDown() {
         std::cerr << "+" << test_support::ms_between(p->started(), l.at) << "ms " << text << "\n";
       }
       std::ifstream err(dir_ / (p->name() + ".err"));
-      std::cerr << "---- " << p->name() << " (stderr)\n" << err.rdbuf() << "\n";
+      std::cerr << "---- " << p->name() << " (stderr)\n";
+      // An empty file inserts nothing, which sets failbit on cerr and hides all that follows.
+      if (err.peek() != std::ifstream::traits_type::eof()) std::cerr << err.rdbuf();
+      std::cerr << "\n";
     }
   }
   procs_.clear();
@@ -63,14 +66,15 @@ void InteropTest::TearDown() {
   }
 }
 
-Process& InteropTest::probe(const std::string& name, const std::string& extra) {
+Process& InteropTest::probe(const std::string& name, const std::string& extra, const std::string& protocols,
+                            const std::string& load) {
   const fs::path ini = dir_ / (name + ".ini");
   std::ofstream(ini) << "[cluster]\n"
                      << "address = 230.230.230.230\nport = 23000\n"
-                     << "heartbeat = 1s\nttl = 10s\nprotocols = t c\n"
+                     << "heartbeat = 1s\nttl = 10s\nprotocols = " << protocols << "\n"
                      << "hid = " << kHid << "\n"
                      << extra << "\n"
-                     << "[plugins]\npath = " << CLUSTER_PLUGIN_DIR << "\nload = udp-multicast tcp\n";
+                     << "[plugins]\npath = " << CLUSTER_PLUGIN_DIR << "\nload = " << load << "\n";
   procs_.push_back(std::make_unique<Process>(name, std::vector<std::string>{CLUSTER_PROBE, ini.string()},
                                              (dir_ / (name + ".err")).string()));
   Process& p = *procs_.back();

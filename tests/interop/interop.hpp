@@ -36,8 +36,10 @@ class InteropTest : public ::testing::Test {
   void TearDown() override;
 
   /// A cluster_probe joined with the fast profile (heartbeat 1 s, ttl 10 s, protocols t c);
-  /// `extra` is appended to its [cluster] section. Waits for its `joined` line.
-  Process& probe(const std::string& name, const std::string& extra = "");
+  /// `extra` is appended to its [cluster] section; `protocols` and `load` replace the defaults.
+  /// Waits for its `joined` line.
+  Process& probe(const std::string& name, const std::string& extra = "", const std::string& protocols = "t c",
+                 const std::string& load = "udp-multicast tcp");
   /// A reference member: tclsh reference/tclnode.tcl -hid kHid -heartbeat 1000 -run SECONDS
   /// plus `options`. Waits for its JOINED line.
   Process& reference(const std::string& name, double run_seconds, const std::vector<std::string>& options = {});

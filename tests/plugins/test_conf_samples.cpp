@@ -34,7 +34,7 @@ TEST_P(ConfSample, DocumentsEveryKeyWithItsDefault) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Samples, ConfSample, ::testing::Values("tcp", "unix", "udp-multicast"),
+INSTANTIATE_TEST_SUITE_P(Samples, ConfSample, ::testing::Values("tcp", "unix", "udp-multicast", "udp"),
                          [](const ::testing::TestParamInfo<std::string>& i) {
                            std::string n = i.param;
                            for (char& c : n)

@@ -91,7 +91,7 @@ void Cluster::Impl::start() {
   if (!beacon && protocols.size() == static_cast<std::size_t>(multicast_slot() != nullptr)) {
     stop_started();
     throw ConfigError("[cluster] protocols: without the multicast discovery, members meet over a direct protocol "
-                      "(tcp, unix): none is listed");
+                      "(tcp, unix, udp): none is listed");
   }
   if (const std::string why = tags_problem(tags); !why.empty()) {
     stop_started();
