@@ -138,6 +138,33 @@ TEST_F(DetectorHost, BuiltinTtlDeclaresThroughTheHostAndCountersAreShown) {
   EXPECT_TRUE(run_until([&] { return !knows(*a, *b); }, 2s));
 }
 
+// A member a detector declared dead may be alive (a pause, a wrong verdict): its tags and props
+// are kept for its return, and when its first packet back is a detector probe (it carries no
+// record), the discovery asks for the record rather than waiting for its next heartbeat.
+TEST_F(DetectorHost, AMemberDeclaredDeadComesBackThroughAProbeWithItsProps) {
+  Options slow = options();
+  slow.heartbeat = 10s;  // no heartbeat of b's brings its record back in this test
+  slow.ttl = 60s;
+  auto a = Cluster::join(slow, plugins("127.0.0.1"), loop);
+  auto b = Cluster::join(slow, plugins("127.0.0.2"), loop);
+  ASSERT_TRUE(run_until([&] { return knows(*a, *b) && knows(*b, *a) && !b->resolve({a->sid()})[0]->info().props.empty() &&
+                                     !a->resolve({b->sid()})[0]->info().props.empty(); }));
+  const std::string port = a->resolve({b->sid()})[0]->info().prop("t", "port");
+  ASSERT_FALSE(port.empty());
+  loop.call([&] { made[0]->host.declare(b->uuid(), sdk::Liveness::dead, "swim: test"); });
+  ASSERT_TRUE(run_until([&] { return !knows(*a, *b); }));
+  const auto asks = a->counters().asks_sent;
+  loop.call([&] {
+    Payload p = made[1]->host.packet(PayloadType::detector);
+    p.op = std::string("ping");
+    p.raw = std::string("1");
+    made[1]->host.send_via(a->uuid(), "t", p);
+  });
+  ASSERT_TRUE(run_until([&] { return knows(*a, *b); }));
+  EXPECT_EQ(a->resolve({b->sid()})[0]->info().prop("t", "port"), port) << "its props were not kept";
+  EXPECT_TRUE(run_until([&] { return a->counters().asks_sent > asks; }, 500ms)) << "nobody asked for its record";
+}
+
 // Type 9 reaches message() only on detectors built against SDK 1.4 (a 1.3 plugin's vtable has
 // no such slot); for the others it is ignored like any unknown type.
 TEST_F(Membership, DetectorMessageReachesOnlyDetectorsBuiltAgainstSdk14) {

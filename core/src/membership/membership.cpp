@@ -10,7 +10,7 @@ void Cluster::Impl::declare(std::string_view uuid, sdk::Liveness state, std::str
   ServiceState* s = find(uuid);
   if (s == nullptr || left) return;
   if (state == sdk::Liveness::dead) {
-    // "expired" is the reason that keeps tags and props for a short return (recently_lost).
+    // Its tags and props are kept for a short return (recently_lost), whatever the reason.
     // From added()/heard() (a packet is being handled) the loss waits until after it, since
     // it reaches the protocols (peer_lost).
     later([this, u = std::string(uuid), why = reason.empty() ? std::string("dead") : std::string(reason)] {
@@ -29,7 +29,9 @@ void Cluster::Impl::lose(const std::string& uuid, std::string_view why) {
   if (!removed) return;
   ServiceState& s = *removed;
   s.handle->remember(s.info);  // its handles show this last state from now on
-  if (why == "expired") recently_lost.remember(s.info, loop_->now());
+  // A detector's verdict (expired, or a probing detector's dead) may be wrong or short-lived:
+  // keep what we knew for its return. A member that left comes back with a new sid.
+  if (why != "left") recently_lost.remember(s.info, loop_->now());
   // Thousands of (forged) members expiring leave megabytes glibc would keep: the sweep trims.
   freed_since_trim += kMemberFootprint;
   if (freed_since_trim >= kTrimAfterFreeing) schedule_stream_sweep();

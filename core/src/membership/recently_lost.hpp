@@ -1,4 +1,4 @@
-// What we knew of members that expired, kept for a while: a member that went silent for a few
+// What we knew of members that expired (or another detector verdict), kept for a while: a member that went silent for a few
 // heartbeats (loss, a paused process) and comes back with a bare heartbeat gets its tags and
 // props back at once, instead of staying untagged (invisible to every resolve by tag) until a
 // request for them gets through the same loss. Measured before this: at 30 % loss rediscovered

@@ -145,9 +145,10 @@ void Cluster::Impl::on_packet(ProtocolSlot& slot, std::string_view body, const s
     fresh.handle = std::make_shared<Service>(lifeline, fresh.info.sid, fresh.info.hid);
     known = &services.add(uuid, std::move(fresh));
     detector->policy->added(known->info);
-    // We missed its first heartbeat (a periodic one carries no props or tags): the discovery
+    // We missed its first heartbeat (a periodic one carries no props or tags), or it probes us
+    // (a detector packet: back after a false verdict, before its next heartbeat): the discovery
     // fetches its record (the beacon asks with a discovery filtered to its sid).
-    if (type == PayloadType::heartbeat && !p.data.has()) {
+    if ((type == PayloadType::heartbeat || type == PayloadType::detector) && !p.data.has()) {
       known->last_ask = loop_->now();
       later([this, uuid] {
         each_discovery([&](sdk::Discovery& d) {

@@ -32,8 +32,8 @@ class FailureDetector;
 class FailureDetectorHost : public PolicyHost {
  public:
   /// The detector's verdict. dead removes the member now (removed() follows, inside this call),
-  /// or, called from added()/heard(), once the packet being handled is; "expired" as the reason
-  /// also keeps its tags and props for a short return. suspect and
+  /// or, called from added()/heard(), once the packet being handled is; its tags and props are
+  /// kept for a short return (a wrong verdict, a paused process). suspect and
   /// alive are recorded and logged at debug. Unknown uuids are ignored.
   virtual void declare(std::string_view uuid, Liveness state, std::string_view reason) noexcept = 0;
   /// Someone doubts we are alive (a ping names us): the discovery announces our full record.
