@@ -38,8 +38,10 @@ inline bool accept_suspect(std::uint64_t known, std::uint64_t inc) noexcept { re
 inline bool accept_dead(std::uint64_t known, std::uint64_t inc) noexcept { return inc >= known; }
 /// Suspect/dead about us at `accused` when we are at `ours`: refute (or ignore an old one).
 inline bool must_refute(std::uint64_t ours, std::uint64_t accused) noexcept { return accused >= ours; }
+/// Above both (saturating: a forged accusation at 2^64 - 1 must not wrap us to 0).
 inline std::uint64_t refuted_incarnation(std::uint64_t ours, std::uint64_t accused) noexcept {
-  return (ours > accused ? ours : accused) + 1;
+  const std::uint64_t top = ours > accused ? ours : accused;
+  return top == UINT64_MAX ? top : top + 1;
 }
 }  // namespace rules
 

@@ -116,6 +116,7 @@ TEST(SwimRules, IncarnationOrdering) {
   EXPECT_FALSE(must_refute(2, 1));
   EXPECT_EQ(refuted_incarnation(2, 2), 3u);
   EXPECT_EQ(refuted_incarnation(2, 7), 8u) << "above the accusation";
+  EXPECT_EQ(refuted_incarnation(0, UINT64_MAX), UINT64_MAX) << "saturates, never wraps to 0";
 }
 
 // ---- codec ----
