@@ -89,8 +89,9 @@ class SwimIntegration : public ::testing::Test {
     }
   }
 
-  /// A member with failure_detector = swim (or `detector`), slow heartbeats.
-  Member& spawn(const std::string& name, const std::string& detector = "swim") {
+  /// A member with failure_detector = swim (or `detector`), slow heartbeats; signed with the
+  /// auth hook set when `auth`.
+  Member& spawn(const std::string& name, const std::string& detector = "swim", bool auth = false) {
     test_support::ProbeIni ini;
     ini.group = kGroup;
     ini.port = port_;
@@ -103,6 +104,11 @@ class SwimIntegration : public ::testing::Test {
     ini.unix_path_prefix = dir_ + "/";
     // The defaults, written out: what the documentation promises is what is tested.
     ini.extra_ini = "\n[swim]\nprobe_interval_ms = 500\nprobe_timeout_ms = 250\nprotocol = d t\n";
+    if (auth) {
+      ini.load += " auth";
+      ini.hooks = "auth";
+      ini.extra_ini += "\n[auth]\nkeys = k1:swim-integration-secret-0123456789\n";
+    }
     const std::string path = dir_ + "/" + name + ".ini";
     test_support::write_probe_ini(path, ini);
     auto m = std::make_unique<Member>();
@@ -159,12 +165,21 @@ class SwimIntegration : public ::testing::Test {
   std::string dir_;
   int port_ = 0;
   std::vector<std::unique_ptr<Member>> members_;
+
+  void kill_one_of_four(bool auth);
 };
 
 // kill -9 of one of four members: every other one reports it lost within a few seconds, by
 // swim (the ttl is 3 minutes).
-TEST_F(SwimIntegration, KilledMemberIsLostWithinSeconds) {
-  std::vector<Member*> ms{&spawn("a"), &spawn("b"), &spawn("c"), &spawn("d")};
+TEST_F(SwimIntegration, KilledMemberIsLostWithinSeconds) { kill_one_of_four(false); }
+
+// The same with every packet signed (hooks = auth): swim's packets fit their budget with the
+// signature, and the members verify each other's.
+TEST_F(SwimIntegration, KilledMemberIsLostWithAuth) { kill_one_of_four(true); }
+
+void SwimIntegration::kill_one_of_four(bool auth) {
+  std::vector<Member*> ms{&spawn("a", "swim", auth), &spawn("b", "swim", auth), &spawn("c", "swim", auth),
+                          &spawn("d", "swim", auth)};
   await_joined(ms);
   ASSERT_NO_FATAL_FAILURE(await_swim_mesh(ms));
   std::this_thread::sleep_for(milliseconds(1500));  // a few probe rounds
@@ -199,6 +214,11 @@ TEST_F(SwimIntegration, KilledMemberIsLostWithinSeconds) {
   }
   EXPECT_GE(suspicions, 1u);
   EXPECT_EQ(confirmations, 3u);
+  if (auth) {
+    for (Member* m : survivors) {
+      EXPECT_EQ(counters(*m)["dropped_hook"], 0u) << m->name << " refused a packet";
+    }
+  }
   // Nobody else was lost.
   for (Member* m : survivors)
     for (const auto& l : m->proc->lines()) {
