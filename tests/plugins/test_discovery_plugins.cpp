@@ -141,6 +141,40 @@ TEST(DiscoverySamples, DocumentEveryKeyWithItsDefault) {
   }
 }
 
+// conf/swim.ini (the swim failure detector, docs/failure-detection.md): loads, registers the
+// detector, documents every key with its default; bad values fail the load with the fix.
+TEST(SwimPlugin, TheSampleDocumentsEveryKeyAndBadValuesAreRefused) {
+  const IniFile ini = IniFile::load(std::string(CLUSTER_CONF_DIR) + "/swim.ini");
+  const IniSection* section = ini.section("swim");
+  ASSERT_NE(section, nullptr);
+  PluginManager pm;
+  EXPECT_EQ(pm.load(plugin_path("swim"), section).failure_detectors, std::vector<std::string>{"swim"});
+  const auto& schema = pm.failure_detector_config("swim").values();
+  EXPECT_EQ(section->values.size(), schema.size());
+  for (const auto& [key, value] : schema) {
+    const IniValue* v = section->find(key);
+    ASSERT_NE(v, nullptr) << "swim.ini does not document '" << key << "'";
+    EXPECT_EQ(v->value, value) << v->where << ": '" << key << "' is not the default";
+  }
+  const auto error = [](const std::string& text) -> std::string {
+    const IniFile bad = IniFile::parse(text, "node.ini");
+    PluginManager p;
+    try {
+      p.load(plugin_path("swim"), bad.section("swim"));
+    } catch (const PluginError& e) {
+      return e.what();
+    }
+    return "";
+  };
+  EXPECT_EQ(error("[swim]\n"), "");
+  EXPECT_NE(error("[swim]\nprobe_interval_ms = 5\n").find("out of range"), std::string::npos);
+  EXPECT_NE(error("[swim]\nindirect_checks = 17\n").find("out of range"), std::string::npos);
+  EXPECT_NE(error("[swim]\nprobe_timeout_ms = 500\n").find("must be below probe_interval_ms"), std::string::npos);
+  EXPECT_NE(error("[swim]\nprotocol = c\n").find("multicast"), std::string::npos);
+  EXPECT_NE(error("[swim]\nprotocol =\n").find("[swim] protocol"), std::string::npos);
+  EXPECT_NE(error("[swim]\nprobe_every = 1\n"), "");
+}
+
 TEST(DiscoverySamples, BadValuesFailTheLoadWithTheFix) {
   const auto error = [](const std::string& plugin, const std::string& text) -> std::string {
     const IniFile ini = IniFile::parse(text, "node.ini");

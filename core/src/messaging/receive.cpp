@@ -201,6 +201,10 @@ void Cluster::Impl::on_packet(ProtocolSlot& slot, std::string_view body, const s
 void Cluster::Impl::dispatch(ProtocolSlot& slot, ServiceState& s, Payload& p, const sdk::Origin& origin) {
   const auto type = static_cast<PayloadType>(*p.type);
   const std::string uuid = s.info.uuid;
+  // Props first: the failure detector decides by them whom it probes (a swim member advertises
+  // `swim {v 1}`), and a heartbeat or discovery carrying them may be the last for a while.
+  if ((type == PayloadType::heartbeat || type == PayloadType::discovery) && p.data.has())
+    merge_props(s.info, *p.data, false);
   if (type == PayloadType::heartbeat || type == PayloadType::discovery || type == PayloadType::response) {
     s.info.last_seen = loop_->now();
     detector->policy->heard(s.info);
@@ -210,12 +214,10 @@ void Cluster::Impl::dispatch(ProtocolSlot& slot, ServiceState& s, Payload& p, co
       later([this, uuid] { lose(uuid, "left"); });
       return;
     case PayloadType::heartbeat:
-      if (p.data.has()) merge_props(s.info, *p.data, false);
       if (s.info.found_by.empty() && !s.info.props.empty()) s.info.found_by = found_by(slot, type, s.info);
       if (p.op.has()) tell_discoveries(uuid, p);
       break;
     case PayloadType::discovery: {
-      if (p.data.has()) merge_props(s.info, *p.data, false);
       if (s.info.found_by.empty() && !s.info.props.empty()) s.info.found_by = found_by(slot, type, s.info);
       if (p.op.has()) tell_discoveries(uuid, p);
       // A filtered discovery asks us (it passed the filter check); a plain one is a newcomer's
