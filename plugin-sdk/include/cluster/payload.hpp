@@ -103,8 +103,8 @@ struct Payload {
 /// "heartbeat", "query", ...; "unknown" for values outside 0..8.
 inline std::string_view payload_type_name(std::uint64_t t) noexcept {
   constexpr std::string_view names[] = {"disconnect", "heartbeat", "discovery", "ping", "query",
-                                        "response",   "event",     "flush",     "failed"};
-  return t < 9 ? names[t] : std::string_view("unknown");
+                                        "response",   "event",     "flush",     "failed",  "detector"};
+  return t < 10 ? names[t] : std::string_view("unknown");
 }
 
 }  // namespace cluster
