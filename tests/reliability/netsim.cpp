@@ -1,7 +1,8 @@
 // netsim: the reliability suite's simulated hosts (network.hpp) as a stand-alone tool, for
 // harnesses written in other languages (tests/bench/failure_compare).
 //
-//   netsim --hosts N [--loss PCT] [--delay MS] [--jitter MS] [--seed S] [--nft] [--max-seconds S]
+//   netsim --hosts N [--loss PCT] [--delay MS] [--jitter MS] [--seed S] [--nft] [--flood]
+//          [--max-seconds S]
 //
 // Builds N hosts (named network namespaces, each with eth0 = 10.232.<n>.<i+1>/24) on one segment,
 // prints them as ONE JSON line on stdout:
@@ -16,7 +17,10 @@
 // A line "stats" on stdin prints {"forwarded":F,"dropped":D} (the hub's frame counters).
 //
 // Impairment: delay and jitter (uniform delay +- jitter, so frames may be reordered) need the
-// hub, which then also drops each frame it delivers to a host with probability PCT/100. With
+// hub, which then also drops each frame it delivers to a host with probability PCT/100. The hub
+// learns where each MAC is and sends a unicast frame out of its destination's port only, like a
+// switch (--flood: a copy to every port, as the reliability tests' hub; with N hosts that is N-1
+// copies of every frame, which costs the hub's thread a lot of CPU with many hosts talking). With
 // --nft the loss is applied instead inside every host namespace by nftables on input
 // (`numgen random mod 10000 < PCT*100 drop`, table inet netsim: IP only, ARP passes), and the hub
 // (if there is delay) drops nothing. Without any impairment the hosts are on a plain bridge.
@@ -55,7 +59,7 @@ namespace {
 int usage(const char* why) {
   if (why != nullptr) std::fprintf(stderr, "netsim: %s\n", why);
   std::fprintf(stderr,
-               "usage: netsim --hosts N [--loss PCT] [--delay MS] [--jitter MS] [--seed S] [--nft] "
+               "usage: netsim --hosts N [--loss PCT] [--delay MS] [--jitter MS] [--seed S] [--nft] [--flood] "
                "[--max-seconds S]\n");
   return 2;
 }
@@ -127,7 +131,7 @@ bool parse_number(const char* text, double lo, double hi, double& out) {
 
 int main(int argc, char** argv) {
   double hosts = 0, loss = 0, delay = 0, jitter = 0, seed = 1, max_seconds = 86400;
-  bool nft = false;
+  bool nft = false, flood = false;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     auto value = [&](double lo, double hi, double& out) {
@@ -143,6 +147,7 @@ int main(int argc, char** argv) {
     else if (a == "--seed") ok = value(0, 4294967295.0, seed);
     else if (a == "--max-seconds") ok = value(1, 7 * 86400, max_seconds);
     else if (a == "--nft") nft = true;
+    else if (a == "--flood") flood = true;
     else if (a == "-h" || a == "--help") return usage(nullptr), 0;
     else return usage(("unknown argument " + a).c_str());
     if (!ok) return usage(("bad or missing value for " + a).c_str());
@@ -180,6 +185,7 @@ int main(int argc, char** argv) {
   imp.delay = std::chrono::milliseconds(static_cast<long long>(delay));
   imp.jitter = std::chrono::milliseconds(static_cast<long long>(jitter));
   imp.hub = imp.any();  // the hub even where netem exists: one impairment model everywhere
+  imp.learn = !flood;    // unicast to its port only: flooding N-1 copies of every frame costs CPU
 
   int rc = 0;
   {
