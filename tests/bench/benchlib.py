@@ -479,14 +479,15 @@ def enter_private_namespace(env_flag, script, argv, netns_folder=False, lo_multi
 
     lo_multicast: lo gets multicast on and the route 224.0.0.0/4 dev lo src 127.0.0.1.
     netns_folder: also a private mount namespace with a tmpfs on /run/netns, so `ip netns add`
-    (tests/reliability/netsim) names live there only, never beside other runs' namespaces.
+    (tests/reliability/netsim) names live there only, never beside other runs' namespaces, and
+    a /proc of the PID namespace (so /proc/PID of a child we started is that child).
     Returns 77 when no namespace can be made, 1 when lo cannot be set up, or when the namespace
     has other interfaces than lo (refuses to run)."""
     if os.environ.get(env_flag) != "1":
         if not shutil.which("unshare") or not shutil.which("ip"):
             say("'unshare' (util-linux) or 'ip' (iproute2) is missing: skipping")
             return 77
-        flags = ["--net", "--pid"] + (["--mount"] if netns_folder else [])
+        flags = ["--net", "--pid"] + (["--mount", "--mount-proc"] if netns_folder else [])
         userns = [] if os.geteuid() == 0 else ["--map-root-user"]
         if subprocess.run(["unshare"] + flags + ["--fork"] + userns + ["true"],
                           stderr=subprocess.DEVNULL).returncode != 0:
