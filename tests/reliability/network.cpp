@@ -21,6 +21,7 @@
 #include <queue>
 #include <random>
 #include <sstream>
+#include <unordered_map>
 
 #include "netns.hpp"
 
@@ -145,8 +146,17 @@ class ImpairHub {
             continue;
           }
           auto frame = std::make_shared<const std::string>(buf.data(), static_cast<std::size_t>(n));
+          std::size_t only = fds_.size();  // the one port a unicast frame goes to, if known
+          if (imp_.learn && static_cast<std::size_t>(n) >= kVnetHdrSize + 14) {
+            const auto* eth = reinterpret_cast<const unsigned char*>(buf.data()) + kVnetHdrSize;
+            ports_[mac_key(eth + 6)] = i;  // the source MAC is behind port i
+            if ((eth[0] & 1) == 0) {       // unicast destination
+              const auto it = ports_.find(mac_key(eth));
+              if (it != ports_.end()) only = it->second;
+            }
+          }
           for (std::size_t j = 0; j < fds_.size(); ++j) {
-            if (j == i) continue;
+            if (j == i || (only < fds_.size() && j != only)) continue;
             if (coin(rng_) < imp_.loss || queue_.size() >= kMaxQueued) {
               ++dropped_;
               continue;
@@ -165,8 +175,15 @@ class ImpairHub {
     }
   }
 
+  static std::uint64_t mac_key(const unsigned char* mac) {
+    std::uint64_t k = 0;
+    for (int b = 0; b < 6; ++b) k = (k << 8) | mac[b];
+    return k;
+  }
+
   std::vector<std::string> names_;
   Impairment imp_;
+  std::unordered_map<std::uint64_t, std::size_t> ports_;  // learned: source MAC -> port (imp_.learn)
   std::mt19937 rng_;
   std::vector<int> fds_;
   std::thread thread_;
@@ -299,8 +316,9 @@ std::string Network::describe() const {
         << impairment_.delay.count() << "ms " << impairment_.jitter.count() << "ms";
       break;
     case Mode::hub:
-      o << " on the test's impairing hub (" << netem_error_ << "): loss " << percent(impairment_.loss) << " delay "
-        << impairment_.delay.count() << "ms +- " << impairment_.jitter.count() << "ms";
+      o << " on the test's impairing " << (impairment_.learn ? "switch" : "hub") << " (" << netem_error_
+        << "): loss " << percent(impairment_.loss) << " delay " << impairment_.delay.count() << "ms +- "
+        << impairment_.jitter.count() << "ms";
       break;
   }
   return o.str();

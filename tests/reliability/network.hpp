@@ -9,7 +9,8 @@
 //     `tc qdisc ... netem` on every port (Mode::netem: each frame delivered to a host crosses
 //     exactly one netem, the one on that host's port), or
 //   - a port of an impairing hub run by the test in a thread (Mode::hub): AF_PACKET sockets on
-//     the veth ends, every frame copied to the other ports, each copy dropped with probability
+//     the veth ends, every frame copied to the other ports (Impairment::learn: unicast frames only
+//     to the port of their destination MAC, once known), each copy dropped with probability
 //     `loss` or delayed by delay +- jitter (uniform, so frames may be reordered, as with netem).
 //     It stands in for netem where the kernel has no sch_netem (PACKET_VNET_HDR keeps checksum
 //     offload and GSO metadata, so TCP segments pass unchanged).
@@ -31,6 +32,10 @@ struct Impairment {
   std::chrono::milliseconds delay{0};
   std::chrono::milliseconds jitter{0};
   bool hub = false;  ///< use the hub even without loss or delay (for Network::block_output)
+  /// Hub only: learn which port each source MAC is on and send a unicast frame to a known MAC
+  /// out of that port alone, like a switch (broadcast, multicast and unknown MACs still go to
+  /// every port). Off: every frame is copied to every other port, as a hub does.
+  bool learn = false;
   bool any() const { return loss > 0.0 || delay.count() > 0 || jitter.count() > 0; }
 };
 
