@@ -19,9 +19,9 @@ inline constexpr const char* kPropsKey = "swim";
 /// The schema of [swim]. Defaults are tuned for a LAN (issue 13's targets: kill -9 noticed by
 /// every member within ~3.5 s at N = 20, no false `lost` at 20 % loss).
 inline constexpr sdk::ConfigKey kKeys[] = {
-    {"probe_interval_ms", sdk::ConfigType::integer, "500",
+    {"probe_interval_ms", sdk::ConfigType::integer, "400",
      "period of our probe rounds (one member probed per round), ms; scaled by the local health score + 1"},
-    {"probe_timeout_ms", sdk::ConfigType::integer, "250",
+    {"probe_timeout_ms", sdk::ConfigType::integer, "200",
      "how long a direct probe waits for its ack before members are asked to probe indirectly, ms; "
      "scaled by the local health score + 1; below probe_interval_ms"},
     {"indirect_checks", sdk::ConfigType::integer, "3", "members asked to probe a member that did not ack us"},

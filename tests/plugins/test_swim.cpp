@@ -225,8 +225,8 @@ TEST(SwimGossip, BoundedSize) {
 
 TEST(SwimConfig, DefaultsAndChecks) {
   const swim::Params p = swim::default_params();
-  EXPECT_EQ(p.probe_interval, 500ms);
-  EXPECT_EQ(p.probe_timeout, 250ms);
+  EXPECT_EQ(p.probe_interval, 400ms);
+  EXPECT_EQ(p.probe_timeout, 200ms);
   EXPECT_EQ(p.indirect_checks, 3);
   EXPECT_EQ(p.suspicion_mult, 4);
   EXPECT_EQ(p.suspicion_max_mult, 4);
@@ -710,7 +710,7 @@ TEST_F(SwimDetectorTest, RelaysNackWhenTheTargetIsSilentAndTheProberKeepsItsHeal
   Node& d = net.add("d");
   net.start_all();
   d.down = true;
-  net.loop.advance(3000ms);  // every prober probed d once at least (and the nacks came)
+  net.loop.advance(2000ms);  // every prober probed d once at least (and the nacks came), before d is dead
   EXPECT_GE(b.counted(sdk::PolicyCounter::nack_sent) + c.counted(sdk::PolicyCounter::nack_sent) +
                 a.counted(sdk::PolicyCounter::nack_sent),
             1);
