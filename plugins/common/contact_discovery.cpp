@@ -243,9 +243,16 @@ void ContactDiscovery::stop() noexcept {
   retry_armed_ = false;
 }
 
+bool ContactDiscovery::runs(const std::string& protocol) const {
+  const Payload p = host_.packet(PayloadType::heartbeat);
+  return p.protocols.has() && std::find(p.protocols->begin(), p.protocols->end(), protocol) != p.protocols->end();
+}
+
 void ContactDiscovery::set_contacts(std::vector<sdk::ContactPoint> contacts) {
   std::vector<Contact> fresh;
   for (auto& at : contacts) {
+    // Props also carry keys that are no protocol (a failure detector's "swim {v 1}").
+    if (!runs(at.protocol)) continue;
     Contact c;
     c.at = std::move(at);
     for (const auto& old : contacts_)
@@ -430,6 +437,7 @@ void ContactDiscovery::learn_list(const ServiceInfo& from, const std::string& ra
     }
     contacted_[m.uuid] = now;
     for (auto& at : contact_points_of(m, from)) {
+      if (!runs(at.protocol)) continue;  // a props key that is no protocol of ours ("swim")
       const std::string address = "@" + where(at);  // another uuid at the same address: once
       auto seen = contacted_.find(address);
       if (seen != contacted_.end() && now - seen->second < options_.heartbeat) break;

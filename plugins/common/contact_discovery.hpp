@@ -166,6 +166,8 @@ class ContactDiscovery : public sdk::Discovery {
   sdk::TimerId tick_timer_ = 0;
   sdk::TimerId mailbox_timer_ = 0;
   std::chrono::steady_clock::time_point next_sync_{};
+  /// Whether `protocol` is one of ours (props keys may be other things, e.g. "swim").
+  bool runs(const std::string& protocol) const;
   bool retry_armed_ = false;  ///< a retry of contact points before the next period is pending
   // Member lists (defences against forged ones, see message() and learn_list()).
   std::chrono::steady_clock::time_point last_ask_{};  ///< we last asked for a list

@@ -81,7 +81,7 @@ std::optional<Message> decode(std::string_view op, std::string_view raw, std::st
   m.seq = static_cast<std::uint32_t>(*seq);
   if (!good_uuid(top[2], m.op == Op::gossip || m.op == Op::nack)) return bad("bad target");
   m.target = std::move(top[2]);
-  const auto inc = text::parse_uint(top[3]);
+  const auto inc = text::parse_uint(top[3], kMaxIncarnation);
   if (!inc) return bad("bad incarnation");
   m.inc = *inc;
   std::vector<std::string> items;
@@ -97,7 +97,7 @@ std::optional<Message> decode(std::string_view op, std::string_view raw, std::st
     else if (f[0] == "d") u.kind = Kind::dead;
     else return bad("bad update kind");
     if (!good_uuid(f[1], false) || !good_uuid(f[3], false)) return bad("bad update uuid");
-    const auto ui = text::parse_uint(f[2]);
+    const auto ui = text::parse_uint(f[2], kMaxIncarnation);
     if (!ui) return bad("bad update incarnation");
     u.uuid = std::move(f[1]);
     u.inc = *ui;

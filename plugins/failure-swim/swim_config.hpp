@@ -49,6 +49,10 @@ inline constexpr std::size_t kMaxUpdatesPerMessage = 64;  ///< more in one messa
 inline constexpr std::size_t kMaxRawBytes = 16384;        ///< a longer `raw`: malformed
 inline constexpr std::size_t kMaxUuidBytes = 512;         ///< a longer uuid in a message: malformed
 inline constexpr std::size_t kMaxPending = 256;           ///< probes and relayed probes in flight
+inline constexpr std::size_t kMaxRelayed = 128;           ///< of them, probes made for others: ours keep room
+/// Incarnations above this are refused on the wire: a forged one near 2^64 would leave its
+/// member no higher number to refute with (a member bumps by one per refutation).
+inline constexpr std::uint64_t kMaxIncarnation = std::uint64_t{1} << 62;
 inline constexpr std::size_t kMaxQueued = 512;            ///< updates waiting to be gossiped
 inline constexpr std::size_t kMaxTombstones = 256;        ///< incarnations of removed members kept
 inline constexpr std::size_t kDirectDeadLimit = 64;       ///< a dead verdict goes to every member up to this many

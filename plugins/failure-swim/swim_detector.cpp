@@ -69,18 +69,24 @@ sdk::Result SwimDetector::start() noexcept {
     for (const auto& id : ours) fixed += id.size() + 2;
     raw_budget_ = kPacketBudget - kHookReserve - std::min<std::size_t>(fixed, kPacketBudget - kHookReserve - 200);
 
-    if (auto r = host_.advertise(kPropsKey, Dict{{"v", kWireVersion}}); !r)
-      return sdk::Result::failure("swim: cannot advertise the detector in our props: " + r.message());
+    our_protocols_ = ours;
+    const std::string started = "probing over " + sdk::text::tcl_list(probe_protocols_) + " every " +
+                                ms_text(params_.probe_interval) + " (timeout " + ms_text(params_.probe_timeout) +
+                                ", " + std::to_string(params_.indirect_checks) + " indirect)";
     delegate_ = host_.builtin("ttl");
     if (!delegate_) return sdk::Result::failure("swim: the built-in ttl detector is not available");
-    if (auto r = delegate_->start(); !r) return r;
+    if (auto r = host_.advertise(kPropsKey, Dict{{"v", kWireVersion}}); !r)
+      return sdk::Result::failure("swim: cannot advertise the detector in our props: " + r.message());
+    if (auto r = delegate_->start(); !r) {
+      host_.advertise(kPropsKey, Dict{});
+      return r;
+    }
+    // Nothing below throws: a failing start() must leave no timer armed (stop() is not called).
     started_ = true;
     host_.health(0);
+    log(LogLevel::info, started);
     probe_timer_ = arm(params_.probe_interval, [this] { probe_tick(); });
     gossip_timer_ = arm(params_.gossip_interval, [this] { gossip_tick(); });
-    log(LogLevel::info, "probing over " + sdk::text::tcl_list(probe_protocols_) + " every " +
-                            ms_text(params_.probe_interval) + " (timeout " + ms_text(params_.probe_timeout) + ", " +
-                            std::to_string(params_.indirect_checks) + " indirect)");
     return sdk::Result::success();
   });
 }
@@ -143,7 +149,13 @@ void SwimDetector::unmanage(const std::string& uuid) {
 
 std::string SwimDetector::reply_protocol(const ServiceInfo& from) {
   if (Member* m = find(from.uuid)) return m->protocol;
-  return pick_protocol(from);
+  std::string id = pick_protocol(from);
+  if (!id.empty()) return id;
+  // It probes us over a protocol our [swim] protocol does not list: an unanswered probe would
+  // make it suspect us, so answer over any direct protocol both run (its props known).
+  for (const auto& p : from.protocols)
+    if (p != "c" && contains(our_protocols_, p) && from.props_for(p) != nullptr && (p != "u" || from.local)) return p;
+  return {};
 }
 
 void SwimDetector::added(const ServiceInfo& m) noexcept {
@@ -375,6 +387,7 @@ void SwimDetector::relay_timed_out(std::uint32_t seq) {
   if (it == pending_.end() || !it->second.relay) return;
   const Pending p = std::move(it->second);
   pending_.erase(it);
+  --relayed_;
   host_.count(sdk::PolicyCounter::nack_sent);
   log(LogLevel::debug, "no ack from " + p.target + " for " + p.requester + ": nack");
   send(p.requester, p.requester_protocol, Message{Op::nack, p.requester_seq, p.target, inc_, {}});
@@ -424,6 +437,7 @@ void SwimDetector::handle(const ServiceInfo& from, const Message& m) {
     on_alive(Update{Kind::alive, from.uuid, m.inc, from.uuid});
   for (const auto& u : m.updates) {
     if (stopped_) return;
+    if (u.uuid == from.uuid && u.kind != Kind::alive) continue;  // nobody reports its own death: forged
     apply(u);
   }
   if (stopped_) return;
@@ -442,7 +456,7 @@ void SwimDetector::handle(const ServiceInfo& from, const Message& m) {
       const std::string protocol = reply_protocol(from);
       if (protocol.empty() || m.target == self_ || m.target == from.uuid) return;
       const Member* t = find(m.target);
-      if (t == nullptr || t->state == State::dead || pending_.size() >= kMaxPending) {
+      if (t == nullptr || t->state == State::dead || relayed_ >= kMaxRelayed || pending_.size() >= kMaxPending) {
         // We cannot probe it: say so at once, so the requester does not blame itself.
         host_.count(sdk::PolicyCounter::nack_sent);
         send(from.uuid, protocol, Message{Op::nack, m.seq, m.target, inc_, {}});
@@ -458,6 +472,7 @@ void SwimDetector::handle(const ServiceInfo& from, const Message& m) {
       p.requester_protocol = protocol;
       p.requester_seq = m.seq;
       pending_[seq] = std::move(p);
+      ++relayed_;
       arm(params_.probe_timeout, [this, seq] { relay_timed_out(seq); });
       send(m.target, target_protocol, Message{Op::ping, seq, m.target, inc_, {}});
       return;
@@ -481,6 +496,7 @@ void SwimDetector::handle(const ServiceInfo& from, const Message& m) {
       if (from.uuid != it->second.target) return;
       const Pending p = std::move(it->second);
       pending_.erase(it);
+      --relayed_;
       send(p.requester, p.requester_protocol, Message{Op::ack, p.requester_seq, p.target, inc_, {}});
       return;
     }

@@ -161,6 +161,7 @@ class SwimDetector final : public sdk::FailureDetector {
   Params params_;
   std::string self_;                          ///< our uuid
   std::vector<std::string> probe_protocols_;  ///< params_.protocols that we run, in order
+  std::vector<std::string> our_protocols_;    ///< every protocol we run (to answer any prober)
   std::size_t raw_budget_ = 0;
   bool started_ = false;
   bool stopped_ = false;
@@ -169,6 +170,7 @@ class SwimDetector final : public sdk::FailureDetector {
   std::map<std::string, Member, std::less<>> members_;  ///< SWIM-managed members
   std::map<std::string, Tombstone, std::less<>> tombstones_;
   std::map<std::uint32_t, Pending> pending_;
+  std::size_t relayed_ = 0;  ///< entries of pending_ that are probes for others (kMaxRelayed)
   std::uint32_t seq_ = 0;
   std::uint64_t inc_ = 0;  ///< our incarnation
   Awareness awareness_;

@@ -126,7 +126,7 @@ TEST(SwimCodec, RoundTrip) {
   m.op = Op::ping_req;
   m.seq = 4294967295u;
   m.target = "s1@host one";  // quoting: a space
-  m.inc = 18446744073709551615ull;
+  m.inc = swim::kMaxIncarnation;
   m.updates = {{Kind::alive, "a@h", 0, "a@h"}, {Kind::suspect, "b@h{x", 7, "c@h"}, {Kind::dead, "d@h", 9, "e@h\\"}};
   const std::string raw = swim::encode_raw(m);
   std::string why;
@@ -157,6 +157,8 @@ TEST(SwimCodec, MalformedIsRefused) {
       {"ping", "1 x a@h 0 {}"},                   // seq not a number
       {"ping", "1 1 {} 0 {}"},                    // a ping names someone
       {"ping", "1 1 a@h 18446744073709551616 {}"},  // incarnation over 64 bits
+      {"ping", "1 1 a@h 4611686018427387905 {}"},   // incarnation over 2^62: no room left to refute
+      {"ping", "1 1 a@h 0 {{s b@h 18446744073709551615 c@h}}"},  // a suspicion no refutation could beat
       {"ping", "1 1 a@h 0 {{x a@h 1 b@h}}"},      // unknown update kind
       {"ping", "1 1 a@h 0 {{a a@h 1}}"},          // short update
       {"ping", "1 1 a@h 0 {{a {} 1 b@h}}"},       // empty uuid
@@ -173,6 +175,7 @@ TEST(SwimCodec, MalformedIsRefused) {
   EXPECT_TRUE(swim::decode("gossip", swim::encode_raw(Message{Op::gossip, 0, "", 0, many})));
   EXPECT_FALSE(swim::decode("gossip", "1 0 {} 0 {" + std::string(swim::kMaxRawBytes, 'x') + "}"));
   EXPECT_FALSE(swim::decode("ping", "1 1 " + std::string(swim::kMaxUuidBytes + 1, 'u') + " 0 {}"));
+  EXPECT_TRUE(swim::decode("ping", "1 1 a@h 4611686018427387904 {{s b@h 4611686018427387904 c@h}}"));
 }
 
 // ---- gossip queue ----
@@ -843,8 +846,14 @@ TEST_F(SwimDetectorTest, IncarnationRulesForGossipAboutOthers) {
   // Unknown members: ignored (admission is the discoveries' job).
   gossip({{Kind::dead, "zz@h", 9, "b@h"}, {Kind::suspect, "yy@h", 9, "b@h"}});
   EXPECT_EQ(a.declared.size(), 2u);
-  // The sender's own incarnation in the header: a higher one is its refutation.
-  gossip({{Kind::suspect, "b@h", 0, "c@h"}});
+  // The sender's own incarnation in the header: a higher one is its refutation. (The suspicion
+  // comes from c: one about b from b itself would be forged, and is ignored.)
+  {
+    Payload p = c.packet(PayloadType::detector);
+    p.op = "gossip";
+    p.raw = swim::encode_raw(Message{Op::gossip, 0, "", 0, {{Kind::suspect, "b@h", 0, "c@h"}}});
+    a.det->message(a.members["c@h"], p);
+  }
   EXPECT_EQ(a.det->state_of("b@h"), State::suspect);
   gossip({}, 2);
   EXPECT_EQ(a.det->state_of("b@h"), State::alive);
@@ -862,6 +871,39 @@ TEST_F(SwimDetectorTest, IncarnationRulesForGossipAboutOthers) {
   // Our own probes are fresh evidence, grace or not (c is down).
   net.loop.advance(2000ms);
   EXPECT_EQ(a.declared_count("suspect c@h swim: no ack"), 1);
+}
+
+// A member never reports its own suspicion or death (it refutes instead): such an update from
+// its own uuid is forged, and is ignored rather than acted on.
+TEST_F(SwimDetectorTest, ASenderAccusingItselfIsIgnored) {
+  Node& a = net.add("a");
+  Node& b = net.add("b");
+  net.add("c");
+  net.start_all();
+  Payload p = b.packet(PayloadType::detector);
+  p.op = "gossip";
+  p.raw = swim::encode_raw(Message{Op::gossip, 0, "", 0, {{Kind::dead, "b@h", 0, "b@h"}, {Kind::suspect, "b@h", 0, "c@h"}}});
+  a.det->message(a.members["b@h"], p);
+  EXPECT_EQ(a.det->state_of("b@h"), swim::SwimDetector::State::alive);
+  EXPECT_TRUE(a.members.count("b@h"));
+}
+
+// A member probed over a protocol its own [swim] protocol does not list answers over any direct
+// protocol both run: an unanswered probe would make the prober suspect it again and again.
+TEST_F(SwimDetectorTest, AProbeIsAnsweredOverAnySharedProtocol) {
+  swim::Params only_t = swim::default_params();
+  only_t.protocols = {"t"};
+  swim::Params only_d = swim::default_params();
+  only_d.protocols = {"d"};
+  Node& a = net.add("a", only_t, {"t"});
+  Node& b = net.add("b", only_d, {"t", "d"});
+  net.start_all();
+  net.loop.advance(3000ms);
+  EXPECT_EQ(a.det->protocol_of("b@h"), "t");
+  EXPECT_EQ(b.det->protocol_of("a@h"), "") << "b cannot probe a (no d there): ttl judges it";
+  EXPECT_GT(a.counted(sdk::PolicyCounter::probe_sent), 0);
+  EXPECT_EQ(a.counted(sdk::PolicyCounter::suspicion), 0) << "b left a's probes unanswered";
+  EXPECT_EQ(a.det->state_of("b@h"), swim::SwimDetector::State::alive);
 }
 
 TEST_F(SwimDetectorTest, MalformedMessagesAreIgnored) {
@@ -899,6 +941,10 @@ TEST_F(SwimDetectorTest, PacketsStayWithinTheBudgetAndTheBuddyGoesFirst) {
     m.uuid = m.sid + "@h";
     a.admit(m);
   }
+  ServiceInfo messenger = a.info();  // gossip about others comes from a member not in it
+  messenger.sid = "messenger";
+  messenger.uuid = "messenger@h";
+  a.admit(messenger);
   const std::string sender = "member-with-a-rather-long-service-id-0@h";
   std::vector<Update> ups{{Kind::suspect, sender, 0, "member-with-a-rather-long-service-id-1@h"}};
   for (int i = 1; i < 60; ++i)
@@ -906,7 +952,7 @@ TEST_F(SwimDetectorTest, PacketsStayWithinTheBudgetAndTheBuddyGoesFirst) {
   Payload g = a.packet(PayloadType::detector);
   g.op = "gossip";
   g.raw = swim::encode_raw(Message{Op::gossip, 0, "", 0, ups});
-  a.det->message(a.members[sender], g);
+  a.det->message(a.members["messenger@h"], g);
   EXPECT_EQ(a.counted(sdk::PolicyCounter::suspicion), 60);
   net.loop.advance(600ms);  // a probe round and gossip
   ASSERT_FALSE(a.sent.empty());

@@ -46,6 +46,16 @@ class FailureDetection : public ReliabilityTest {
     return spawn("h" + std::to_string(host), o);
   }
 
+  /// For await_discovered: each member of `ms` should know all the others.
+  static std::function<std::set<std::string>(Member*)> everyone_else(const std::vector<Member*>& ms) {
+    return [ms](Member* m) {
+      std::set<std::string> out;
+      for (Member* o : ms)
+        if (o != m) out.insert(o->uuid);
+      return out;
+    };
+  }
+
   /// "lost <uuid> <reason>" lines of `m` from line `from` on, as uuid -> reason.
   static std::map<std::string, std::string> losses(const Member& m, std::size_t from = 0) {
     std::map<std::string, std::string> out;
@@ -65,13 +75,7 @@ class FailureDetection : public ReliabilityTest {
     std::vector<Member*> ms;
     for (int h = 0; h < n; ++h) ms.push_back(&swim_member(static_cast<std::size_t>(h)));
     ASSERT_TRUE(await_joined(ms));
-    auto everyone_else = [&](Member* m) {
-      std::set<std::string> out;
-      for (Member* o : ms)
-        if (o != m) out.insert(o->uuid);
-      return out;
-    };
-    ASSERT_TRUE(await_discovered(ms, everyone_else, scaled(milliseconds(30000))))
+    ASSERT_TRUE(await_discovered(ms, everyone_else(ms), scaled(milliseconds(30000))))
         << "the members did not all discover each other";
     // Every member learns the others speak swim (their props) before the clock starts.
     for (Member* m : ms)
@@ -144,13 +148,7 @@ TEST_F(FailureDetection, TtlMembersAmongSwimMembersStayUnderTheTtlRule) {
   ASSERT_NO_FATAL_FAILURE(make_hosts(3, 0.0));
   std::vector<Member*> ms{&swim_member(0), &swim_member(1), &swim_member(2, "ttl")};
   ASSERT_TRUE(await_joined(ms));
-  auto everyone_else = [&](Member* m) {
-    std::set<std::string> out;
-    for (Member* o : ms)
-      if (o != m) out.insert(o->uuid);
-    return out;
-  };
-  ASSERT_TRUE(await_discovered(ms, everyone_else, scaled(milliseconds(20000))));
+  ASSERT_TRUE(await_discovered(ms, everyone_else(ms), scaled(milliseconds(20000))));
   wait_until(procs(ms), [] { return false; }, Clock::now() + milliseconds(5000));
   for (Member* m : ms) EXPECT_EQ(losses(*m), (std::map<std::string, std::string>{})) << m->name;
   EXPECT_GT(counters(*ms[0])["probes_sent"], 0u) << "the swim members do not probe each other";

@@ -30,6 +30,8 @@ struct Recorder final : sdk::FailureDetector {
   void removed(const ServiceInfo& m) noexcept override { ttl->removed(m); }
   void stop() noexcept override { ttl->stop(); }
   void message(const ServiceInfo& from, const Payload& p) noexcept override {
+    // A message may get its own sender declared dead: `from` must stay valid after that.
+    if (p.raw.value_or("") == "kill-sender") host.declare(from.uuid, sdk::Liveness::dead, "swim: test");
     messages.push_back(from.uuid + " " + p.op.value_or("") + " " + p.raw.value_or(""));
   }
 };
@@ -163,6 +165,23 @@ TEST_F(DetectorHost, AMemberDeclaredDeadComesBackThroughAProbeWithItsProps) {
   ASSERT_TRUE(run_until([&] { return knows(*a, *b); }));
   EXPECT_EQ(a->resolve({b->sid()})[0]->info().prop("t", "port"), port) << "its props were not kept";
   EXPECT_TRUE(run_until([&] { return a->counters().asks_sent > asks; }, 500ms)) << "nobody asked for its record";
+}
+
+// A detector's message() may declare the sender dead (forged gossip about it, say): the member
+// is removed at once, and the `from` it was given must stay valid (ASan catches a dangling one).
+TEST_F(DetectorHost, TheSenderOfAMessageMayBeRemovedWhileItIsHandled) {
+  auto a = Cluster::join(options(), plugins("127.0.0.1"), loop);
+  auto b = Cluster::join(options(), plugins("127.0.0.2"), loop);
+  ASSERT_TRUE(run_until([&] { return knows(*a, *b) && knows(*b, *a) && !b->resolve({a->sid()})[0]->info().props.empty(); }));
+  loop.call([&] {
+    Payload p = made[0]->host.packet(PayloadType::detector);
+    p.op = std::string("gossip");
+    p.raw = std::string("kill-sender");
+    made[0]->host.send_via(b->uuid(), "t", p);
+  });
+  ASSERT_TRUE(run_until([&] { return !made[1]->messages.empty(); }));
+  EXPECT_EQ(made[1]->messages.back(), a->uuid() + " gossip kill-sender");
+  EXPECT_FALSE(knows(*b, *a));
 }
 
 // Type 9 reaches message() only on detectors built against SDK 1.4 (a 1.3 plugin's vtable has

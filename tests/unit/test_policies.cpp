@@ -307,6 +307,42 @@ TEST_F(Membership, AForgedMemberListIsCutToABudget) {
   EXPECT_LT(a->counters().send_failures - before - spent, 5u) << "the second ask was acted on";  // heartbeats only
 }
 
+// Props carry keys that are no protocol: a swim member's `swim {v 1}` entry. A listed member's
+// contact points are its protocols we run only; before, the swim entry was tried first (failing:
+// "not one of our protocols") and spent half the period's contact budget.
+TEST_F(Membership, ListedMembersAreContactedOverProtocolsOnlyNotOtherPropsKeys) {
+  Options o = fast();
+  o.discovery = "seeds";
+  o.protocols = {"t"};
+  o.ttl = 10s;
+  o.remote = 1;
+  auto pm = net.plugins_for("127.0.0.1");
+  const IniFile ini = IniFile::parse("[seeds]\nseeds = 127.0.0.9:65000\n", "node.ini");
+  pm->load(std::string(CLUSTER_HOOK_PLUGIN_DIR) + "/cluster-seeds.so", ini.section("seeds"));
+  auto a = Cluster::join(o, pm, loop);
+  run_until([] { return false; }, 150ms);
+  std::string entries;
+  for (int i = 0; i < 60; ++i)
+    entries += "{s" + std::to_string(i) + "@h 10.2.0." + std::to_string(i + 1) + " 0 {swim {v 1} t {port " +
+               std::to_string(30000 + i) + "}}} ";
+  Payload p;
+  p.sid = std::string("Lister01");
+  p.hid = std::string("02:00:00:00:00:98");
+  p.type = static_cast<std::uint64_t>(PayloadType::heartbeat);
+  p.channel = 0;
+  p.protocols = StringList{"t"};
+  p.data = std::string("t {port 64998}");
+  p.op = std::string("members?");
+  p.raw = entries;
+  std::string bytes;
+  bpacket::encode_payload(p, bytes);
+  const auto before = a->counters().send_failures;
+  loop.call([&] { proto_of("127.0.0.1", "t")->deliver(bytes, "10.9.9.8", 0); });
+  run_until([] { return false; }, 100ms);
+  // Every listed member got its t contact (none listens: each is a send failure).
+  EXPECT_GE(a->counters().send_failures - before, 60u);
+}
+
 }  // namespace
 }  // namespace cluster::test
 

@@ -244,7 +244,11 @@ void Cluster::Impl::dispatch(ProtocolSlot& slot, ServiceState& s, Payload& p, co
     case PayloadType::detector:
       if (detector->abi_minor >= 4)  // built before message() existed: ignored like an unknown type
         later([this, uuid, copy = p] {
-          if (ServiceState* m = find(uuid)) detector->policy->message(m->info, copy);
+          // A copy: the message may get its sender declared dead (removed) while it is handled.
+          if (ServiceState* m = find(uuid)) {
+            const ServiceInfo sender = m->info;
+            detector->policy->message(sender, copy);
+          }
         });
       break;
     case PayloadType::failed:
