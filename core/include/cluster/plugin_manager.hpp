@@ -42,7 +42,7 @@ class CLUSTER_API PluginError : public std::runtime_error {
 
 struct PluginInfo {
   std::string name, version, description, path;
-  std::vector<std::string> protocols, hook_sets, discoveries, failure_detectors;
+  std::vector<std::string> protocols, hook_sets, discoveries, failure_detectors, sealers;
 };
 
 class CLUSTER_API PluginManager {
@@ -64,22 +64,26 @@ class CLUSTER_API PluginManager {
   void add_hook_set(std::string name, sdk::HookSetFactory factory);
   void add_discovery(std::string name, sdk::DiscoveryFactory factory);
   void add_failure_detector(std::string name, sdk::FailureDetectorFactory factory);
+  void add_sealer(std::string name, sdk::SealerFactory factory);
 
   bool has_protocol(std::string_view id) const;
   bool has_hook_set(std::string_view name) const;
   bool has_discovery(std::string_view name) const;
   bool has_failure_detector(std::string_view name) const;
+  bool has_sealer(std::string_view name) const;
   std::vector<std::string> protocol_ids() const;
   std::vector<std::string> hook_set_names() const;
   /// Includes the built-in "multicast" discovery and "ttl" failure detector.
   std::vector<std::string> discovery_names() const;
   std::vector<std::string> failure_detector_names() const;
+  std::vector<std::string> sealer_names() const;
   const std::vector<PluginInfo>& plugins() const noexcept;
   /// The validated config of the plugin that registered protocol `id` / hook set `name`.
   const sdk::PluginConfig& protocol_config(std::string_view id) const;
   const sdk::PluginConfig& hook_set_config(std::string_view name) const;
   const sdk::PluginConfig& discovery_config(std::string_view name) const;
   const sdk::PluginConfig& failure_detector_config(std::string_view name) const;
+  const sdk::PluginConfig& sealer_config(std::string_view name) const;
   /// The SDK minor the plugin of discovery `name` was built against (calls added later skip it).
   std::uint32_t discovery_abi_minor(std::string_view name) const;
   /// Same for failure detector `name` (FailureDetector::message() needs 1.4).
@@ -92,6 +96,7 @@ class CLUSTER_API PluginManager {
   std::shared_ptr<sdk::Discovery> create_discovery(std::string_view name, sdk::DiscoveryHost& host) const;
   std::shared_ptr<sdk::FailureDetector> create_failure_detector(std::string_view name,
                                                                 sdk::FailureDetectorHost& host) const;
+  std::shared_ptr<sdk::PacketSealer> create_sealer(std::string_view name, sdk::SealerHost& host) const;
 
  private:
   PluginInfo load_impl(const std::string& path,

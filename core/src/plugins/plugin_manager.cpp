@@ -221,6 +221,7 @@ struct PluginManager::Impl {
   Registry<sdk::HookSetFactory> hook_sets;
   Registry<sdk::DiscoveryFactory> discoveries;
   Registry<sdk::FailureDetectorFactory> failure_detectors;
+  Registry<sdk::SealerFactory> sealers;
   sdk::PluginConfig empty_config;
 
   // Collects what init registers; committed only when the whole load succeeded.
@@ -248,10 +249,14 @@ struct PluginManager::Impl {
     void add_failure_detector(std::string name, sdk::FailureDetectorFactory f) noexcept override {
       try { failure_detectors.emplace_back(std::move(name), std::move(f)); } catch (...) { failed = true; }
     }
+    void add_sealer(std::string name, sdk::SealerFactory f) noexcept override {
+      try { sealers.emplace_back(std::move(name), std::move(f)); } catch (...) { failed = true; }
+    }
     std::vector<std::pair<std::string, sdk::ProtocolFactory>> protocols;
     std::vector<std::pair<std::string, sdk::HookSetFactory>> hook_sets;
     std::vector<std::pair<std::string, sdk::DiscoveryFactory>> discoveries;
     std::vector<std::pair<std::string, sdk::FailureDetectorFactory>> failure_detectors;
+    std::vector<std::pair<std::string, sdk::SealerFactory>> sealers;
     bool failed = false;
 
    private:
@@ -274,6 +279,7 @@ PluginManager::~PluginManager() {
   impl_->hook_sets.clear();
   impl_->discoveries.clear();
   impl_->failure_detectors.clear();
+  impl_->sealers.clear();
   while (!impl_->loaded.empty()) impl_->loaded.pop_back();
 }
 
@@ -342,13 +348,15 @@ PluginInfo PluginManager::load_impl(const std::string& path,
   check_unique(impl_->hook_sets, reg.hook_sets, path, "hook set");
   check_unique(impl_->discoveries, reg.discoveries, path, "discovery");
   check_unique(impl_->failure_detectors, reg.failure_detectors, path, "failure detector");
+  check_unique(impl_->sealers, reg.sealers, path, "sealer");
   loaded->desc = d;
-  loaded->info = {name, d->version ? d->version : "", d->description ? d->description : "", path, {}, {}, {}, {}};
+  loaded->info = {name, d->version ? d->version : "", d->description ? d->description : "", path, {}, {}, {}, {}, {}};
   const sdk::PluginConfig* config = loaded->config.get();
   commit(impl_->protocols, reg.protocols, loaded->lib, config, d->abi_minor, loaded->info.protocols);
   commit(impl_->hook_sets, reg.hook_sets, loaded->lib, config, d->abi_minor, loaded->info.hook_sets);
   commit(impl_->discoveries, reg.discoveries, loaded->lib, config, d->abi_minor, loaded->info.discoveries);
   commit(impl_->failure_detectors, reg.failure_detectors, loaded->lib, config, d->abi_minor, loaded->info.failure_detectors);
+  commit(impl_->sealers, reg.sealers, loaded->lib, config, d->abi_minor, loaded->info.sealers);
   impl_->infos.push_back(loaded->info);
   impl_->loaded.push_back(std::move(loaded));
   return impl_->infos.back();  // a copy
@@ -368,6 +376,10 @@ void PluginManager::add_failure_detector(std::string name, sdk::FailureDetectorF
                  "failure detector");
 }
 
+void PluginManager::add_sealer(std::string name, sdk::SealerFactory factory) {
+  add_in_process(impl_->sealers, std::move(name), std::move(factory), &impl_->empty_config, "sealer");
+}
+
 bool PluginManager::has_protocol(std::string_view id) const { return impl_->protocols.count(id) != 0; }
 bool PluginManager::has_hook_set(std::string_view name) const { return impl_->hook_sets.count(name) != 0; }
 bool PluginManager::has_discovery(std::string_view name) const { return impl_->discoveries.count(name) != 0; }
@@ -375,10 +387,13 @@ bool PluginManager::has_failure_detector(std::string_view name) const {
   return impl_->failure_detectors.count(name) != 0;
 }
 
+bool PluginManager::has_sealer(std::string_view name) const { return impl_->sealers.count(name) != 0; }
+
 std::vector<std::string> PluginManager::protocol_ids() const { return names_of(impl_->protocols); }
 std::vector<std::string> PluginManager::hook_set_names() const { return names_of(impl_->hook_sets); }
 std::vector<std::string> PluginManager::discovery_names() const { return names_of(impl_->discoveries); }
 std::vector<std::string> PluginManager::failure_detector_names() const { return names_of(impl_->failure_detectors); }
+std::vector<std::string> PluginManager::sealer_names() const { return names_of(impl_->sealers); }
 
 const std::vector<PluginInfo>& PluginManager::plugins() const noexcept { return impl_->infos; }
 
@@ -402,6 +417,10 @@ const sdk::PluginConfig& PluginManager::failure_detector_config(std::string_view
   return *impl_->failure_detectors.at(std::string(name)).config;
 }
 
+const sdk::PluginConfig& PluginManager::sealer_config(std::string_view name) const {
+  return *impl_->sealers.at(std::string(name)).config;
+}
+
 std::shared_ptr<sdk::Protocol> PluginManager::create_protocol(std::string_view id, sdk::ProtocolHost& host) const {
   return create<sdk::Protocol>(impl_->protocols, id, host);
 }
@@ -414,6 +433,10 @@ std::shared_ptr<sdk::Discovery> PluginManager::create_discovery(std::string_view
 std::shared_ptr<sdk::FailureDetector> PluginManager::create_failure_detector(std::string_view name,
                                                                              sdk::FailureDetectorHost& host) const {
   return create<sdk::FailureDetector>(impl_->failure_detectors, name, host);
+}
+
+std::shared_ptr<sdk::PacketSealer> PluginManager::create_sealer(std::string_view name, sdk::SealerHost& host) const {
+  return create<sdk::PacketSealer>(impl_->sealers, name, host);
 }
 
 }  // namespace cluster

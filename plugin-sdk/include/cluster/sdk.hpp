@@ -9,6 +9,7 @@
 #include "cluster/sdk/plugin.hpp"
 #include "cluster/sdk/protocol.hpp"
 #include "cluster/sdk/result.hpp"
+#include "cluster/sdk/sealer.hpp"
 #include "cluster/sdk/service_info.hpp"
 #include "cluster/sdk/text.hpp"
 #include "cluster/sdk/timers.hpp"

@@ -16,12 +16,13 @@
 #include "cluster/sdk/failure_detector.hpp"
 #include "cluster/sdk/hooks.hpp"
 #include "cluster/sdk/protocol.hpp"
+#include "cluster/sdk/sealer.hpp"
 
 namespace cluster::sdk {
 
 /// Another major is refused; a newer minor than the host's is refused (OBS rule).
 inline constexpr std::uint32_t kAbiMajor = 1;
-inline constexpr std::uint32_t kAbiMinor = 4;
+inline constexpr std::uint32_t kAbiMinor = 5;
 
 #if defined(__SANITIZE_ADDRESS__)
 #define CLUSTER_SDK_ASAN "+asan"
@@ -59,6 +60,9 @@ class Registrar {
   /// Registers a failure detector ([cluster] failure_detector = name; SDK 1.2); duplicates
   /// fail the load.
   virtual void add_failure_detector(std::string name, FailureDetectorFactory factory) noexcept = 0;
+  /// Registers a packet sealer ([cluster] sealer = name; SDK 1.5, appended); duplicates fail
+  /// the load.
+  virtual void add_sealer(std::string name, SealerFactory factory) noexcept = 0;
 
  protected:
   ~Registrar() = default;
