@@ -1,6 +1,14 @@
 #include "cli.hpp"
 
+#include <sys/random.h>
+
+#include <Poco/Base64Encoder.h>
+
+#include <cerrno>
+#include <cstring>
 #include <iostream>
+#include <sstream>
+#include <stdexcept>
 
 #include "control_config.hpp"
 #include "ctl_commands.hpp"
@@ -34,10 +42,28 @@ void usage(std::ostream& out) {
          "\n"
          "commands:\n";
   for (const auto& c : commands()) out << "  " << c.name << std::string(9 - c.name.size(), ' ') << c.summary << "\n";
-  out << "  packet   decode|encode bpacket bytes (see clusterctl packet --help)\n"
+  out << "  keygen   print a new random key for the encrypt sealer (base64 of 32 bytes)\n"
+         "  packet   decode|encode bpacket bytes (see clusterctl packet --help)\n"
          "\n"
          "Each command has --help. Exit codes: 0 ok, 1 command failed or no answers, 2 usage,\n"
          "3 cannot reach the daemon (or join the cluster).\n";
+}
+
+// 32 bytes from the kernel's generator, in base64: an AES-256 key for the encrypt sealer.
+std::string generate_key() {
+  unsigned char bytes[32];
+  std::size_t got = 0;
+  while (got < sizeof bytes) {
+    const ssize_t n = getrandom(bytes + got, sizeof bytes - got, 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) throw std::runtime_error(std::string("getrandom: ") + std::strerror(errno));
+    got += static_cast<std::size_t>(n);
+  }
+  std::ostringstream text;
+  Poco::Base64Encoder b64(text);
+  b64.write(reinterpret_cast<const char*>(bytes), sizeof bytes);
+  b64.close();
+  return text.str();
 }
 
 void merge(Args& into, const Args& from) {
@@ -70,6 +96,16 @@ int run(const std::vector<std::string>& args, std::istream& in, std::ostream& ou
       return code::usage;
     }
     const std::string& name = args[at];
+    if (name == "keygen") {
+      if (!global.options.empty() || at + 1 != args.size()) throw UsageError("keygen takes no arguments");
+      try {
+        out << generate_key() << "\n";
+      } catch (const std::exception& e) {
+        err << "clusterctl: keygen: " << e.what() << "\n";
+        return code::failed;
+      }
+      return code::ok;
+    }
     if (name == "packet") {
       if (!global.options.empty()) throw UsageError("packet takes no global options");
       return run_packet(std::vector<std::string>(args.begin() + static_cast<std::ptrdiff_t>(at), args.end()), in, out, err);

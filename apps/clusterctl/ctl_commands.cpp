@@ -1,5 +1,6 @@
 #include "ctl_commands.hpp"
 
+#include <iostream>
 #include <ostream>
 
 #include "commands.hpp"
@@ -162,6 +163,49 @@ int tags(const Args& a, Backend& b, std::ostream& out, std::ostream&) {
   return 0;
 }
 
+// ---- keys ----
+
+void check_keys(const Args& a) {
+  if (a.positional.empty()) return;
+  const std::string& action = a.positional[0];
+  if (action == "list") {
+    if (a.positional.size() > 1) throw UsageError("keys list takes no KEY");
+    return;
+  }
+  if (action != "install" && action != "use" && action != "remove")
+    throw UsageError("unknown keys action '" + action + "' (list, install, use or remove)");
+  if (a.positional.size() > 2) throw UsageError("keys " + action + " takes one KEY");
+  if (action != "install" && a.positional.size() < 2) throw UsageError("keys " + action + " needs a KEY id (or the key)");
+}
+
+int keys(const Args& a, Backend& b, std::ostream& out, std::ostream&) {
+  JsonPtr req = request("keys");
+  if (!a.positional.empty()) {
+    req->set("action", a.positional[0]);
+    if (a.positional.size() > 1) {
+      req->set("key", a.positional[1]);
+    } else if (a.positional[0] == "install") {  // off the command line: not in ps or the history
+      std::string key;
+      std::getline(std::cin, key);
+      while (!key.empty() && (key.back() == '\r' || key.back() == ' ')) key.pop_back();
+      if (key.empty()) throw UsageError("keys install: no KEY given and none on standard input");
+      req->set("key", key);
+    }
+  }
+  JsonPtr answer = checked(b.request(req, kRequestTimeout));
+  if (a.has("json")) {
+    out << clusterapp::to_line(without_ok(answer)) << "\n";
+    return 0;
+  }
+  JsonArrayPtr list = answer->getArray("keys");
+  for (std::size_t i = 0; !list.isNull() && i < list->size(); ++i) {
+    JsonPtr k = list->getObject(static_cast<unsigned>(i));
+    out << k->optValue<std::string>("id", "?") << (k->optValue<bool>("primary", false) ? " primary" : "        ")
+        << " opened " << k->optValue<Poco::UInt64>("opened", 0) << "\n";
+  }
+  return 0;
+}
+
 // ---- channel ----
 
 void check_channel(const Args& a) {
@@ -265,6 +309,19 @@ const std::vector<Command>& commands() {
        "hear of it with the next heartbeat, sent at once) and print the new tags. \"replace\" with\n"
        "no TAG clears them.\n",
        {}, tags, check_tags},
+      {"keys", "list or change the sealer's keyring (encryption keys)",
+       "usage: clusterctl [GLOBAL] keys [list|install [KEY]|use KEY|remove KEY] [--json]\n"
+       "\n"
+       "The keyring of the daemon's sealer ([cluster] sealer = encrypt; docs/security.md), on this\n"
+       "member only. list (the default) prints one line per key, the primary (the one that seals)\n"
+       "first: ID primary opened N (packets opened with it). install adds an accepted key (base64 of\n"
+       "32 bytes, e.g. from clusterctl keygen; read from standard input when KEY is left out, so it\n"
+       "stays out of ps and the shell history); use makes a key the primary; remove drops one (not\n"
+       "the primary). KEY may be the key or its ID. Changes are written to the keyring file.\n"
+       "Rotate across a cluster: install the new key on every member, then use it on every member,\n"
+       "then remove the old one on every member. Each action prints the keyring after it.\n"
+       "--json  {\"keys\": [{\"id\", \"primary\", \"opened\"}]}\n",
+       {{"json", K::flag}}, keys, check_keys},
       {"channel", "show, join or leave channels",
        "usage: clusterctl [GLOBAL] channel [join|leave N]\n"
        "\n"

@@ -67,6 +67,37 @@ JsonPtr tags(cluster::Cluster& c, const JsonPtr& req) {
   return r;
 }
 
+// The keyring of the sealer (docs/security.md): list, install, use, remove on this member.
+JsonPtr keys(cluster::Cluster& c, const JsonPtr& req) {
+  const std::string action = get_string(req, "action", "list");
+  try {
+    if (action == "install" || action == "use" || action == "remove") {
+      const std::string key = get_string(req, "key", "");
+      if (key.empty()) throw RequestError("keys " + action + " needs a key");
+      if (action == "install") c.install_key(key);
+      else if (action == "use") c.use_key(key);
+      else c.remove_key(key);
+    } else if (action != "list") {
+      throw RequestError("unknown keys action '" + action + "' (list, install, use or remove)");
+    }
+    JsonArrayPtr list = new Poco::JSON::Array;
+    for (const auto& k : c.keys()) {
+      JsonPtr o = object();
+      o->set("id", k.id);
+      o->set("primary", k.primary);
+      o->set("opened", static_cast<Poco::UInt64>(k.opened));
+      list->add(o);
+    }
+    JsonPtr r = ok_object();
+    r->set("keys", list);
+    return r;
+  } catch (const std::invalid_argument& e) {  // the sealer refused
+    throw RequestError(e.what());
+  } catch (const std::runtime_error& e) {  // no sealer, or one without a keyring
+    throw RequestError(e.what());
+  }
+}
+
 JsonArrayPtr channel_array(const std::vector<std::uint64_t>& channels) {
   JsonArrayPtr a = new Poco::JSON::Array;
   for (auto ch : channels) a->add(static_cast<Poco::UInt64>(ch));
@@ -133,6 +164,10 @@ JsonPtr status(cluster::Cluster& c) {
   counters->set("confirmations", static_cast<Poco::UInt64>(n.confirmations));
   counters->set("nacks_sent", static_cast<Poco::UInt64>(n.nacks_sent));
   counters->set("detector_health", static_cast<Poco::UInt64>(n.detector_health));
+  counters->set("dropped_label", static_cast<Poco::UInt64>(n.dropped_label));
+  counters->set("dropped_plain", static_cast<Poco::UInt64>(n.dropped_plain));
+  counters->set("dropped_unopened", static_cast<Poco::UInt64>(n.dropped_unopened));
+  counters->set("dropped_replay", static_cast<Poco::UInt64>(n.dropped_replay));
   r->set("counters", counters);
   return r;
 }
@@ -151,6 +186,7 @@ void execute(cluster::Cluster& c, const JsonPtr& request, const Reply& reply) {
     else if (cmd == "send") response = send(c, request);
     else if (cmd == "tags") response = tags(c, request);
     else if (cmd == "channel") response = channel(c, request);
+    else if (cmd == "keys") response = keys(c, request);
     else if (cmd == "status") response = status(c);
     else if (cmd == "watch") response = error_object("'watch' is a stream: only the control connection serves it");
     else response = error_object("unknown command '" + cmd + "'");

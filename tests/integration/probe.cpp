@@ -171,7 +171,9 @@ std::string counters(const cluster::Counters& k) {
     << " conns_evicted=" << k.conns_evicted << " conns_idle_closed=" << k.conns_idle_closed
     << " probes_sent=" << k.probes_sent << " probes_indirect=" << k.probes_indirect << " probes_failed=" << k.probes_failed
     << " suspicions=" << k.suspicions << " refutations=" << k.refutations << " confirmations=" << k.confirmations
-    << " nacks_sent=" << k.nacks_sent << " detector_health=" << k.detector_health;
+    << " nacks_sent=" << k.nacks_sent << " detector_health=" << k.detector_health << " dropped_label=" << k.dropped_label
+    << " dropped_plain=" << k.dropped_plain << " dropped_unopened=" << k.dropped_unopened
+    << " dropped_replay=" << k.dropped_replay;
   return o.str();
 }
 

@@ -107,6 +107,8 @@ class MemoryNetwork {
     return it == segment.end() ? 0 : it->second;
   }
   std::vector<MemoryProtocol*> created;
+  /// Sees every packet sent (direct and multicast) from host `from`, before delivery.
+  std::function<void(const std::string& from, std::string_view packet)> tap;
   int multicasts = 0;
   int directs = 0;
   /// Calls the core made into a protocol from inside that protocol's received() ("send", ...).
@@ -167,6 +169,7 @@ inline sdk::Result MemoryProtocol::send(const ServiceInfo& peer, std::string_vie
   MemoryProtocol* to = addr.empty() ? nullptr : net_.at(std::stoi(addr));
   if (to == nullptr) return sdk::Result::failure("no listener at " + addr);
   ++net_.directs;
+  if (net_.tap) net_.tap(host_ip_, packet);
   if (net_.muted.count(host_ip_) || net_.muted.count(to->host_ip())) return sdk::Result::success();
   const auto conn = static_cast<sdk::ConnectionId>(address_);
   // Look the target up at delivery time: it may be gone by then.
@@ -179,6 +182,7 @@ inline sdk::Result MemoryProtocol::send(const ServiceInfo& peer, std::string_vie
 inline sdk::Result MemoryProtocol::multicast(std::string_view packet) noexcept {
   note_call("multicast");
   ++net_.multicasts;
+  if (net_.tap) net_.tap(host_ip_, packet);
   if (net_.muted.count(host_ip_)) return sdk::Result::success();
   for (MemoryProtocol* to : net_.multicast_members()) {
     if (net_.muted.count(to->host_ip()) || net_.broken.count(to->host_ip() + "/c")) continue;

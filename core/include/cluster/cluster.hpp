@@ -16,6 +16,7 @@
 #include "cluster/query.hpp"
 #include "cluster/resolver.hpp"
 #include "cluster/sdk/hooks.hpp"
+#include "cluster/sdk/sealer.hpp"
 #include "cluster/service.hpp"
 
 namespace cluster {
@@ -54,6 +55,11 @@ struct Counters {
   std::uint64_t confirmations = 0;    ///< suspected members declared dead
   std::uint64_t nacks_sent = 0;       ///< indirect probes whose target did not answer us
   std::uint64_t detector_health = 0;  ///< gauge: the detector's local health score, 0 = healthy
+  // The envelope (label and sealer; docs/security.md).
+  std::uint64_t dropped_label = 0;     ///< another cluster label, or none where we have one
+  std::uint64_t dropped_plain = 0;     ///< not sealed, and we seal (a downgrade)
+  std::uint64_t dropped_unopened = 0;  ///< sealed and not opened: unknown key, forged, tampered, no sealer
+  std::uint64_t dropped_replay = 0;    ///< sealed and authentic, but replayed or outside the time window
 };
 
 struct SendFlags {
@@ -160,6 +166,16 @@ class CLUSTER_API Cluster {
   HookId hook(HookPoint point, std::string name, HookFn fn, int order = 0, std::string scope = {});
 
   Counters counters() const;
+
+  /// The sealer's keyring (docs/security.md), on this member only; any thread. install_key
+  /// adds an accepted key (encrypt: base64 of 32 bytes), use_key makes a key (by id or text)
+  /// the primary that seals, remove_key drops one (never the primary), keys() lists them, the
+  /// primary first, without secrets. Refusals throw std::invalid_argument with the sealer's
+  /// message; without a sealer (or one without a keyring) std::runtime_error.
+  void install_key(const std::string& key);
+  void use_key(const std::string& key);
+  void remove_key(const std::string& key);
+  std::vector<sdk::KeyInfo> keys() const;
 
   struct Impl;  ///< internal; handles (Service, Query) reach it through a lifeline
 

@@ -55,6 +55,14 @@ struct CLUSTER_API Options {
   /// Who decides members are alive: a failure detector registered by a loaded plugin
   /// (sdk/failure_detector.hpp). "ttl" (built in) is the reference's ttl + ping rule.
   std::string failure_detector = "ttl";
+  /// Cluster label ("" = none): every packet carries it in an envelope and packets of another
+  /// label (or none) are dropped, counted as dropped_label; two clusters that share a group and
+  /// port never merge. At most 255 bytes, no control characters. A member with a label and the
+  /// reference (which has none) do not see each other (docs/security.md).
+  std::string label;
+  /// Seals (encrypts and authenticates) every packet: a sealer registered by a loaded plugin
+  /// (sdk/sealer.hpp), e.g. "encrypt" (AES-256-GCM with a keyring). "" = none.
+  std::string sealer;
   /// How long failed sids are collected before one ping goes out.
   std::chrono::milliseconds ping_delay = std::chrono::seconds(5);
   /// A pinged member must be heard from within this long...
@@ -90,6 +98,8 @@ struct CLUSTER_API Options {
   /// Reads the [cluster] section. Throws ConfigError ("file:line: reason") for unknown keys and
   /// bad values.
   static Options from_ini(const IniFile& ini);
+  /// Why `label` cannot be a [cluster] label ("" when it can).
+  static std::string label_problem(const std::string& label);
 };
 
 /// A whole node description: [cluster], [plugins] and the plugins' own sections.

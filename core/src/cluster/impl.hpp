@@ -17,6 +17,7 @@
 #include "cluster/sdk/discovery.hpp"
 #include "cluster/sdk/failure_detector.hpp"
 #include "hooks/hook_table.hpp"
+#include "messaging/envelope.hpp"
 #include "cluster/lifeline.hpp"
 #include "cluster/log_throttle.hpp"
 #include "membership/member_table.hpp"
@@ -44,6 +45,7 @@ struct ProtocolSlot final : sdk::ProtocolHost {
   sdk::ProtocolTraits traits;
   std::unordered_map<sdk::ConnectionId, StreamState> streams;
   std::unordered_map<sdk::ConnectionId, std::string> bound;  ///< conn -> peer uuid told to bind()
+  std::uint8_t lane = 0;  ///< its index among our protocols: the sealer's replay lane
 
   sdk::EventLoop& loop() noexcept override;
   void log(sdk::LogLevel level, std::string_view message) noexcept override;
@@ -68,6 +70,18 @@ struct HookSetSlot final : sdk::HookSetHost {
   const sdk::ClusterSettings& settings() const noexcept override;
   const sdk::PluginConfig& config() const noexcept override { return cfg; }
   void encode(const Payload& payload, std::string& out) const noexcept override;
+};
+
+/// The host services the sealer gets.
+struct SealerSlot final : sdk::SealerHost {
+  SealerSlot(Cluster::Impl& o, const sdk::PluginConfig& c) : owner(o), cfg(c) {}
+  Cluster::Impl& owner;
+  const sdk::PluginConfig& cfg;
+
+  sdk::EventLoop& loop() noexcept override;
+  void log(sdk::LogLevel level, std::string_view message) noexcept override;
+  const sdk::ClusterSettings& settings() const noexcept override;
+  const sdk::PluginConfig& config() const noexcept override { return cfg; }
 };
 
 /// The host side shared by the discovery and the failure detector (policy_hosts.cpp).
@@ -174,6 +188,18 @@ struct Cluster::Impl {
     for (std::size_t i = 0; i < discoveries.size() && !leaving && !left; ++i) fn(*discoveries[i]->policy);
   }
   std::unique_ptr<DetectorSlot> detector;
+  /// Label and sealer around every packet (envelope.hpp); inactive without both.
+  std::unique_ptr<SealerSlot> sealer_slot;
+  Envelope envelope{{}, nullptr};
+  LogThrottle foreign_label_log{std::chrono::minutes(1)};
+  LogThrottle unopened_log{std::chrono::minutes(1)};
+  /// Encodes `p` for protocol slot `sl` (enveloped and sealed when active); false: not sealed.
+  bool encode_for(const ProtocolSlot& sl, const Payload& p, std::string& out);
+  /// Checks the envelope of a received body: true with `payload` set, or false (counted).
+  bool open_envelope(std::string_view body, std::string_view& payload);
+  /// Checks the label, creates and starts the sealer, sets up the envelope (join, before the
+  /// protocols start). Throws ConfigError / std::runtime_error.
+  void start_sealer();
   bool joined = false;
   bool leaving = false;  ///< inside leave(): a hook run by the goodbye may call it again
   bool left = false;

@@ -59,6 +59,8 @@ void Cluster::Impl::start() {
   recently_lost = RecentlyLost(std::min<std::size_t>(opt.max_members, 1024),
                                std::clamp<Clock::duration>(opt.ttl * 10, std::chrono::minutes(1), std::chrono::hours(1)));
 
+  start_sealer();  // before any protocol: no packet goes out or comes in unsealed
+
   const auto stop_started = [this] {
     for (auto it = protocols.rbegin(); it != protocols.rend(); ++it) (*it)->proto->stop();
   };
@@ -77,6 +79,7 @@ void Cluster::Impl::start() {
                                "' (Protocol::id() must return the id it is registered under)");
     }
     s->traits = s->proto->traits();
+    s->lane = static_cast<std::uint8_t>(protocols.size());
     if (auto r = s->proto->start(); !r) {
       stop_started();
       throw std::runtime_error("protocol '" + id + "' failed to start: " + r.message());
@@ -182,7 +185,7 @@ std::string Cluster::Impl::tags_problem(const std::vector<std::string>& candidat
   p.tags = candidate;
   std::string bytes;
   bpacket::encode_payload(p, bytes);
-  if (bytes.size() > opt.max_multicast_packet)
+  if (bytes.size() + envelope.overhead() > opt.max_multicast_packet)
     return "with these tags our heartbeat is " + std::to_string(bytes.size()) + " bytes, over max_multicast_packet (" +
            std::to_string(opt.max_multicast_packet) + "): no member would hear it";
   return {};

@@ -67,13 +67,19 @@ std::vector<std::string> default_plugin_dirs() {
 
 std::vector<std::string> Options::discovery_names() const { return split_list(discovery); }
 
+std::string Options::label_problem(const std::string& label) {
+  if (label.size() > 255) return "is " + std::to_string(label.size()) + " bytes; at most 255";
+  if (has_control(label)) return "holds a control character";
+  return {};
+}
+
 Options Options::from_ini(const IniFile& ini) {
   Options o;
   const IniSection* s = ini.section("cluster");
   if (s == nullptr) return o;
   static const std::set<std::string> known = {
       "address", "port", "remote", "ttl", "heartbeat", "protocols", "channels", "tags", "hid",
-      "interface", "discovery", "failure_detector", "bind", "advertise", "ping_delay", "ping_grace", "ping_recent",
+      "interface", "discovery", "failure_detector", "label", "sealer", "bind", "advertise", "ping_delay", "ping_grace", "ping_recent",
       "max_multicast_packet", "max_members", "expiry_grace", "log_level", "max_packet", "max_buffered", "partial_timeout"};
   for (const auto& [key, v] : s->values) {
     if (key == "discovery_interval")  // documented once, never enforced: refused, not ignored
@@ -133,6 +139,12 @@ Options Options::from_ini(const IniFile& ini) {
       const std::string name = v.value;
       if (name.empty() || name.find_first_of(" \t,") != std::string::npos) bad(v, key, "needs one name");
       o.failure_detector = name;
+    } else if (key == "label") {
+      if (const std::string why = label_problem(v.value); !why.empty()) bad(v, key, why);
+      o.label = v.value;
+    } else if (key == "sealer") {
+      if (v.value.find_first_of(" \t,") != std::string::npos) bad(v, key, "needs one name");
+      o.sealer = v.value;
     } else if (key == "ping_delay") {
       o.ping_delay = parse_duration(v, key, std::chrono::milliseconds(1));
     } else if (key == "ping_grace") {

@@ -80,8 +80,11 @@ sdk::Result Cluster::Impl::multicast(Payload& p, MulticastFailure* why, bool dir
     return sdk::Result::failure("dropped by a send hook");
   }
   std::string bytes;
-  bpacket::encode_payload(p, bytes);
   sdk::Result r = sdk::Result::success();
+  if (!encode_for(*c, p, bytes)) {
+    failure = MulticastFailure::transport;
+    return sdk::Result::failure("the sealer failed");
+  }
   if (bytes.size() > opt.max_multicast_packet) {
     failure = MulticastFailure::too_large;
     r = sdk::Result::failure("packet of " + std::to_string(bytes.size()) + " bytes exceeds max_multicast_packet (" +
@@ -143,7 +146,7 @@ sdk::Result Cluster::Impl::send_to(ServiceState& s, Payload& p, const SendFlags&
       if (!run_send_hooks(copy, sl->id, &s.info)) return sdk::Result::failure("dropped by a protocol send hook");
     }
     std::string bytes;
-    bpacket::encode_payload(*attempt, bytes);
+    if (!encode_for(*sl, *attempt, bytes)) return sdk::Result::failure("the sealer failed");
     sdk::Result r = sl->traits.multicast
                         ? (bytes.size() > opt.max_multicast_packet ? sdk::Result::failure("too large for multicast")
                                                                    : sl->proto->multicast(bytes))
@@ -160,8 +163,8 @@ sdk::Result Cluster::Impl::send_to(ServiceState& s, Payload& p, const SendFlags&
         // Through the send hooks like every packet (an auth hook must sign it too).
         if (run_packet_send_hooks(hook_table, report, &s.info, counters) && run_send_hooks(report, sl->id, &s.info)) {
           std::string rb;
-          bpacket::encode_payload(report, rb);
-          if (sl->traits.multicast ? sl->proto->multicast(rb) : sl->proto->send(s.info, rb, {})) ++counters.sent;
+          if (encode_for(*sl, report, rb) && (sl->traits.multicast ? sl->proto->multicast(rb) : sl->proto->send(s.info, rb, {})))
+            ++counters.sent;
         }
       }
       return r;
@@ -238,7 +241,7 @@ sdk::Result Cluster::Impl::send_only(ServiceState& s, Payload& p, std::string_vi
   if (!run_packet_send_hooks(hook_table, p, &s.info, counters) || !run_send_hooks(p, sl->id, &s.info))
     return sdk::Result::failure("dropped by a send hook");
   std::string bytes;
-  bpacket::encode_payload(p, bytes);
+  if (!encode_for(*sl, p, bytes)) return sdk::Result::failure("the sealer failed");
   // No fallback and no failure report: a detector's probe that fails is its own signal.
   sdk::Result r = sl->proto->send(s.info, bytes, sdk::SendOptions{});
   if (r) ++counters.sent;
@@ -265,7 +268,7 @@ sdk::Result Cluster::Impl::send_contact(const sdk::ContactPoint& at, Payload& p)
   if (!run_packet_send_hooks(hook_table, p, nullptr, counters) || !run_send_hooks(p, sl->id, nullptr))
     return sdk::Result::failure("dropped by a send hook");
   std::string bytes;
-  bpacket::encode_payload(p, bytes);
+  if (!encode_for(*sl, p, bytes)) return sdk::Result::failure("the sealer failed");
   sdk::Result r = sl->proto->send(peer, bytes, sdk::SendOptions{});
   if (r) ++counters.sent;
   else ++counters.send_failures;
