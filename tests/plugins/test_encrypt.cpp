@@ -350,6 +350,22 @@ TEST_F(Encrypt, OlderThanTheWindowIsReplayed) {
   EXPECT_EQ(open(*b, packets[packets.size() - 2]), OpenStatus::ok);
 }
 
+TEST_F(Encrypt, TheWindowSlides) {
+  const std::string k = random_key();
+  auto a = member("a", {k});
+  auto b = member("b", {k});
+  std::vector<std::string> packets;
+  for (int i = 0; i < 2048; ++i) packets.push_back(seal(*a, "p"));
+  // 0..1023 in order, then only the even ones up to 2047: the window slides one by one and two
+  // by two; the odd ones left behind, still inside it, open late (the bits of the counters
+  // that left the window were cleared).
+  for (std::size_t i = 0; i < 1024; ++i) ASSERT_EQ(open(*b, packets[i]), OpenStatus::ok) << i;
+  for (std::size_t i = 1024; i < 2048; i += 2) ASSERT_EQ(open(*b, packets[i]), OpenStatus::ok) << i;
+  for (std::size_t i = 1025; i < 2048; i += 2) EXPECT_EQ(open(*b, packets[i]), OpenStatus::ok) << i;
+  for (std::size_t i = 1024; i < 2048; ++i) EXPECT_EQ(open(*b, packets[i]), OpenStatus::replayed) << i;
+  EXPECT_EQ(open(*b, packets[1023]), OpenStatus::replayed) << "highest - 1024";
+}
+
 TEST_F(Encrypt, LanesAreSeparateStreams) {
   const std::string k = random_key();
   auto a = member("a", {k});
