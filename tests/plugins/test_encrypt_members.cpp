@@ -261,14 +261,22 @@ class EncryptAttacks : public MemoryClusterTest {
       if (p->host_ip() == ip && p->id() == "c") found = p;
     return found;
   }
-  /// `packet` (framed) with its body changed by `edit`, framed again.
+  /// `packet` (a framed envelope) with its raw field (flags, label, sealed content) changed by
+  /// `edit`, framed again with the lengths that fit.
   static std::string reframed(const std::string& packet, const std::function<void(std::string&)>& edit) {
     std::string body;
     bpacket::for_each_frame(packet, bpacket::kDatagramLimit, [&](const bpacket::Frame& f) { body = f.body; });
-    edit(body);
+    const auto* p = reinterpret_cast<const std::uint8_t*>(body.data()) + 7;  // past filter and raw's id
+    std::uint64_t len = 0;
+    (void)bpacket::read_varint(p, reinterpret_cast<const std::uint8_t*>(body.data() + body.size()), len);
+    std::string raw(reinterpret_cast<const char*>(p), len);
+    edit(raw);
+    std::string inner = body.substr(0, 7);
+    bpacket::append_varint(inner, raw.size());
+    inner += raw;
     std::string out = "\xC0\x8D";
-    bpacket::append_varint(out, body.size());
-    return out + body + std::string(2, '\0');
+    bpacket::append_varint(out, inner.size());
+    return out + inner + std::string(2, '\0');
   }
 };
 
@@ -294,14 +302,15 @@ TEST_F(EncryptAttacks, TamperedTruncatedReplayedAndDowngradedPacketsAreDroppedAn
 
   deliver(captured);  // the very packet again
   EXPECT_EQ(a->counters().dropped_replay, k0.dropped_replay + 1);
-  deliver(reframed(captured, [](std::string& body) { body[body.size() / 2 + 20] ^= 0x01; }));  // ciphertext bit
-  deliver(reframed(captured, [](std::string& body) { body.pop_back(); }));                      // tag cut short
-  deliver(reframed(captured, [](std::string& body) { body.resize(body.size() - 16); }));        // no tag at all
-  deliver(reframed(captured, [](std::string& body) { body[5 + 1] ^= 0x01; }));                  // the key id
-  deliver(reframed(captured, [](std::string& body) { body[5] ^= 0x7F; }));                      // the version
+  deliver(reframed(captured, [](std::string& raw) { raw[raw.size() / 2 + 20] ^= 0x01; }));  // ciphertext bit
+  deliver(reframed(captured, [](std::string& raw) { raw.pop_back(); }));                      // tag cut short
+  deliver(reframed(captured, [](std::string& raw) { raw.resize(raw.size() - 16); }));        // no tag at all
+  // raw = flags (1) | label length (1, 0) | version (1) | key id (8) | nonce | time | ...
+  deliver(reframed(captured, [](std::string& raw) { raw[3] ^= 0x01; }));                        // the key id
+  deliver(reframed(captured, [](std::string& raw) { raw[2] ^= 0x7F; }));                        // the version
   EXPECT_EQ(a->counters().dropped_unopened, k0.dropped_unopened + 5);
   // Downgrade: the flag cleared (the content is not a payload), and a plain packet in b's name.
-  deliver(reframed(captured, [](std::string& body) { body[3] = 0; }));
+  deliver(reframed(captured, [](std::string& raw) { raw[0] = 0; }));
   Payload p;
   p.type = static_cast<std::uint64_t>(PayloadType::event);
   p.sid = b->sid();

@@ -121,8 +121,14 @@ TEST(Envelope, ALabelTravelsInClearAndOnlyTheSameLabelPasses) {
   std::string framed;
   ASSERT_TRUE(blue.encode(sample(), 0, framed));
   const std::string body = body_of(framed);
-  ASSERT_EQ(body.substr(0, 5), std::string("\0CL\0\4", 5));
-  EXPECT_EQ(body.substr(5, 4), "blue");
+  // filter = {"\x01CL"}, then raw: its length, flags 0, the label's length and the label.
+  ASSERT_EQ(body.substr(0, 10), std::string("\x0E\x01\x03\x01" "CL\x0B", 7) + std::string(1, static_cast<char>(body.size() - 8)) +
+                                    std::string("\0\4", 2));
+  EXPECT_EQ(body.substr(10, 4), "blue");
+  Payload as_reference_sees_it;  // a payload it decodes, filtered to nobody: dropped silently
+  ASSERT_TRUE(bpacket::decode_payload(body, as_reference_sees_it));
+  EXPECT_EQ(as_reference_sees_it.filter.value_or(StringList{}), StringList{"\x01" "CL"});
+  EXPECT_FALSE(as_reference_sees_it.sid.has());
   EXPECT_EQ(Envelope::label_of(body), "blue");
   EXPECT_LE(framed.size(), [] { std::string r; bpacket::encode_payload(sample(), r); return r.size(); }() + blue.overhead());
 
@@ -145,8 +151,8 @@ TEST(Envelope, SealedPacketsOpenOnlyWithTheSealerAndEveryRefusalHasItsReason) {
   std::string framed;
   ASSERT_TRUE(sealed.encode(sample(), 3, framed));
   const std::string body = body_of(framed);
-  EXPECT_EQ(body[3], '\1');                                 // the sealed flag
-  EXPECT_EQ(body.find("SEAL"), 5u);                        // the fake's content, after the header
+  EXPECT_EQ(body[8], '\1');                                // the sealed flag
+  EXPECT_EQ(body.find("SEAL"), 10u);                       // the fake's content, after the header
   std::string_view payload;
   sdk::OpenStatus why;
   ASSERT_EQ(sealed.open(body, payload, why), Envelope::Open::ok);
@@ -157,16 +163,17 @@ TEST(Envelope, SealedPacketsOpenOnlyWithTheSealerAndEveryRefusalHasItsReason) {
   EXPECT_EQ(other.open(body, payload, why), Envelope::Open::label);     // label first, no key needed
 
   std::string tampered = body;
-  tampered[5] ^= 0x20;  // inside the sealer's part: its checksum fails
+  tampered[10] ^= 0x20;  // inside the sealer's part: not its mark any more
   EXPECT_EQ(sealed.open(tampered, payload, why), Envelope::Open::unopened);
   EXPECT_EQ(why, sdk::OpenStatus::malformed);
   std::string unsealed = body;
-  unsealed[3] = '\0';  // a downgrade of the flag alone: the content does not decode as a payload
+  unsealed[8] = '\0';  // a downgrade of the flag alone: the content does not decode as a payload
   EXPECT_EQ(sealed.open(unsealed, payload, why), Envelope::Open::plain);
   std::string flagged = body;
-  flagged[3] = '\3';  // an unknown flag bit
+  flagged[8] = '\3';  // an unknown flag bit
   EXPECT_EQ(sealed.open(flagged, payload, why), Envelope::Open::malformed);
-  EXPECT_EQ(sealed.open(std::string("\0CL", 3), payload, why), Envelope::Open::plain);  // too short for an envelope
+  EXPECT_EQ(sealed.open(body.substr(0, 7), payload, why), Envelope::Open::malformed);  // the prefix alone
+  EXPECT_EQ(sealed.open(body.substr(0, body.size() - 1), payload, why), Envelope::Open::malformed);  // raw cut short
   std::string ref;
   bpacket::encode_payload(sample(), ref);
   EXPECT_EQ(sealed.open(body_of(ref), payload, why), Envelope::Open::plain);  // the reference's plain packet

@@ -6,8 +6,9 @@
 namespace cluster {
 namespace {
 
-constexpr char kMark[] = {'\0', 'C', 'L'};
-constexpr std::size_t kFixed = sizeof kMark + 2;  // mark, flags, label length
+// filter (field 14) = {"\x01CL"}, then raw (field 11): the reference drops the packet silently at
+// its filter check (no member is called that), without reading raw.
+constexpr char kPrefix[] = {14, 1, 3, 1, 'C', 'L', 11};
 constexpr unsigned char kSealed = 0x01;
 
 /// The body of a framed packet (C0 8D | varint | body | 00 00) that encode_payload wrote.
@@ -19,15 +20,24 @@ std::string_view body_of(const std::string& framed) {
   return {reinterpret_cast<const char*>(p), static_cast<std::size_t>(len)};
 }
 
-bool enveloped(std::string_view body) {
-  return body.size() >= kFixed && body.compare(0, sizeof kMark, kMark, sizeof kMark) == 0;
+/// The raw field of an enveloped body (flags, label, content), or false when `body` is none.
+bool raw_of(std::string_view body, std::string_view& raw) {
+  if (body.size() < sizeof kPrefix || body.compare(0, sizeof kPrefix, kPrefix, sizeof kPrefix) != 0) return false;
+  const auto* p = reinterpret_cast<const std::uint8_t*>(body.data()) + sizeof kPrefix;
+  const auto* end = reinterpret_cast<const std::uint8_t*>(body.data()) + body.size();
+  std::uint64_t len = 0;
+  if (!bpacket::read_varint(p, end, len) || len != static_cast<std::uint64_t>(end - p)) {
+    raw = {};  // a prefix without a well-formed raw to the end: malformed
+    return true;
+  }
+  raw = {reinterpret_cast<const char*>(p), static_cast<std::size_t>(len)};
+  return true;
 }
 
 }  // namespace
 
 Envelope::Envelope(std::string label, std::shared_ptr<sdk::PacketSealer> sealer)
     : label_(std::move(label)), sealer_(std::move(sealer)), active_(!label_.empty() || sealer_ != nullptr) {
-  header_.assign(kMark, sizeof kMark);
   header_.push_back(static_cast<char>(sealer_ ? kSealed : 0));
   header_.push_back(static_cast<char>(label_.size()));  // Options keeps it under 256 bytes
   header_ += label_;
@@ -35,8 +45,8 @@ Envelope::Envelope(std::string label, std::shared_ptr<sdk::PacketSealer> sealer)
 
 std::size_t Envelope::overhead() const noexcept {
   if (!active_) return 0;
-  // The header, its share of a longer length varint, and what sealing adds.
-  return header_.size() + 2 + (sealer_ ? sealer_->overhead() : 0);
+  // The prefix, raw's length, our header, a longer frame length, and what sealing adds.
+  return sizeof kPrefix + 3 + header_.size() + 2 + (sealer_ ? sealer_->overhead() : 0);
 }
 
 bool Envelope::encode(const Payload& p, std::uint8_t lane, std::string& out) {
@@ -48,44 +58,51 @@ bool Envelope::encode(const Payload& p, std::uint8_t lane, std::string& out) {
   scratch_.clear();  // encode_payload appends
   bpacket::encode_payload(p, scratch_);
   const std::string_view body = body_of(scratch_);
-  std::string& wrapped = wrapped_;
-  wrapped = header_;
+  std::string& raw = wrapped_;
+  raw = header_;
   if (sealer_) {
-    if (!sealer_->seal(header_, body, lane, wrapped)) return false;
+    if (!sealer_->seal(header_, body, lane, raw)) return false;
   } else {
-    wrapped.append(body.data(), body.size());
+    raw.append(body.data(), body.size());
   }
+  std::string len;
+  bpacket::append_varint(len, raw.size());
+  const std::size_t total = sizeof kPrefix + len.size() + raw.size();
   out.clear();
-  out.reserve(wrapped.size() + 2 + bpacket::kMaxVarintBytes + 2);
+  out.reserve(total + 2 + bpacket::kMaxVarintBytes + 2);
   out.push_back(static_cast<char>(bpacket::kHeader0));
   out.push_back(static_cast<char>(bpacket::kHeader1));
-  bpacket::append_varint(out, wrapped.size());
-  out += wrapped;
+  bpacket::append_varint(out, total);
+  out.append(kPrefix, sizeof kPrefix);
+  out += len;
+  out += raw;
   out.append(2, '\0');
   return true;
 }
 
 std::string_view Envelope::label_of(std::string_view body) noexcept {
-  if (!enveloped(body)) return {};
-  const std::size_t n = static_cast<unsigned char>(body[kFixed - 1]);
-  if (body.size() < kFixed + n) return {};
-  return body.substr(kFixed, n);
+  std::string_view raw;
+  if (!raw_of(body, raw) || raw.size() < 2) return {};
+  const std::size_t n = static_cast<unsigned char>(raw[1]);
+  return raw.size() < 2 + n ? std::string_view() : raw.substr(2, n);
 }
 
 Envelope::Open Envelope::open(std::string_view body, std::string_view& payload, sdk::OpenStatus& status) {
   status = sdk::OpenStatus::ok;
-  if (!enveloped(body)) {
+  std::string_view raw;
+  if (!raw_of(body, raw)) {
     if (!label_.empty()) return Open::label;
     if (sealer_) return Open::plain;
     payload = body;
     return Open::ok;
   }
-  const auto flags = static_cast<unsigned char>(body[sizeof kMark]);
-  const std::size_t label_size = static_cast<unsigned char>(body[kFixed - 1]);
-  if ((flags & ~kSealed) != 0 || body.size() < kFixed + label_size) return Open::malformed;
-  if (body.compare(kFixed, label_size, label_) != 0) return Open::label;
-  const std::string_view header = body.substr(0, kFixed + label_size);
-  const std::string_view content = body.substr(header.size());
+  if (raw.size() < 2) return Open::malformed;
+  const auto flags = static_cast<unsigned char>(raw[0]);
+  const std::size_t label_size = static_cast<unsigned char>(raw[1]);
+  if ((flags & ~kSealed) != 0 || raw.size() < 2 + label_size) return Open::malformed;
+  if (raw.compare(2, label_size, label_) != 0) return Open::label;
+  const std::string_view header = raw.substr(0, 2 + label_size);
+  const std::string_view content = raw.substr(header.size());
   if ((flags & kSealed) == 0) {
     if (sealer_) return Open::plain;
     payload = content;

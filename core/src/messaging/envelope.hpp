@@ -2,13 +2,16 @@
 // a sealer (docs/wire-format.md, "Envelope"). Without either, packets are the reference's,
 // byte for byte.
 //
-//   body = 00 'C' 'L' | flags | len(label) | label | content
+//   body = 0E 01 03 01 'C' 'L'   -- field 14 filter = {"\x01CL"}
+//          0B varint(len) raw    -- field 11 raw, to the end of the body
+//   raw  = flags | len(label) | label | content
 //   flags: bit 0 = content is sealed (else it is the payload body); other bits must be 0
 //
-// The first byte is field id 0, which no payload has: the reference drops an enveloped packet
-// as malformed, and we tell one from a plain payload by that byte alone. The label travels in
-// clear (a member of another cluster is told apart without a key) and, sealed, is authenticated
-// as part of the header.
+// Why a filter: the reference decodes the fields it knows, sees a filter that names no member
+// and drops the packet silently (any other marker, e.g. an unknown field id, makes it log an
+// error for every packet). We tell an envelope from a payload by the 7-byte prefix alone. The
+// label travels in clear (a member of another cluster is told apart without a key) and, sealed,
+// flags and label are authenticated.
 #pragma once
 
 #include <cstdint>

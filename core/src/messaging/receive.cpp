@@ -43,7 +43,7 @@ void Cluster::Impl::on_bytes(ProtocolSlot& slot, std::string_view bytes, const s
 void Cluster::Impl::on_packet(ProtocolSlot& slot, std::string_view body, const sdk::Origin& origin) {
   if (left) return;
   // Check 1b: the envelope (label, seal); nothing reads a packet before it passed.
-  if (envelope.active() || (!body.empty() && body.front() == '\0'))
+  if (envelope.active() || (!body.empty() && body.front() == 14))
     if (!open_envelope(body, body)) return;
   Payload& p = decoded;
   const std::string& my_sid = settings_.sid;

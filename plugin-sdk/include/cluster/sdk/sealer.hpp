@@ -8,11 +8,10 @@
 // the bytes before the decoder does (a forged packet reaches no decoder). Why not a transport
 // wrapper: one sealer covers every transport, present and future, with one keyring.
 //
-// The core frames a sealed packet as an envelope (docs/wire-format.md, "Envelope"):
-//   body = 00 'C' 'L' | flags | len(label) | label | content
-// Its first byte (field id 0) is no valid payload, so the reference drops it. The header is
-// authenticated by the sealer (`aad`) but not encrypted: a member of another label is told
-// apart, and counted, without a key.
+// The core frames a sealed packet as an envelope (docs/wire-format.md, "Envelope"): a payload of
+// two fields, filter = {"\x01CL"} (which the reference drops silently: it names no member) and
+// raw = flags | len(label) | label | content. `aad` is flags, length and label: authenticated
+// by the sealer but not encrypted, so a member of another label is told apart without a key.
 //
 // Every call on the loop thread; none re-enters the core.
 #pragma once
