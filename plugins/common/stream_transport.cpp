@@ -303,10 +303,11 @@ void StreamTransport::filter_failed(ConnectionId id, bool handshake, const std::
   }
   ++handshakes_failed_;
   if (c->inbound) host_.count(sdk::StreamGuard::refused);
-  const std::string who = c->inbound ? "from " + (c->ip.empty() ? std::string("a peer") : c->ip)
-                                     : "to " + (c->peer_uuid.empty() ? c->ip : c->peer_uuid + " at " + c->ip);
-  warn_throttled(options_.name + ": refused a connection " + who + ": " + error + " (" +
-                 std::to_string(handshakes_failed_) + " refused handshakes so far)");
+  const std::string what =
+      c->inbound ? "refused a connection from " + (c->ip.empty() ? std::string("a peer") : c->ip)
+                 : "handshake with " + (c->peer_uuid.empty() ? c->ip : c->peer_uuid + " at " + c->ip) + " failed";
+  warn_throttled(options_.name + ": " + what + ": " + error + " (" + std::to_string(handshakes_failed_) +
+                 " failed handshakes so far)");
   close_now(id, "handshake failed: " + error);
 }
 
@@ -380,26 +381,31 @@ Result StreamTransport::write(ConnectionId id, std::string_view bytes, bool& ove
 
 Result StreamTransport::write_filtered(Conn& c, std::string_view bytes, bool first, bool& overflow) {
   const ConnectionId id = c.id;
-  const std::size_t pending = c.out.size() - c.out_pos + c.plain.size();
-  if (pending + bytes.size() > options_.max_pending_bytes) {
+  auto over = [&](std::size_t more) {
+    if (c.out.size() - c.out_pos + c.plain.size() + more <= options_.max_pending_bytes) return false;
     overflow = true;
-    const std::string err = "pending output of connection " + std::to_string(id) + " would exceed " +
-                            std::to_string(options_.max_pending_bytes) + " bytes (peer not reading)";
-    close_now(id, err);
-    return Result::failure(options_.name + ": " + err);
-  }
+    return true;
+  };
   std::string err;
-  if (first && c.plain.empty() && c.filter->ready()) {
-    // A lone packet is sealed straight from the caller's bytes, without a copy into `plain`.
+  if (first && c.plain.empty() && c.filter->ready() && c.out_pos == c.out.size()) {
+    // A lone packet is sealed straight from the caller's bytes (no copy into `plain`) and
+    // written at once; what the kernel does not take is bounded as for tcp.
     compact(c);
     if (!c.filter->write(bytes, c.out, err)) {
       close_now(id, err);
       return Result::failure(options_.name + ": " + err);
     }
-  } else {
+    if (!flush(c, &err)) return Result::failure(options_.name + ": " + err);
+  } else if (!over(bytes.size())) {
     c.plain.append(bytes.data(), bytes.size());  // sealed by the batch timer or the handshake's end
+    if (first && !flush(c, &err)) return Result::failure(options_.name + ": " + err);
   }
-  if (first && !flush(c, &err)) return Result::failure(options_.name + ": " + err);
+  if (overflow || over(0)) {
+    err = "pending output of connection " + std::to_string(id) + " would exceed " +
+          std::to_string(options_.max_pending_bytes) + " bytes (peer not reading)";
+    close_now(id, err);
+    return Result::failure(options_.name + ": " + err);
+  }
   return Result::success();
 }
 
@@ -559,13 +565,17 @@ bool StreamTransport::unseal(ConnectionId id, std::size_t n) {
       host_.log(LogLevel::debug, options_.name + ": connection " + std::to_string(id) + " secured");
     }
     if (st == StreamFilter::Status::failed) {
-      flush(*c);  // the alert, so the peer learns why (best effort)
-      filter_failed(id, !was_ready, err);
+      // TLS 1.3: a client is ready before the server has checked its certificate; the refusal
+      // is the first thing it reads.
+      const bool handshake = !was_ready || (!c->inbound && !c->delivered);
+      if (!was_ready && !flush(*c)) return false;  // our alert first, so the peer learns why
+      filter_failed(id, handshake, err);
       return false;
     }
     // Handshake replies, and what waited for the handshake to end.
     if ((c->out_pos < c->out.size() || (!c->plain.empty() && c->filter->ready())) && !flush(*c)) return false;
     if (got > 0) {
+      c->delivered = true;
       const sdk::Origin origin{c->ip, c->local, id};  // a copy: the host may close the connection
       host_.received(std::string_view(plain_buf_.data(), got), origin);
     }

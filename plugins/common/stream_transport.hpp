@@ -150,6 +150,7 @@ class StreamTransport {
     std::unique_ptr<StreamFilter> filter;  ///< with a filter factory only
     std::string plain;                     ///< output not yet sealed by the filter
     sdk::TimerId handshake_timer = 0;      ///< closes it when the filter is not ready in time
+    bool delivered = false;                ///< the filter gave the host bytes from it
   };
 
   Conn* find(sdk::ConnectionId id) noexcept;
