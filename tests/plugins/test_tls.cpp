@@ -235,6 +235,11 @@ void expect_refused_both_ways(Harness& good, Harness& bad) {
     return l.first == sdk::LogLevel::warning && l.second.find("refused a connection") != std::string::npos;
   }) >= 1;
   EXPECT_TRUE(refused) << "a refused handshake must be logged";
+  // m finished its side of the handshake first (TLS 1.3), then read a's refusal: warned too.
+  EXPECT_TRUE(std::any_of(m.host->logs.begin(), m.host->logs.end(), [&](const auto& l) {
+    return l.first == sdk::LogLevel::warning && l.second.find("handshake with " + a.uuid()) != std::string::npos &&
+           l.second.find("failed") != std::string::npos;
+  })) << "m must learn that a refused it";
 }
 
 TEST_F(Tls, AMemberWithAForeignCaCertificateIsRefused) {
@@ -394,6 +399,29 @@ TEST_F(Tls, MissingOrWrongFilesAreRefusedAtInit) {
   EXPECT_THAT(load_error({{"cert", alpha_.cert}, {"key", alpha_.key}, {"ca", alpha_.key}}),
               HasSubstr("not a PEM CA bundle"));
   EXPECT_THAT(load_error(config(alpha_, {{"port", "70000"}})), HasSubstr("[tls] port = '70000' is out of range"));
+}
+
+// conf/tls.ini, like the other samples (test_conf_samples.cpp), names every key with its
+// default; cert, key and ca have none (required), so it is loaded with ours filled in.
+TEST_F(Tls, ConfSampleDocumentsEveryKeyWithItsDefault) {
+  const IniFile ini = IniFile::load(std::string(CLUSTER_CONF_DIR) + "/tls.ini");
+  const IniSection* section = ini.section("tls");
+  ASSERT_NE(section, nullptr);
+  ASSERT_EQ(ini.sections().size(), 1u);
+  IniSection filled = *section;
+  filled.values["cert"] = IniValue{alpha_.cert, "test:1"};
+  filled.values["key"] = IniValue{alpha_.key, "test:1"};
+  filled.values["ca"] = IniValue{pki_.ca(), "test:1"};
+  PluginManager plugins;
+  ASSERT_NO_THROW(plugins.load(plugin_path("tls"), &filled));
+  const auto& schema = plugins.protocol_config("s").values();
+  EXPECT_EQ(section->values.size(), schema.size());
+  for (const auto& [key, value] : schema) {
+    const IniValue* v = section->find(key);
+    ASSERT_NE(v, nullptr) << "tls.ini does not document '" << key << "'";
+    const bool required = key == "cert" || key == "key" || key == "ca";
+    EXPECT_EQ(v->value, required ? std::string() : value) << v->where << ": '" << key << "' is not the default";
+  }
 }
 
 }  // namespace
