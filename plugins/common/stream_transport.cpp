@@ -560,7 +560,7 @@ bool StreamTransport::unseal(ConnectionId id, std::size_t n) {
     compact(*c);
     const StreamFilter::Status st = c->filter->read(plain_buf_.data(), plain_buf_.size(), got, c->out, err);
     if (!was_ready && c->filter->ready()) {
-      host_.loop().cancel(c->handshake_timer);
+      if (c->handshake_timer != 0) host_.loop().cancel(c->handshake_timer);
       c->handshake_timer = 0;
       host_.log(LogLevel::debug, options_.name + ": connection " + std::to_string(id) + " secured");
     }
@@ -779,8 +779,11 @@ void StreamTransport::shutdown() noexcept {
     if (c->connect_timer != 0) host_.loop().cancel(c->connect_timer);
     if (c->handshake_timer != 0) host_.loop().cancel(c->handshake_timer);
     if (c->filter && c->filter->ready() && !c->connecting) {
-      std::string err;
-      if (c->plain.empty() || c->filter->write(c->plain, c->out, err)) c->filter->close(c->out);
+      try {  // the last turn's packets and a polite end (close_notify)
+        std::string err;
+        if (c->plain.empty() || c->filter->write(c->plain, c->out, err)) c->filter->close(c->out);
+      } catch (...) {  // out of memory: the peer sees the end of the stream
+      }
     }
     // Best effort, without blocking: what was sent in the last turn (a reply, a leave) goes out.
     while (c->out_pos < c->out.size()) {
