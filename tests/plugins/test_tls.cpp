@@ -35,7 +35,7 @@ class Tls : public ::testing::Test {
   std::unique_ptr<Harness> make(Harness::Config extra = {}) {
     return std::make_unique<Harness>("tls", config(alpha_, std::move(extra)));
   }
-  /// b's packets so far, none of them delivered: every log line of level warning that names `what`.
+  /// True when `n` logged a warning naming `what`.
   static bool warned(const Node& n, const std::string& what) {
     return std::any_of(n.host->logs.begin(), n.host->logs.end(), [&](const auto& l) {
       return l.first == sdk::LogLevel::warning && l.second.find(what) != std::string::npos;
