@@ -28,7 +28,7 @@ Result StreamProtocol::start() noexcept {
     if (!r) return r;
     transport_ = std::make_unique<StreamTransport>(
         host_, StreamOptions{identity_.id, config_.max_pending_bytes, identity_.tcp, identity_.keepalive,
-                             config_.limits});
+                             config_.limits, filter_, handshake_timeout_ms_});
     r = open_listener();
     if (!r) return r;
     started_ = true;

@@ -25,6 +25,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "cluster/sdk/protocol.hpp"
 #include "stream_transport.hpp"
@@ -71,6 +72,12 @@ class StreamProtocol : public sdk::Protocol {
   virtual void forget(const ServiceInfo& /*peer*/) {}
   virtual void stopped() noexcept {}
 
+  /// Every connection of the next start() gets a filter from `factory` (TLS); one that is not
+  /// ready within `handshake_timeout_ms` of its connect is refused.
+  void use_filter(StreamFilterFactory factory, int handshake_timeout_ms) {
+    filter_ = std::move(factory);
+    handshake_timeout_ms_ = handshake_timeout_ms;
+  }
   /// Hands a bound, listening, non-blocking socket to the transport (closing the previous one).
   sdk::Result listen(int fd) { return transport_->listen(fd); }
   StreamTransport& transport() noexcept { return *transport_; }
@@ -84,6 +91,8 @@ class StreamProtocol : public sdk::Protocol {
   StreamConfig config_;
   std::unique_ptr<StreamTransport> transport_;
   bool started_ = false;
+  StreamFilterFactory filter_;
+  int handshake_timeout_ms_ = 1000;
   /// "<name>: start" and the like, built once: the guards must not allocate to name a failure.
   std::string what_start_, what_send_, what_bind_, what_close_, what_peer_lost_, what_check_, what_refresh_;
 };

@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <exception>
 #include <utility>
 
 namespace cluster::transport {
@@ -147,7 +148,7 @@ void StreamTransport::on_accept() {
     }
     if (!admit(fd, ip)) continue;
     configure(fd);
-    const ConnectionId id = adopt(fd, ip, local, {});
+    const ConnectionId id = adopt(fd, ip, local, {}, false);
     if (id == 0) continue;
     Conn* c = find(id);
     c->inbound = true;
@@ -241,9 +242,23 @@ void StreamTransport::sweep_idle() {
   arm_idle_sweep();
 }
 
-ConnectionId StreamTransport::adopt(int fd, std::string ip, bool local, std::string peer_uuid) {
+ConnectionId StreamTransport::adopt(int fd, std::string ip, bool local, std::string peer_uuid, bool outbound) {
   const ConnectionId id = next_id_++;
   auto c = std::make_unique<Conn>();
+  if (options_.filter) {
+    // Never a connection without its filter: that would carry plaintext.
+    std::string why = "no filter";
+    try {
+      c->filter = options_.filter(outbound);
+    } catch (const std::exception& e) {
+      why = e.what();
+    }
+    if (!c->filter) {
+      close_fd(fd);
+      host_.log(LogLevel::error, options_.name + ": cannot set up a connection: " + why);
+      return 0;
+    }
+  }
   c->id = id;
   c->fd = fd;
   c->ip = std::move(ip);
@@ -259,9 +274,48 @@ ConnectionId StreamTransport::adopt(int fd, std::string ip, bool local, std::str
     return 0;
   }
   if (!c->peer_uuid.empty()) by_uuid_[c->peer_uuid] = id;
+  Conn& added = *c;
   conns_.emplace(id, std::move(c));
+  if (added.filter) arm_handshake(added);
   arm_idle_sweep();
   return id;
+}
+
+void StreamTransport::arm_handshake(Conn& c) {
+  if (c.handshake_timer != 0) host_.loop().cancel(c.handshake_timer);
+  const ConnectionId id = c.id;
+  c.handshake_timer = host_.loop().after(std::chrono::milliseconds(options_.handshake_timeout_ms), [this, id]() noexcept {
+    Conn* late = find(id);
+    if (late == nullptr) return;
+    late->handshake_timer = 0;
+    sdk::guard_log(host_, "stream transport: handshake timeout", [&] {
+      filter_failed(id, true, "handshake timed out after " + std::to_string(options_.handshake_timeout_ms) + " ms");
+    });
+  });
+}
+
+void StreamTransport::filter_failed(ConnectionId id, bool handshake, const std::string& error) {
+  Conn* c = find(id);
+  if (c == nullptr) return;
+  if (!handshake) {
+    close_now(id, error);
+    return;
+  }
+  ++handshakes_failed_;
+  if (c->inbound) host_.count(sdk::StreamGuard::refused);
+  const std::string what =
+      c->inbound ? "refused a connection from " + (c->ip.empty() ? std::string("a peer") : c->ip)
+                 : "handshake with " + (c->peer_uuid.empty() ? c->ip : c->peer_uuid + " at " + c->ip) + " failed";
+  warn_throttled(options_.name + ": " + what + ": " + error + " (" + std::to_string(handshakes_failed_) +
+                 " failed handshakes so far)");
+  close_now(id, "handshake failed: " + error);
+}
+
+void StreamTransport::compact(Conn& c) {
+  if (c.out_pos >= kCompactAt || (c.out_pos > 0 && c.out_pos * 2 >= c.out.size())) {
+    c.out.erase(0, c.out_pos);
+    c.out_pos = 0;
+  }
 }
 
 bool StreamTransport::usable(ConnectionId id) {
@@ -293,6 +347,7 @@ Result StreamTransport::write(ConnectionId id, std::string_view bytes, bool& ove
   // behind a full socket or a connect in progress) are appended for the batch timer.
   const bool first = !c->batching && !c->connecting;
   if (first) start_batch(*c);
+  if (c->filter) return write_filtered(*c, bytes, first, overflow);
   std::size_t done = 0;
   if (first && c->out_pos == c->out.size()) {
     while (done < bytes.size()) {
@@ -319,12 +374,52 @@ Result StreamTransport::write(ConnectionId id, std::string_view bytes, bool& ove
     close_now(id, err);
     return Result::failure(options_.name + ": " + err);
   }
-  if (c->out_pos >= kCompactAt || (c->out_pos > 0 && c->out_pos * 2 >= c->out.size())) {
-    c->out.erase(0, c->out_pos);
-    c->out_pos = 0;
-  }
+  compact(*c);
   c->out.append(bytes.data() + done, rest);  // the batch timer (or writable) flushes it
   return Result::success();
+}
+
+Result StreamTransport::write_filtered(Conn& c, std::string_view bytes, bool first, bool& overflow) {
+  const ConnectionId id = c.id;
+  auto over = [&](std::size_t more) {
+    if (c.out.size() - c.out_pos + c.plain.size() + more <= options_.max_pending_bytes) return false;
+    overflow = true;
+    return true;
+  };
+  std::string err;
+  if (first && c.plain.empty() && c.filter->ready() && c.out_pos == c.out.size()) {
+    // A lone packet is sealed straight from the caller's bytes (no copy into `plain`) and
+    // written at once; what the kernel does not take is bounded as for tcp.
+    compact(c);
+    if (!c.filter->write(bytes, c.out, err)) {
+      close_now(id, err);
+      return Result::failure(options_.name + ": " + err);
+    }
+    if (!flush(c, &err)) return Result::failure(options_.name + ": " + err);
+  } else if (!over(bytes.size())) {
+    c.plain.append(bytes.data(), bytes.size());  // sealed by the batch timer or the handshake's end
+    if (first && !flush(c, &err)) return Result::failure(options_.name + ": " + err);
+  }
+  if (overflow || over(0)) {
+    err = "pending output of connection " + std::to_string(id) + " would exceed " +
+          std::to_string(options_.max_pending_bytes) + " bytes (peer not reading)";
+    close_now(id, err);
+    return Result::failure(options_.name + ": " + err);
+  }
+  return Result::success();
+}
+
+bool StreamTransport::seal(Conn& c, std::string* error) {
+  compact(c);
+  std::string err;
+  if (!c.filter->write(c.plain, c.out, err)) {
+    if (error != nullptr) *error = err;
+    close_now(c.id, err);
+    return false;
+  }
+  c.plain.clear();
+  if (c.plain.capacity() > kShrinkAbove) c.plain.shrink_to_fit();
+  return true;
 }
 
 void StreamTransport::start_batch(Conn& c) {
@@ -352,9 +447,10 @@ void StreamTransport::flush_batches() {
   }
 }
 
-bool StreamTransport::flush(Conn& c) {
+bool StreamTransport::flush(Conn& c, std::string* error) {
   if (c.connecting) return true;  // finish_connect() flushes
   const ConnectionId id = c.id;
+  if (c.filter && !c.plain.empty() && c.filter->ready() && !seal(c, error)) return false;
   while (c.out_pos < c.out.size()) {
     const ssize_t n = ::send(c.fd, c.out.data() + c.out_pos, c.out.size() - c.out_pos, MSG_NOSIGNAL);
     if (n > 0) {
@@ -364,14 +460,16 @@ bool StreamTransport::flush(Conn& c) {
     }
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && would_block(errno)) break;
-    close_now(id, n < 0 ? sys_error("send") : std::string("send: wrote nothing"));
+    const std::string err = n < 0 ? sys_error("send") : std::string("send: wrote nothing");
+    if (error != nullptr) *error = err;
+    close_now(id, err);
     return false;
   }
   if (c.out_pos == c.out.size()) {
     c.out.clear();
     c.out_pos = 0;
     if (c.out.capacity() > kShrinkAbove) c.out.shrink_to_fit();
-    if (c.closing) {
+    if (c.closing && c.plain.empty()) {
       close_now(id, "closed after flushing");
       return false;
     }
@@ -413,6 +511,11 @@ void StreamTransport::read_some(ConnectionId id, std::uint32_t flags) {
     const ssize_t n = ::recv(c->fd, read_buf_.data(), read_buf_.size(), 0);
     if (n > 0) {
       c->last_read = c->last_active = host_.loop().now();
+      if (c->filter) {
+        if (!unseal(id, static_cast<std::size_t>(n))) return;
+        if (static_cast<std::size_t>(n) < read_buf_.size()) return;
+        continue;
+      }
       // A copy: the host may close this connection (and free its Conn) while it runs.
       const sdk::Origin origin{c->ip, c->local, id};
       host_.received(std::string_view(read_buf_.data(), static_cast<std::size_t>(n)), origin);
@@ -441,6 +544,49 @@ void StreamTransport::read_some(ConnectionId id, std::uint32_t flags) {
   }
 }
 
+bool StreamTransport::unseal(ConnectionId id, std::size_t n) {
+  std::string err;
+  Conn* c = find(id);
+  if (!c->filter->feed(std::string_view(read_buf_.data(), n), err)) {
+    filter_failed(id, !c->filter->ready(), err);
+    return false;
+  }
+  if (plain_buf_.size() != kReadBuffer) plain_buf_.resize(kReadBuffer);
+  for (;;) {
+    c = find(id);
+    if (c == nullptr || stopped_) return false;
+    const bool was_ready = c->filter->ready();
+    std::size_t got = 0;
+    compact(*c);
+    const StreamFilter::Status st = c->filter->read(plain_buf_.data(), plain_buf_.size(), got, c->out, err);
+    if (!was_ready && c->filter->ready()) {
+      if (c->handshake_timer != 0) host_.loop().cancel(c->handshake_timer);
+      c->handshake_timer = 0;
+      host_.log(LogLevel::debug, options_.name + ": connection " + std::to_string(id) + " secured");
+    }
+    if (st == StreamFilter::Status::failed) {
+      // TLS 1.3: a client is ready before the server has checked its certificate; the refusal
+      // is the first thing it reads.
+      const bool handshake = !was_ready || (!c->inbound && !c->delivered);
+      if (!was_ready && !flush(*c)) return false;  // our alert first, so the peer learns why
+      filter_failed(id, handshake, err);
+      return false;
+    }
+    // Handshake replies, and what waited for the handshake to end.
+    if ((c->out_pos < c->out.size() || (!c->plain.empty() && c->filter->ready())) && !flush(*c)) return false;
+    if (got > 0) {
+      c->delivered = true;
+      const sdk::Origin origin{c->ip, c->local, id};  // a copy: the host may close the connection
+      host_.received(std::string_view(plain_buf_.data(), got), origin);
+    }
+    if (st == StreamFilter::Status::closed) {
+      close_now(id, "closed by peer");
+      return false;
+    }
+    if (got < plain_buf_.size()) return find(id) != nullptr && !stopped_;
+  }
+}
+
 void StreamTransport::finish_connect(Conn& c) {
   const ConnectionId id = c.id;
   int err = 0;
@@ -455,6 +601,7 @@ void StreamTransport::finish_connect(Conn& c) {
     host_.loop().cancel(c.connect_timer);
     c.connect_timer = 0;
   }
+  if (c.filter && !c.filter->ready()) arm_handshake(c);  // the connect had its own timeout
   flush(c);
 }
 
@@ -465,7 +612,8 @@ void StreamTransport::close_now(ConnectionId id, std::string_view why) {
   conns_.erase(it);
   if (c->watch != 0) host_.loop().unwatch(c->watch);
   if (c->connect_timer != 0) host_.loop().cancel(c->connect_timer);
-  if (const std::size_t unsent = c->out.size() - c->out_pos; unsent > 0)
+  if (c->handshake_timer != 0) host_.loop().cancel(c->handshake_timer);
+  if (const std::size_t unsent = c->out.size() - c->out_pos + c->plain.size(); unsent > 0)
     host_.log(LogLevel::warning, options_.name + ": connection " + std::to_string(id) +
                                      (c->peer_uuid.empty() ? std::string() : " to " + c->peer_uuid) + " closed (" +
                                      std::string(why) + ") with " + std::to_string(unsent) + " bytes unsent");
@@ -528,8 +676,15 @@ Result StreamTransport::send(const ServiceInfo& peer, std::string_view packet,
   Result r = connect(fd, ip, local, pending_ms);
   if (!r) return r;
   configure(fd);
-  const ConnectionId id = adopt(fd, std::move(ip), local, peer.uuid);
-  if (id == 0) return Result::failure(options_.name + ": cannot watch the new connection");
+  const ConnectionId id = adopt(fd, std::move(ip), local, peer.uuid, true);
+  if (id == 0) return Result::failure(options_.name + ": cannot set up the new connection");
+  if (Conn* c = find(id); c->filter) {
+    std::string err;
+    if (!c->filter->open(c->out, err)) {
+      close_now(id, err);
+      return Result::failure(options_.name + ": " + err);
+    }
+  }
   host_.log(LogLevel::debug, options_.name + ": connection " + std::to_string(id) + " to " + peer.uuid +
                                  (pending_ms > 0 ? " (connecting)" : ""));
   if (pending_ms > 0) {
@@ -537,6 +692,10 @@ Result StreamTransport::send(const ServiceInfo& peer, std::string_view packet,
     // the connection's buffer; writable (connected) or an error or the timer decides.
     Conn* c = find(id);
     c->connecting = true;
+    if (c->handshake_timer != 0) {  // armed again once connected
+      host_.loop().cancel(c->handshake_timer);
+      c->handshake_timer = 0;
+    }
     c->connect_timer = host_.loop().after(std::chrono::milliseconds(pending_ms), [this, id]() noexcept {
       Conn* late = find(id);
       if (late == nullptr) return;
@@ -570,6 +729,14 @@ void StreamTransport::bind(ConnectionId conn, std::string_view peer_uuid) {
 void StreamTransport::close(ConnectionId conn) {
   Conn* c = find(conn);
   if (c == nullptr) return;
+  if (c->filter && !c->plain.empty()) {
+    // Sealed now or never: a closing connection reads nothing more, so no handshake can end.
+    if (c->connecting || !c->filter->ready()) {
+      close_now(conn, "closed before the handshake ended");
+      return;
+    }
+    if (!seal(*c, nullptr)) return;
+  }
   if (c->out_pos == c->out.size()) {
     close_now(conn, "closed");
     return;
@@ -610,6 +777,14 @@ void StreamTransport::shutdown() noexcept {
   for (auto& [id, c] : conns_) {
     if (c->watch != 0) host_.loop().unwatch(c->watch);
     if (c->connect_timer != 0) host_.loop().cancel(c->connect_timer);
+    if (c->handshake_timer != 0) host_.loop().cancel(c->handshake_timer);
+    if (c->filter && c->filter->ready() && !c->connecting) {
+      try {  // the last turn's packets and a polite end (close_notify)
+        std::string err;
+        if (c->plain.empty() || c->filter->write(c->plain, c->out, err)) c->filter->close(c->out);
+      } catch (...) {  // out of memory: the peer sees the end of the stream
+      }
+    }
     // Best effort, without blocking: what was sent in the last turn (a reply, a leave) goes out.
     while (c->out_pos < c->out.size()) {
       const ssize_t n = ::send(c->fd, c->out.data() + c->out_pos, c->out.size() - c->out_pos, MSG_NOSIGNAL | MSG_DONTWAIT);

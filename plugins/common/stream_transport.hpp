@@ -14,6 +14,12 @@
 // call, and connection_closed() is never called from inside a host->protocol call: it is queued
 // and delivered from a zero-delay timer (cancelled by shutdown(), so nothing of the plugin is
 // left in the loop after stop()).
+//
+// Filters (stream_filter.hpp; TLS for "s"): with a filter factory in the options every
+// connection gets one; the socket then carries what the filter makes of the host's packets,
+// and the host gets what the filter makes of the socket's bytes. Packets sent before the filter
+// is ready (the handshake) wait as plaintext, counted against max_pending_bytes, and so do the
+// packets after the first of a loop turn: the batch is sealed at once, into few TLS records.
 #pragma once
 
 #include <sys/socket.h>
@@ -30,6 +36,7 @@
 #include "cluster/sdk/config.hpp"
 #include "cluster/sdk/protocol.hpp"
 #include "net.hpp"
+#include "stream_filter.hpp"
 
 namespace cluster::transport {
 
@@ -47,6 +54,8 @@ struct StreamOptions {
   bool tcp = false;                              ///< TCP_NODELAY (+ keepalive below) on connections
   bool keepalive = false;                        ///< SO_KEEPALIVE on connections
   StreamLimits limits;
+  StreamFilterFactory filter;                    ///< empty: bytes go through as they are
+  int handshake_timeout_ms = 1000;               ///< a filter must be ready within this (after connect)
 };
 
 /// The config keys both stream transports have, described once (their schemas list them).
@@ -117,6 +126,8 @@ class StreamTransport {
   std::size_t connection_count() const noexcept { return conns_.size(); }
   std::size_t pending_bytes(sdk::ConnectionId conn) const noexcept;
   std::size_t inbound_count() const noexcept { return inbound_; }
+  /// Connections whose filter failed before it was ready (refused handshakes).
+  std::size_t handshakes_failed() const noexcept { return handshakes_failed_; }
 
  private:
   struct Conn {
@@ -136,17 +147,34 @@ class StreamTransport {
     sdk::TimerId connect_timer = 0;  ///< closes it when the connect takes too long
     bool inbound = false;           ///< accepted (counts against the connection caps)
     sdk::EventLoop::Clock::time_point last_active{};  ///< opened, read from or written to
+    std::unique_ptr<StreamFilter> filter;  ///< with a filter factory only
+    std::string plain;                     ///< output not yet sealed by the filter
+    sdk::TimerId handshake_timer = 0;      ///< closes it when the filter is not ready in time
+    bool delivered = false;                ///< the filter gave the host bytes from it
   };
 
   Conn* find(sdk::ConnectionId id) noexcept;
-  sdk::ConnectionId adopt(int fd, std::string ip, bool local, std::string peer_uuid);
+  sdk::ConnectionId adopt(int fd, std::string ip, bool local, std::string peer_uuid, bool outbound);
   void configure(int fd) noexcept;
   /// A connection usable for a new packet: open, not closing, not closed by the peer.
   bool usable(sdk::ConnectionId id);
   /// Writes or queues `bytes`; `overflow` tells a full output buffer from a dead connection.
   sdk::Result write(sdk::ConnectionId id, std::string_view bytes, bool& overflow);
-  /// Writes pending output; false when the connection failed (and was closed).
-  bool flush(Conn& c);
+  /// Writes pending output (sealing the plaintext first once the filter is ready); false when
+  /// the connection failed (and was closed), with the reason in `error` when given.
+  bool flush(Conn& c, std::string* error = nullptr);
+  /// write() for a connection with a filter.
+  sdk::Result write_filtered(Conn& c, std::string_view bytes, bool first, bool& overflow);
+  /// Seals the pending plaintext into the output; false when the filter failed (closed).
+  bool seal(Conn& c, std::string* error);
+  /// Gives read_buf_'s first `n` bytes to the filter and the host what comes out; false when
+  /// the connection is gone.
+  bool unseal(sdk::ConnectionId id, std::size_t n);
+  /// The filter of `c` failed: a refused handshake (counted, warned) or a broken stream.
+  void filter_failed(sdk::ConnectionId id, bool handshake, const std::string& error);
+  void arm_handshake(Conn& c);
+  /// Drops the output already written, so appends do not grow the buffer forever.
+  static void compact(Conn& c);
   void update_interest(Conn& c) noexcept;
   void on_ready(sdk::ConnectionId id, std::uint32_t flags);
   void read_some(sdk::ConnectionId id, std::uint32_t flags);
@@ -182,6 +210,8 @@ class StreamTransport {
   std::vector<sdk::ConnectionId> batched_;  ///< connections written to this turn
   sdk::TimerId batch_timer_ = 0;
   std::vector<char> read_buf_;
+  std::vector<char> plain_buf_;  ///< what a filter makes of read_buf_
+  std::size_t handshakes_failed_ = 0;
   bool stopped_ = false;
   LocalAddresses locals_;
   std::size_t inbound_ = 0;

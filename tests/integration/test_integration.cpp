@@ -36,6 +36,7 @@
 #include "netns.hpp"
 #include "probe.hpp"
 #include "strings.hpp"
+#include "tls_certs.hpp"
 
 namespace {
 
@@ -600,6 +601,35 @@ TEST_F(Integration, RediscoveredMemberIsGreetedDirectly) {
   EXPECT_EQ(counters(a)["send_failures"], 0u);
   std::this_thread::sleep_for(milliseconds(100));
   EXPECT_EQ(prop(own_props(b), "t", "port"), port) << "b recreated its healthy TCP listener";
+}
+
+// h. Members that run only tls and multicast ("s c") answer each other's queries over s
+// (certificates made by the test).
+TEST_F(Integration, TlsMembersAnswerQueriesOverS) {
+  cluster::test::TestPki pki(dir_);
+  auto tls_member = [&](const std::string& name) {
+    MemberOptions o;
+    o.protocols = "s c";
+    o.load = "udp-multicast tls";
+    const cluster::test::CertFiles files = pki.member(name);
+    o.extra_ini = "[tls]\ncert = " + files.cert + "\nkey = " + files.key + "\nca = " + pki.ca() + "\n";
+    return o;
+  };
+  std::vector<Member*> ms{&spawn("a", tls_member("a")), &spawn("b", tls_member("b"))};
+  await_joined(ms);
+  ASSERT_TRUE(await_mesh(ms, milliseconds(5000))) << "no mesh";
+  Member& a = *ms[0];
+  Member& b = *ms[1];
+  ASSERT_FALSE(await_peer_prop(a, b, "s", "port").empty());
+  ASSERT_EQ(b.proc->command("answer", "answering"), "answering");
+  EXPECT_EQ(a.proc->command("query " + b.uuid + " ping 3000", {"answers ", "timeout ", "stuck "}, milliseconds(6000)),
+            "answers 1 " + b.uuid + "=" + b.sid + ":ping");
+  const std::size_t from = b.proc->lines().size();
+  EXPECT_EQ(a.proc->command("send " + b.sid + " secret", "sent "), "sent 1");
+  const auto ev = await_line(b, "event " + a.uuid + " ", milliseconds(2000), from);
+  ASSERT_TRUE(ev.has_value()) << "b never got the event";
+  EXPECT_EQ(ev->text, "event " + a.uuid + " s secret");
+  EXPECT_EQ(counters(a)["send_failures"], 0u);
 }
 
 }  // namespace

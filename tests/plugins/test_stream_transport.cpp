@@ -1,4 +1,4 @@
-// What the tcp ("t") and unix ("u") transports share (plugins/common/stream_transport): one
+// What the tcp ("t"), tls ("s") and unix ("u") transports share (plugins/common/stream_transport): one
 // connection per peer used both ways, chunked reads reassembled by the host, large packets
 // through partial writes, bounded output buffers, close/peer_lost/stop, re-entrant hosts.
 #include <gmock/gmock.h>
@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "protocol_harness.hpp"
+#include "tls_certs.hpp"
 
 namespace cluster::test {
 namespace {
@@ -19,6 +20,13 @@ class Stream : public ::testing::TestWithParam<std::string> {
  protected:
   std::unique_ptr<Harness> make(Harness::Config cfg = {}) {
     if (GetParam() == "unix") cfg.emplace("path_prefix", dir_.path() + "/");
+    if (GetParam() == "tls") {  // certificates made for this test
+      if (!pki_) pki_ = std::make_unique<TestPki>(dir_.path());
+      const CertFiles member = pki_->member("member");
+      cfg.emplace("cert", member.cert);
+      cfg.emplace("key", member.key);
+      cfg.emplace("ca", pki_->ca());
+    }
     return std::make_unique<Harness>(GetParam(), cfg);
   }
   /// How `n` looks to a member that has none of its props: only an existing connection reaches it.
@@ -40,6 +48,7 @@ class Stream : public ::testing::TestWithParam<std::string> {
   }
 
   TempDir dir_;
+  std::unique_ptr<TestPki> pki_;
 };
 
 TEST_P(Stream, ExchangesBothWaysOverOneConnectionPerPeer) {
@@ -82,7 +91,7 @@ TEST_P(Stream, OriginTellsLocalPeer) {
   ASSERT_EQ(b.host->packets.size(), 1u);
   const sdk::Origin& o = b.host->packets[0].origin;
   EXPECT_TRUE(o.local);
-  EXPECT_EQ(o.ip, GetParam() == "tcp" ? "127.0.0.1" : "");
+  EXPECT_EQ(o.ip, GetParam() == "unix" ? "" : "127.0.0.1");
 }
 
 TEST_P(Stream, ManySmallPacketsKeepTheirOrder) {
@@ -162,6 +171,7 @@ class RawPeer {
 };
 
 TEST_P(Stream, PacketsOfOneLoopTurnGoOutTogether) {
+  if (GetParam() == "tls") GTEST_SKIP() << "reads plaintext from a raw socket";
   auto h = make();
   Node& a = h->start("sidA0001");
   RawPeer peer(h->protocol_id, dir_.file("raw.sock"));
@@ -224,7 +234,9 @@ TEST_P(Stream, PeerNotReadingFailsTheSendAndClosesTheConnection) {
   for (; sent < 64 && r; ++sent) r = a.proto->send(b.info(), big, {});  // the loop never runs: b reads nothing
   ASSERT_FALSE(r) << "64 MiB were accepted with max_pending_bytes = 1 MiB";
   EXPECT_THAT(r.message(), HasSubstr("exceed"));
-  EXPECT_GT(sent, 1);
+  // tls: the handshake cannot end while the loop stands still, so the kernel takes nothing and
+  // the first packet (1 MiB and its header) is already over the bound.
+  EXPECT_GT(sent, GetParam() == "tls" ? 0 : 1);
   // a reports its connection closed; b sees the connection end too.
   ASSERT_TRUE(h->run_until([&] { return a.host->closed.size() == 1 && b.host->closed.size() == 1; }));
   // Every packet b got is intact (the last, cut one is dropped with the connection).
@@ -373,7 +385,7 @@ TEST_P(Stream, ConnectionIdsAreUniqueAndNonZero) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Transports, Stream, ::testing::Values("tcp", "unix"),
+INSTANTIATE_TEST_SUITE_P(Transports, Stream, ::testing::Values("tcp", "unix", "tls"),
                          [](const ::testing::TestParamInfo<std::string>& i) { return i.param; });
 
 }  // namespace
