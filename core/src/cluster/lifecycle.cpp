@@ -185,8 +185,9 @@ std::string Cluster::Impl::tags_problem(const std::vector<std::string>& candidat
   p.tags = candidate;
   std::string bytes;
   bpacket::encode_payload(p, bytes);
-  if (bytes.size() + envelope.overhead() > opt.max_multicast_packet)
-    return "with these tags our heartbeat is " + std::to_string(bytes.size()) + " bytes, over max_multicast_packet (" +
+  const std::size_t size = bytes.size() + envelope.overhead();  // sealed and labelled, at most
+  if (size > opt.max_multicast_packet)
+    return "with these tags our heartbeat is " + std::to_string(size) + " bytes, over max_multicast_packet (" +
            std::to_string(opt.max_multicast_packet) + "): no member would hear it";
   return {};
 }
