@@ -1,6 +1,10 @@
 // clusterd and clusterctl as processes over the real plugins, inside a private network
 // namespace (ctest runs this suite through tests/plugins/netns-run).
+#include <sys/stat.h>
+
 #include <csignal>
+#include <fstream>
+#include <iterator>
 
 #include "daemon_fixture.hpp"
 #include "netns.hpp"
@@ -254,4 +258,71 @@ TEST_F(Processes, NoMulticastRouteFailsJoinWithExit69) {
       << r.err;
   EXPECT_NE(r.err.find("Network is unreachable"), std::string::npos) << r.err;
   EXPECT_FALSE(exists(sock("a"))) << "the control socket is removed when the join fails";
+}
+
+// The keyring through the control socket: clusterctl keygen, keys list/install/use/remove on
+// two daemons sealed with the encrypt plugin; each step keeps them talking, the refusals exit 1
+// with the reason, and the keyring files follow.
+TEST_F(Processes, KeysRotateThroughClusterctl) {
+  Ran gen = ctl({"keygen"});
+  ASSERT_EQ(gen.rc, 0) << gen.err;
+  ASSERT_EQ(gen.out.size(), 45u) << gen.out;  // 44 base64 characters for 32 bytes, and a newline
+  const std::string fresh = gen.out.substr(0, 44);
+  const std::string first = "3q2+7wABAgMEBQYHCAkKCwwNDg8QERITFBUWFxgZGhs=";
+  const auto sealed = [&](const std::string& name, const std::string& tags) {
+    const std::string keyring = write(name + ".keyring", first + "\n");
+    ::chmod(keyring.c_str(), 0600);
+    return write(name + ".ini", "[cluster]\nheartbeat = 200ms\nttl = 2s\nport = " + std::to_string(port) +
+                                    "\nprotocols = t c\ntags = " + tags + "\nsealer = encrypt\n"
+                                    "[plugins]\nload = udp-multicast tcp encrypt\n"
+                                    "[encrypt]\nkeyring = " + keyring + "\n"
+                                    "[control]\nsocket = " + sock(name) + "\n");
+  };
+  pa = daemon(sealed("a", "alpha"));
+  pb = daemon(sealed("b", "beta"));
+  ua = ready(sock("a"));
+  ub = ready(sock("b"));
+  ASSERT_FALSE(ua.empty()) << pa->err();
+  ASSERT_FALSE(ub.empty()) << pb->err();
+  ASSERT_TRUE(eventually([&] { return members(sock("a")) == std::vector<std::string>{ub}; }));
+  const auto keys = [&](const std::string& who, std::vector<std::string> args) {
+    args.insert(args.begin(), {"--socket", sock(who), "keys"});
+    return ctl(args);
+  };
+  Ran r = keys("a", {"--json"});
+  ASSERT_EQ(r.rc, 0) << r.err;
+  auto list = parse_object(r.out)->getArray("keys");
+  ASSERT_EQ(list->size(), 1u);
+  const std::string old_id = list->getObject(0)->getValue<std::string>("id");
+  EXPECT_EQ(old_id.size(), 16u);
+  for (const char* who : {"a", "b"}) {
+    r = keys(who, {"install", fresh});
+    ASSERT_EQ(r.rc, 0) << r.err;
+    EXPECT_EQ(r.out.find(fresh), std::string::npos) << "a key was printed";
+  }
+  r = keys("a", {});
+  const std::string new_id = r.out.substr(r.out.rfind('\n', r.out.size() - 2) + 1, 16);
+  ASSERT_NE(new_id, old_id) << r.out;
+  for (const char* who : {"a", "b"}) ASSERT_EQ(keys(who, {"use", new_id}).rc, 0);
+  r = keys("a", {"remove", new_id});
+  EXPECT_EQ(r.rc, 1);
+  EXPECT_NE(r.err.find("primary"), std::string::npos) << r.err;
+  for (const char* who : {"a", "b"}) ASSERT_EQ(keys(who, {"remove", old_id}).rc, 0);
+  r = keys("a", {});
+  EXPECT_EQ(r.out.rfind(new_id + " primary opened ", 0), 0u) << r.out;
+  EXPECT_EQ(r.out.find(old_id), std::string::npos) << r.out;
+  std::ifstream file(dir / "a.keyring");
+  const std::string text((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+  EXPECT_NE(text.find(fresh + "\n"), std::string::npos) << text;  // under a comment header
+  EXPECT_EQ(text.find(first), std::string::npos) << text;
+  // Still one cluster: a query goes through with the new key alone.
+  r = ctl({"--socket", sock("a"), "query", "--resolve", "beta", "--query", "x", "--timeout", "3000"});
+  EXPECT_NE(r.out.find(ub), std::string::npos) << r.out << r.err;
+  EXPECT_EQ(members(sock("a")), std::vector<std::string>{ub});
+  // A daemon without a sealer says so.
+  auto pc = daemon(node("c", "gamma"));
+  ASSERT_FALSE(ready(sock("c")).empty()) << pc->err();
+  r = keys("c", {});
+  EXPECT_EQ(r.rc, 1);
+  EXPECT_NE(r.err.find("no sealer"), std::string::npos) << r.err;
 }

@@ -98,9 +98,16 @@ std::uint16_t free_tcp_port() {
   return ntohs(sin.sin_port);
 }
 
+/// Members lost by any member of these tests (a rotation must lose none).
+std::atomic<int> members_lost{0};
+
 std::unique_ptr<Cluster> join(const std::string& ini) {
   NodeConfig cfg = NodeConfig::from_ini(IniFile::parse(ini, "node.ini"));
   return Cluster::join(cfg, [](Cluster& c) {
+    c.hook(HookPoint::service_lost, "count-lost", [](HookContext&) {
+      ++members_lost;
+      return Verdict::pass;
+    });
     c.hook(HookPoint::query, "answer", [&c](HookContext& ctx) {
       ctx.answer = c.sid() + ":" + ctx.payload->data.value_or("");
       return Verdict::modified;
@@ -141,6 +148,7 @@ TEST(EncryptMembers, KeyRotationAcrossThreeMembersUnderQueryLoadFailsNoQuery) {
     return true;
   })) << "the three never met";
 
+  const int lost_before = members_lost;
   // The load: every member asks the other two, round after round, until told to stop.
   std::atomic<bool> stop{false};
   std::atomic<int> asked{0}, failed{0};
@@ -189,6 +197,7 @@ TEST(EncryptMembers, KeyRotationAcrossThreeMembersUnderQueryLoadFailsNoQuery) {
 
   EXPECT_GT(asked.load(), 30);
   EXPECT_EQ(failed.load(), 0) << why;
+  EXPECT_EQ(members_lost - lost_before, 0) << "a member was lost during the rotation";
   for (std::size_t i = 0; i < m.size(); ++i) {
     const auto keys = m[i]->keys();
     ASSERT_EQ(keys.size(), 1u) << ids(keys);
