@@ -942,15 +942,18 @@ int driver_main(int argc, char** argv) {
   s.fleet.tmp = tmpl;
   s.fleet.plugin_dir = plugin_dir;
   s.fleet.self = fs::read_symlink("/proc/self/exe").string();
+  Report rep;
   if (s.envelopes.count("encrypt") && (s.wants("query") || s.wants("throughput"))) {
     s.keyring = s.fleet.tmp + "/keyring";  // in the mkdtemp folder (0700), removed with it
-    if (!write_keyring(s.keyring)) {
-      progress("cannot write " + s.keyring + ": the encrypted variants are skipped");
+    std::string why;
+    if (!fs::exists(plugin_dir + "/cluster-encrypt.so")) why = "no cluster-encrypt.so in " + plugin_dir;
+    else if (!write_keyring(s.keyring)) why = "cannot write " + s.keyring;
+    if (!why.empty()) {
+      rep.notes.push_back(why + ": the encrypted variants are skipped");
+      progress(rep.notes.back());
       s.keyring.clear();
     }
   }
-
-  Report rep;
   int rc = 0;
   const std::vector<std::pair<std::string, std::function<void(Settings&, Report&)>>> scenarios = {
       {"discovery", discovery}, {"failure", failure}, {"query", query}, {"throughput", throughput}, {"footprint", footprint}};
