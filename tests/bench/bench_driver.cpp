@@ -17,6 +17,7 @@
 #include <functional>
 #include <iostream>
 #include <map>
+#include <memory>
 #include <random>
 #include <set>
 #include <sstream>
@@ -42,6 +43,8 @@ struct Settings {
   std::set<int> discovery_sizes;  ///< --discovery-sizes (empty = 2,10,50,200)
   std::set<std::string> tput_cases;  ///< --tput-cases u:64,t:1024,... (empty = all)
   double tput_seconds = 0;           ///< --tput-seconds (0 = 0.6 quick, 2 full)
+  std::set<std::string> envelopes = {"label", "encrypt"};  ///< --envelopes: variants beside plain
+  std::string keyring;  ///< the throwaway keyring of the encrypted variants ("" = none)
   std::string clusterd;        ///< path of clusterd ("" = skip the footprint)
   FleetConfig fleet;
   std::uint16_t next_port = 24100;
@@ -95,6 +98,7 @@ struct Report {
 
 std::string ms(double v) { return fmt(v, v < 10 ? 2 : 1) + " ms"; }
 std::string us(double v) { return fmt(v, 1) + " µs"; }
+std::string plus_us(double v) { return (v >= 0 ? "+" : "") + us(v); }  ///< a difference: "+3.0 µs", "-0.4 µs"
 
 /// Wire sizes of what the product sends, so the raw floors move the same number of bytes.
 std::size_t wire_size(cluster::PayloadType type, std::size_t data, bool ruid) {
@@ -405,6 +409,36 @@ void failure(Settings& s, Report& rep) {
   }
 }
 
+// ---- the envelope variants of the query and throughput suites (issue 14) ----
+// Each variant has fleets of its own (their own port: an enveloped member drops a plain one's
+// packets), and every repetition runs the variants back to back, so that plain and enveloped
+// figures share the load of the moment (the machine is shared).
+
+struct Variant {
+  std::string key;    ///< RESULT key part ("" = plain)
+  std::string name;   ///< row text
+  std::string opts;   ///< join options
+  std::size_t extra;  ///< bytes the envelope adds: header 5 + label, sealing 45
+  bool sealed;
+};
+
+std::vector<Variant> variants(const Settings& s) {
+  std::vector<Variant> v = {{"", "plain", "", 0, false}};
+  if (s.envelopes.count("label")) v.push_back({"label", "label only", "label=bench", 10, false});
+  if (s.envelopes.count("encrypt") && !s.keyring.empty()) v.push_back({"encrypt", "encrypted", "sealer=encrypt", 50, true});
+  return v;
+}
+
+std::unique_ptr<Fleet> variant_fleet(Settings& s, const Variant& v) {
+  FleetConfig fc = s.fleet;
+  if (v.sealed) fc.keyring = s.keyring;  // only sealed fleets load the encrypt plugin
+  return std::make_unique<Fleet>(fc, s.port());
+}
+
+std::string join_line(const Fleet& f, const std::string& opts, const Variant& v, const std::string& more = "") {
+  return "join 1 " + f.join_options(opts + (v.opts.empty() ? "" : " " + v.opts) + more);
+}
+
 // ---- 3. query round trip ----
 
 void query(Settings& s, Report& rep) {
@@ -412,36 +446,50 @@ void query(Settings& s, Report& rep) {
   const std::size_t text = 16;
   const std::size_t req = wire_size(cluster::PayloadType::query, text, true);
   const std::size_t resp = wire_size(cluster::PayloadType::response, text, true);
-  Fleet f(s.fleet, s.port());
-  const std::size_t querier = f.spawn("query-q");
-  std::vector<std::size_t> responders;
-  for (int i = 0; i < 10; ++i) responders.push_back(f.spawn("query-r" + std::to_string(i)));
   const std::string opts = "protocols=u,t,c hb=1000 ttl=10000";
-  f.send(querier, "join 1 " + f.join_options(opts + " tags=q"));
-  for (std::size_t i = 0; i < responders.size(); ++i)
-    f.send(responders[i], "join 1 " + f.join_options(opts + (i == 0 ? " tags=r10,r1" : " tags=r10")));
-  f.reply(querier);
-  for (auto r : responders) f.reply(r);
-  if (!f.pump([&] { return f.mesh_complete(); }, 10000)) throw std::runtime_error("query: the 11 members did not meet");
-  f.sleep_pumping(300);
+  const auto vs = variants(s);
+  // Per variant: process 0 the querier, 1..10 the responders (1 answers "r1").
+  std::vector<std::unique_ptr<Fleet>> fleets;
+  for (const auto& v : vs) {
+    auto f = variant_fleet(s, v);
+    const std::string tag = v.key.empty() ? "" : "-" + v.key;
+    f->spawn("query-q" + tag);
+    for (int i = 0; i < 10; ++i) f->spawn("query-r" + std::to_string(i) + tag);
+    f->send(0, join_line(*f, opts, v, " tags=q"));
+    for (std::size_t i = 1; i <= 10; ++i) f->send(i, join_line(*f, opts, v, i == 1 ? " tags=r10,r1" : " tags=r10"));
+    for (std::size_t i = 0; i <= 10; ++i) f->reply(i);
+    Fleet& fr = *f;
+    if (!fr.pump([&] { return fr.mesh_complete(); }, 10000))
+      throw std::runtime_error("query (" + v.name + "): the 11 members did not meet");
+    fleets.push_back(std::move(f));
+  }
+  fleets.back()->sleep_pumping(300);
 
   for (const std::string proto : {"u", "t"}) {
     for (const int targets : {1, 10}) {
       const std::size_t count = targets == 1 ? (s.quick ? 1000 : 5000) : (s.quick ? 300 : 2000);
       const std::size_t warm = count / 10;
-      double best50 = NAN, best99 = NAN, best_raw50 = NAN, best_raw99 = NAN;
-      std::size_t errors = 0;
+      struct Best {
+        double p50 = NAN, p99 = NAN;
+        std::size_t errors = 0;
+      };
+      std::vector<Best> best(vs.size());
+      double best_raw50 = NAN, best_raw99 = NAN;
       for (int r = 0; r < reps; ++r) {
-        const auto w = split(f.cmd(querier,
-                                   "query 0 " + std::to_string(count) + " " + std::to_string(warm) + " " + proto + " " +
-                                       std::to_string(text) + " 2000 " + (targets == 1 ? "r1" : "r10"),
-                                   120000));
-        // Q n errors p50 p90 p99 min max
-        const double p50 = std::atof(w.at(3).c_str()), p99 = std::atof(w.at(5).c_str());
-        errors += std::strtoull(w.at(2).c_str(), nullptr, 10);
-        if (std::isnan(best50) || p50 < best50) {
-          best50 = p50;
-          best99 = p99;
+        for (std::size_t k = 0; k < vs.size(); ++k) {
+          const std::size_t vi = (k + static_cast<std::size_t>(r)) % vs.size();  // rotate who goes first
+          const auto w = split(fleets[vi]->cmd(0,
+                                               "query 0 " + std::to_string(count) + " " + std::to_string(warm) + " " +
+                                                   proto + " " + std::to_string(text) + " 2000 " + (targets == 1 ? "r1" : "r10"),
+                                               120000));
+          // Q n errors p50 p90 p99 min max
+          const double p50 = std::atof(w.at(3).c_str()), p99 = std::atof(w.at(5).c_str());
+          Best& b = best[vi];
+          b.errors += std::strtoull(w.at(2).c_str(), nullptr, 10);
+          if (std::isnan(b.p50) || p50 < b.p50) {
+            b.p50 = p50;
+            b.p99 = p99;
+          }
         }
         auto raw = raw::ping_pong(s.raw(), proto == "u" ? raw::Kind::unix_stream : raw::Kind::tcp, targets, req, resp,
                                   count, warm);
@@ -452,6 +500,7 @@ void query(Settings& s, Report& rep) {
         }
       }
       const std::string key = "query." + proto + ".to" + std::to_string(targets);
+      const double best50 = best[0].p50, best99 = best[0].p99;
       const double ratio = best50 / best_raw50;
       rep.result(key + ".p50_us", best50, "us");
       rep.result(key + ".p99_us", best99, "us");
@@ -465,15 +514,41 @@ void query(Settings& s, Report& rep) {
                             us(best50) + " vs raw " + us(best_raw50) + " = " + fmt(ratio, 2) + "x");
       }
       progress(key + ": p50 " + us(best50) + " p99 " + us(best99) + ", raw p50 " + us(best_raw50));
+      const std::string what = "query round trip to " + std::to_string(targets) + " member" + (targets > 1 ? "s" : "") +
+                               " over " + proto;
       rep.rows.push_back(
-          {"3", "query round trip to " + std::to_string(targets) + " member" + (targets > 1 ? "s" : "") + " over " + proto,
+          {"3", what,
            "1 querier + " + std::to_string(targets) + " responder process" + (targets > 1 ? "es" : "") +
                " (query hook answers at once); " + std::to_string(count) + " sequential queries, " + std::to_string(text) +
-               " B text; best p50 of " + std::to_string(reps) + (errors ? "; " + std::to_string(errors) + " errors" : ""),
+               " B text; best p50 of " + std::to_string(reps) +
+               (best[0].errors ? "; " + std::to_string(best[0].errors) + " errors" : ""),
            "p50 " + us(best50) + ", p99 " + us(best99),
            "p50 " + us(best_raw50) + ", p99 " + us(best_raw99) + " (" + std::to_string(req) + "/" + std::to_string(resp) +
                " B ping-pong, " + std::to_string(targets) + " echo process" + (targets > 1 ? "es" : "") + ")",
            fmt(ratio, 2) + "× (p99 " + fmt(best99 / best_raw99, 2) + "×)", target, status});
+      for (std::size_t vi = 1; vi < vs.size(); ++vi) {
+        const Variant& v = vs[vi];
+        const Best& b = best[vi];
+        const double added = b.p50 - best50, added99 = b.p99 - best99;
+        const std::string vkey = key + "." + v.key;
+        rep.result(vkey + ".p50_us", b.p50, "us");
+        rep.result(vkey + ".p99_us", b.p99, "us");
+        rep.result(vkey + ".added_p50_us", added, "us");
+        std::string vtarget = "—", vstatus = "—";
+        if (v.sealed && targets == 1) {
+          vtarget = "≤ +10 µs (p50)";
+          vstatus = rep.target("query to 1 member over " + proto + ", encrypted: p50 at most 10 us above plain",
+                               added <= 10, us(b.p50) + " vs plain " + us(best50) + " = " + plus_us(added));
+        }
+        progress(vkey + ": p50 " + us(b.p50) + " p99 " + us(b.p99) + " (" + plus_us(added) + ")");
+        rep.rows.push_back({"3", what + ", " + v.name,
+                            "the same, [cluster] " + v.opts + " (+" + std::to_string(v.extra) +
+                                " B a packet); runs interleaved with the plain ones" +
+                                (b.errors ? "; " + std::to_string(b.errors) + " errors" : ""),
+                            "p50 " + us(b.p50) + ", p99 " + us(b.p99), "plain: p50 " + us(best50) + ", p99 " + us(best99),
+                            plus_us(added) + " p50 (p99 " + plus_us(added99) + ")",
+                            vtarget, vstatus});
+      }
     }
   }
 }
@@ -484,21 +559,70 @@ void throughput(Settings& s, Report& rep) {
   const int reps = s.quick ? 1 : 3;
   const double seconds = s.tput_seconds > 0 ? s.tput_seconds : s.quick ? 0.6 : 2.0;
   const std::uint64_t count = s.quick ? 1500000 : 6000000;
-  Fleet f(s.fleet, s.port());
-  const std::size_t sender = f.spawn("tput-send");
-  const std::size_t receiver = f.spawn("tput-recv");
   const std::string opts = "protocols=u,t,c hb=1000 ttl=10000";
-  f.cmd(sender, "join 1 " + f.join_options(opts));
-  f.cmd(receiver, "join 1 " + f.join_options(opts));
-  if (!f.pump([&] { return f.mesh_complete(); }, 10000)) throw std::runtime_error("throughput: members did not meet");
-  f.sleep_pumping(300);
-  const std::string rsid = f.proc(receiver).live.front().substr(0, 8);
+  const auto vs = variants(s);
+  // Per variant: process 0 sends, process 1 receives.
+  std::vector<std::unique_ptr<Fleet>> fleets;
+  std::vector<std::string> rsids;
+  for (const auto& v : vs) {
+    auto f = variant_fleet(s, v);
+    const std::string tag = v.key.empty() ? "" : "-" + v.key;
+    f->spawn("tput-send" + tag);
+    f->spawn("tput-recv" + tag);
+    f->cmd(0, join_line(*f, opts, v));
+    f->cmd(1, join_line(*f, opts, v));
+    Fleet& fr = *f;
+    if (!fr.pump([&] { return fr.mesh_complete(); }, 10000))
+      throw std::runtime_error("throughput (" + v.name + "): members did not meet");
+    rsids.push_back(f->proc(1).live.front().substr(0, 8));
+    fleets.push_back(std::move(f));
+  }
+  fleets.back()->sleep_pumping(300);
 
   struct Case {
     std::string proto;
     std::size_t size;
     bool foreign;  ///< Cluster::send from a non-loop thread
   };
+  struct Best {
+    double rate = 0, loss = 0, send_rate = 0;
+    std::uint64_t failures = 0, stalls = 0;
+  };
+  // One blast from process 0 to process 1 of fleet vi; keeps the best rate in b.
+  const auto blast = [&](std::size_t vi, const Case& c, std::uint64_t window, Best& b) {
+    Fleet& f = *fleets[vi];
+    const bool stream = c.proto != "c";
+    f.cmd(1, "recv 0 " + std::string(stream ? "1024" : "0"));
+    const std::string what = " 0 " + rsids[vi] + " " + c.proto + " " + std::to_string(c.size) + " " +
+                             std::to_string(count) + " " + fmt(seconds, 2);
+    const std::string cmd = c.foreign ? "fblast" + what : "blast" + what + " " + std::to_string(window);
+    const auto r = split(f.cmd(0, cmd, static_cast<int>(seconds * 1000) + 30000));
+    // B sent failures first last stalled
+    const std::uint64_t sent = std::strtoull(r.at(1).c_str(), nullptr, 10);
+    b.failures += std::strtoull(r.at(2).c_str(), nullptr, 10);
+    if (r.at(5) == "1") ++b.stalls;
+    const std::int64_t t_first = std::atoll(r.at(3).c_str()), t_last = std::atoll(r.at(4).c_str());
+    // Wait until the receiver has everything, or its count stopped moving for 300 ms.
+    std::uint64_t got = 0;
+    std::int64_t last_recv = 0, moved = now_ns();
+    const std::int64_t limit = now_ns() + 10'000'000'000;
+    while (now_ns() < limit) {
+      const auto st = split(f.cmd(1, "stats 0"));
+      const std::uint64_t n = std::strtoull(st.at(1).c_str(), nullptr, 10);
+      last_recv = std::atoll(st.at(3).c_str());
+      if (n != got) moved = now_ns();
+      got = n;
+      if (got >= sent || now_ns() - moved > 300'000'000) break;
+      f.sleep_pumping(20);
+    }
+    const double rate = last_recv > t_first ? static_cast<double>(got) / (static_cast<double>(last_recv - t_first) / 1e9) : 0;
+    if (rate > b.rate) {
+      b.rate = rate;
+      b.loss = sent > 0 ? 100.0 * (1.0 - static_cast<double>(got) / static_cast<double>(sent)) : 0;
+      b.send_rate = t_last > t_first ? static_cast<double>(sent) / (static_cast<double>(t_last - t_first) / 1e9) : 0;
+    }
+  };
+
   std::vector<Case> cases = {{"u", 64, false}, {"u", 1024, false}, {"t", 64, false},
                              {"t", 1024, false}, {"c", 64, false}, {"c", 1024, false}};
   if (!s.quick) cases.push_back({"u", 64, true});
@@ -508,40 +632,13 @@ void throughput(Settings& s, Report& rep) {
       continue;
     const std::size_t wire = wire_size(cluster::PayloadType::event, c.size, false);
     const bool stream = c.proto != "c";
-    const std::uint64_t window = stream ? std::min<std::uint64_t>(65536, (8u << 20) / wire) : 0;
-    double best = 0, best_loss = 0, best_send_rate = 0, best_raw = 0, best_raw_loss = 0;
-    std::uint64_t failures = 0, stalls = 0;
+    const std::size_t nv = c.foreign ? 1 : vs.size();  // the foreign-thread case: plain only
+    std::vector<Best> best(nv);
+    double best_raw = 0, best_raw_loss = 0;
     for (int r = 0; r < reps; ++r) {
-      f.cmd(receiver, "recv 0 " + std::string(stream ? "1024" : "0"));
-      const std::string cmd = c.foreign ? "fblast 0 " + rsid + " " + c.proto + " " + std::to_string(c.size) + " " +
-                                              std::to_string(count) + " " + fmt(seconds, 2)
-                                        : "blast 0 " + rsid + " " + c.proto + " " + std::to_string(c.size) + " " +
-                                              std::to_string(count) + " " + fmt(seconds, 2) + " " + std::to_string(window);
-      const auto b = split(f.cmd(sender, cmd, static_cast<int>(seconds * 1000) + 30000));
-      // B sent failures first last stalled
-      const std::uint64_t sent = std::strtoull(b.at(1).c_str(), nullptr, 10);
-      failures += std::strtoull(b.at(2).c_str(), nullptr, 10);
-      if (b.at(5) == "1") ++stalls;
-      const std::int64_t t_first = std::atoll(b.at(3).c_str()), t_last = std::atoll(b.at(4).c_str());
-      // Wait until the receiver has everything, or its count stopped moving for 300 ms.
-      std::uint64_t got = 0;
-      std::int64_t last_recv = 0, moved = now_ns();
-      const std::int64_t limit = now_ns() + 10'000'000'000;
-      while (now_ns() < limit) {
-        const auto st = split(f.cmd(receiver, "stats 0"));
-        const std::uint64_t n = std::strtoull(st.at(1).c_str(), nullptr, 10);
-        last_recv = std::atoll(st.at(3).c_str());
-        if (n != got) moved = now_ns();
-        got = n;
-        if (got >= sent || now_ns() - moved > 300'000'000) break;
-        f.sleep_pumping(20);
-      }
-      const double rate = last_recv > t_first ? static_cast<double>(got) / (static_cast<double>(last_recv - t_first) / 1e9) : 0;
-      const double loss = sent > 0 ? 100.0 * (1.0 - static_cast<double>(got) / static_cast<double>(sent)) : 0;
-      if (rate > best) {
-        best = rate;
-        best_loss = loss;
-        best_send_rate = t_last > t_first ? static_cast<double>(sent) / (static_cast<double>(t_last - t_first) / 1e9) : 0;
+      for (std::size_t k = 0; k < nv; ++k) {
+        const std::size_t vi = (k + static_cast<std::size_t>(r)) % nv;  // rotate who goes first
+        blast(vi, c, stream ? std::min<std::uint64_t>(65536, (8u << 20) / (wire + vs[vi].extra)) : 0, best[vi]);
       }
       raw::Throughput t = stream ? raw::stream(s.raw(), c.proto == "u" ? raw::Kind::unix_stream : raw::Kind::tcp, wire,
                                                count, seconds)
@@ -551,8 +648,11 @@ void throughput(Settings& s, Report& rep) {
         best_raw_loss = t.sent > 0 ? 100.0 * (1.0 - static_cast<double>(t.received) / static_cast<double>(t.sent)) : 0;
       }
     }
+    const std::uint64_t window = stream ? std::min<std::uint64_t>(65536, (8u << 20) / wire) : 0;
+    const double best_v = best[0].rate, best_loss = best[0].loss, best_send_rate = best[0].send_rate;
+    const std::uint64_t failures = best[0].failures, stalls = best[0].stalls;
     const std::string key = "throughput." + c.proto + "." + std::to_string(c.size) + (c.foreign ? ".foreign_thread" : "");
-    const double ratio = best_raw > 0 ? best / best_raw : NAN;
+    const double ratio = best_raw > 0 ? best_v / best_raw : NAN;
     // The ZeroMQ baseline: PUSH/PULL over ipc (next to u) and tcp (next to t), same wire size.
     std::string zmq_text;
     if (stream && !c.foreign && zmq_available()) {
@@ -562,7 +662,7 @@ void throughput(Settings& s, Report& rep) {
       rep.result(key + ".zmq.msg_per_s", best_zmq, "msg/s");
       zmq_text = "; ZeroMQ PUSH/PULL over " + transport + ": " + fmt_rate(best_zmq) + " msg/s";
     }
-    rep.result(key + ".msg_per_s", best, "msg/s");
+    rep.result(key + ".msg_per_s", best_v, "msg/s");
     rep.result(key + ".sender_msg_per_s", best_send_rate, "msg/s");
     rep.result(key + ".loss_pct", best_loss, "%");
     rep.result(key + ".raw.msg_per_s", best_raw, "msg/s");
@@ -573,19 +673,20 @@ void throughput(Settings& s, Report& rep) {
     if (!c.foreign) {
       if (c.proto == "u") {
         target = "≥ 1M msg/s";
-        status = rep.target("throughput u " + size + ": >= 1M msg/s", best >= 1e6, fmt_rate(best) + " msg/s");
+        status = rep.target("throughput u " + size + ": >= 1M msg/s", best_v >= 1e6, fmt_rate(best_v) + " msg/s");
       } else if (c.proto == "t") {
         target = "≥ 500k msg/s";
-        status = rep.target("throughput t " + size + ": >= 500k msg/s", best >= 5e5, fmt_rate(best) + " msg/s");
+        status = rep.target("throughput t " + size + ": >= 500k msg/s", best_v >= 5e5, fmt_rate(best_v) + " msg/s");
       } else {
         target = "≥ 80 % of raw";
         status = rep.target("throughput c " + size + ": >= 80% of the raw multicast floor", ratio >= 0.8,
-                            fmt_rate(best) + " vs raw " + fmt_rate(best_raw) + " msg/s = " + fmt(ratio * 100, 0) + "%");
+                            fmt_rate(best_v) + " vs raw " + fmt_rate(best_raw) + " msg/s = " + fmt(ratio * 100, 0) + "%");
       }
     }
-    progress(key + ": " + fmt_rate(best) + " msg/s (loss " + fmt(best_loss, 1) + "%), raw " + fmt_rate(best_raw));
+    progress(key + ": " + fmt_rate(best_v) + " msg/s (loss " + fmt(best_loss, 1) + "%), raw " + fmt_rate(best_raw));
+    const std::string what = "events " + c.proto + " " + size;
     rep.rows.push_back(
-        {"4", "events " + c.proto + " " + size + (c.foreign ? ", Cluster::send from a non-loop thread" : ""),
+        {"4", what + (c.foreign ? ", Cluster::send from a non-loop thread" : ""),
          "sender process → receiver process, " + std::string(c.foreign ? "send() from the main thread (posted + waited)"
                                                                        : "send() on the loop thread, 256 per loop turn") +
              (stream && !c.foreign ? ", ≤ " + std::to_string(window) + " un-acked (1 ack event per 1024)"
@@ -593,9 +694,33 @@ void throughput(Settings& s, Report& rep) {
              "; ≤ " + fmt(seconds, 1) + " s; " + std::to_string(wire) + " B on the wire; best of " + std::to_string(reps) +
              (failures ? "; " + std::to_string(failures) + " failed sends" : "") +
              (stalls ? "; " + std::to_string(stalls) + " stalled" : ""),
-         fmt_rate(best) + " msg/s received, loss " + fmt(best_loss, 1) + " % (sent at " + fmt_rate(best_send_rate) + "/s)",
+         fmt_rate(best_v) + " msg/s received, loss " + fmt(best_loss, 1) + " % (sent at " + fmt_rate(best_send_rate) + "/s)",
          fmt_rate(best_raw) + " msg/s" + (stream ? "" : ", loss " + fmt(best_raw_loss, 1) + " %") + zmq_text,
          fmt(ratio, 2) + "×", target, status});
+    for (std::size_t vi = 1; vi < nv; ++vi) {
+      const Variant& v = vs[vi];
+      const Best& b = best[vi];
+      const double vratio = best_v > 0 ? b.rate / best_v : NAN;
+      const std::string vkey = key + "." + v.key;
+      rep.result(vkey + ".msg_per_s", b.rate, "msg/s");
+      rep.result(vkey + ".loss_pct", b.loss, "%");
+      rep.result(vkey + ".ratio_to_plain", vratio, "x");
+      std::string vtarget = "—", vstatus = "—";
+      if (v.sealed) {
+        vtarget = "≥ 0.7× plain";
+        vstatus = rep.target("throughput " + c.proto + " " + size + ", encrypted: >= 0.7x plain", vratio >= 0.7,
+                             fmt_rate(b.rate) + " vs plain " + fmt_rate(best_v) + " msg/s = " + fmt(vratio, 2) + "x");
+      }
+      progress(vkey + ": " + fmt_rate(b.rate) + " msg/s (loss " + fmt(b.loss, 1) + "%) = " + fmt(vratio, 2) + "× plain");
+      rep.rows.push_back({"4", what + ", " + v.name,
+                          "the same, [cluster] " + v.opts + "; " + std::to_string(wire + v.extra) +
+                              " B on the wire; runs interleaved with the plain ones" +
+                              (b.failures ? "; " + std::to_string(b.failures) + " failed sends" : "") +
+                              (b.stalls ? "; " + std::to_string(b.stalls) + " stalled" : ""),
+                          fmt_rate(b.rate) + " msg/s received, loss " + fmt(b.loss, 1) + " % (sent at " +
+                              fmt_rate(b.send_rate) + "/s)",
+                          "plain: " + fmt_rate(best_v) + " msg/s", fmt(vratio, 2) + "× plain", vtarget, vstatus});
+    }
   }
 }
 
@@ -785,6 +910,10 @@ int driver_main(int argc, char** argv) {
     else if (a == "--tput-cases" && i + 1 < argc)
       for (const auto& x : split(argv[++i], ',')) s.tput_cases.insert(x);
     else if (a == "--tput-seconds" && i + 1 < argc) s.tput_seconds = std::atof(argv[++i]);
+    else if (a == "--envelopes" && i + 1 < argc) {
+      s.envelopes.clear();
+      for (const auto& x : split(argv[++i], ',')) s.envelopes.insert(x);
+    }
     else if (a == "--discovery-sizes" && i + 1 < argc)
       for (const auto& x : split(argv[++i], ',')) s.discovery_sizes.insert(std::atoi(x.c_str()));
     else if (a == "--only" && i + 1 < argc)
@@ -792,7 +921,7 @@ int driver_main(int argc, char** argv) {
     else {
       std::fprintf(stderr,
                    "usage: cluster_bench run --plugins DIR [--clusterd PATH] [--quick] "
-                   "[--only discovery,failure,query,throughput,footprint]\n");
+                   "[--only discovery,failure,query,throughput,footprint] [--envelopes label,encrypt|none]\n");
       return 2;
     }
   }
@@ -813,8 +942,18 @@ int driver_main(int argc, char** argv) {
   s.fleet.tmp = tmpl;
   s.fleet.plugin_dir = plugin_dir;
   s.fleet.self = fs::read_symlink("/proc/self/exe").string();
-
   Report rep;
+  if (s.envelopes.count("encrypt") && (s.wants("query") || s.wants("throughput"))) {
+    s.keyring = s.fleet.tmp + "/keyring";  // in the mkdtemp folder (0700), removed with it
+    std::string why;
+    if (!fs::exists(plugin_dir + "/cluster-encrypt.so")) why = "no cluster-encrypt.so in " + plugin_dir;
+    else if (!write_keyring(s.keyring)) why = "cannot write " + s.keyring;
+    if (!why.empty()) {
+      rep.notes.push_back(why + ": the encrypted variants are skipped");
+      progress(rep.notes.back());
+      s.keyring.clear();
+    }
+  }
   int rc = 0;
   const std::vector<std::pair<std::string, std::function<void(Settings&, Report&)>>> scenarios = {
       {"discovery", discovery}, {"failure", failure}, {"query", query}, {"throughput", throughput}, {"footprint", footprint}};

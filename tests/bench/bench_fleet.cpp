@@ -1,7 +1,10 @@
 #include "bench_fleet.hpp"
 
+#include <fcntl.h>
 #include <fnmatch.h>
 #include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdlib>
@@ -36,6 +39,10 @@ std::size_t Fleet::spawn(const std::string& name) {
   for (const auto& a : {cfg_.self, std::string("member"), std::string("--plugins"), cfg_.plugin_dir,
                         std::string("--sockets"), cfg_.tmp, std::string("--rcvbuf"), cfg_.rcvbuf})
     argv.push_back(a);
+  if (!cfg_.keyring.empty()) {
+    argv.push_back("--keyring");
+    argv.push_back(cfg_.keyring);
+  }
   if (!argv.empty() && argv[0].find('/') == std::string::npos) argv[0] = "/usr/bin/" + argv[0];  // posix_spawn wants a path
   p->child = std::make_unique<Child>(argv, cfg_.tmp + "/" + name + ".err");
   procs_.push_back(std::move(p));
@@ -131,6 +138,26 @@ std::string Fleet::stderr_tail(std::size_t p) const {
   std::string out;
   for (std::size_t i = lines.size() > 10 ? lines.size() - 10 : 0; i < lines.size(); ++i) out += "\n  " + lines[i];
   return out.empty() ? std::string() : "; stderr:" + out;
+}
+
+bool write_keyring(const std::string& path) {
+  unsigned char key[32];
+  std::ifstream rnd("/dev/urandom", std::ios::binary);
+  if (!rnd.read(reinterpret_cast<char*>(key), sizeof key)) return false;
+  static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string line;
+  for (std::size_t i = 0; i < sizeof key; i += 3) {
+    const std::size_t n = std::min<std::size_t>(3, sizeof key - i);
+    const std::uint32_t v = std::uint32_t{key[i]} << 16 | (n > 1 ? std::uint32_t{key[i + 1]} << 8 : 0u) |
+                            (n > 2 ? std::uint32_t{key[i + 2]} : 0u);
+    for (std::size_t j = 0; j < 4; ++j) line += j <= n ? b64[(v >> (18 - 6 * j)) & 63] : '=';
+  }
+  line += '\n';
+  // The plugin refuses a keyring with any group/other permission: create it 0600 (whatever the umask).
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) return false;
+  const bool ok = ::fchmod(fd, 0600) == 0 && ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size());
+  return ::close(fd) == 0 && ok;
 }
 
 std::uint64_t udp_rcvbuf_errors() {

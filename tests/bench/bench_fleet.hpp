@@ -24,6 +24,7 @@ struct FleetConfig {
   std::string tmp;         ///< scratch folder: socket files, member stderr
   std::string group = "239.255.91.1";
   std::string rcvbuf = "default";  ///< [udp-multicast] receive_buffer of the members ("default": not set)
+  std::string keyring;  ///< [encrypt] keyring of the members ("": the encrypt plugin is not loaded)
 };
 
 class Fleet {
@@ -86,6 +87,9 @@ class Fleet {
   std::uint16_t port_;
   std::vector<std::unique_ptr<Proc>> procs_;
 };
+
+/// Writes a throwaway keyring (one fresh base64 32-byte key, mode 0600) to `path`; false on error.
+bool write_keyring(const std::string& path);
 
 /// Udp RcvbufErrors of this network namespace (/proc/net/snmp): datagrams dropped because a
 /// socket's receive buffer was full.

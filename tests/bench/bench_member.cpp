@@ -9,7 +9,7 @@
 //   L <idx> <uuid> <reason> <t>   instance idx fired service_lost
 // Commands (one reply line each, or "error <text>"):
 //   join K key=value...   K new instances; keys: port group protocols(a,b) hb ttl pdelay pgrace
-//                         precent (ms) tags(a,b) -> joined <first idx> <K>
+//                         precent (ms) tags(a,b) label sealer -> joined <first idx> <K>
 //   leave IDX | leave-all -> left <n>
 //   send IDX SID PROTO    Cluster::send to member SID restricted to PROTO ("any" = default
 //                         flags), multicast fallback off -> sent <n> <t>
@@ -122,17 +122,23 @@ struct QueryRun {
 
 class Host {
  public:
-  Host(std::string plugin_dir, std::string socket_dir, std::string rcvbuf)
-      : plugin_dir_(std::move(plugin_dir)), socket_dir_(std::move(socket_dir)), rcvbuf_(std::move(rcvbuf)) {}
+  Host(std::string plugin_dir, std::string socket_dir, std::string rcvbuf, std::string keyring)
+      : plugin_dir_(std::move(plugin_dir)),
+        socket_dir_(std::move(socket_dir)),
+        rcvbuf_(std::move(rcvbuf)),
+        keyring_(std::move(keyring)) {}
 
   void start() {
     ini_ = cluster::IniFile::parse("[tcp]\nconnect_timeout_ms = 500\n[unix]\npath_prefix = " + socket_dir_ +
-                                       "/\n[udp-multicast]\n" + (rcvbuf_ == "default" ? std::string() : "receive_buffer = " + rcvbuf_ + "\n"),
+                                       "/\n[udp-multicast]\n" + (rcvbuf_ == "default" ? std::string() : "receive_buffer = " + rcvbuf_ + "\n") +
+                                       "[encrypt]\npersist = false\nkeyring = " + keyring_ + "\n",
                                    "cluster_bench");
     plugins_ = std::make_shared<cluster::PluginManager>();
     plugins_->load(plugin_dir_ + "/cluster-udp-multicast.so", ini_.section("udp-multicast"));
     plugins_->load(plugin_dir_ + "/cluster-tcp.so", ini_.section("tcp"));
     plugins_->load(plugin_dir_ + "/cluster-unix.so", ini_.section("unix"));
+    // Only with a keyring: the plugin refuses to load without one (joins with sealer=encrypt need it).
+    if (!keyring_.empty()) plugins_->load(plugin_dir_ + "/cluster-encrypt.so", ini_.section("encrypt"));
     thread_ = std::make_unique<cluster::test::LoopThread>(loop_);
   }
 
@@ -271,7 +277,7 @@ class Host {
     in->c->query(std::move(o));
   }
 
-  std::string plugin_dir_, socket_dir_, rcvbuf_;
+  std::string plugin_dir_, socket_dir_, rcvbuf_, keyring_;
   cluster::IniFile ini_;
   std::shared_ptr<cluster::PluginManager> plugins_;
   cluster::EventLoop loop_;
@@ -305,6 +311,8 @@ std::string Host::command(const std::string& line, bool& quit) {
       else if (key == "pgrace") o.ping_grace = ms;
       else if (key == "precent") o.ping_recent = ms;
       else if (key == "tags") o.tags = list_arg(v);
+      else if (key == "label") o.label = v;
+      else if (key == "sealer") o.sealer = v;
       else return "error unknown option " + key;
     }
     int first = 0;
@@ -391,13 +399,18 @@ std::string Host::command(const std::string& line, bool& quit) {
         t.send_failures += k.send_failures;
         t.unreachable += k.unreachable;
         t.pings_sent += k.pings_sent;
+        t.dropped_label += k.dropped_label;
+        t.dropped_plain += k.dropped_plain;
+        t.dropped_unopened += k.dropped_unopened;
+        t.dropped_replay += k.dropped_replay;
       }
     });
     std::ostringstream o;
     o << "C received=" << t.received << " dropped_own=" << t.dropped_own << " dropped_filter=" << t.dropped_filter
       << " dropped_malformed=" << t.dropped_malformed << " dropped_other="
       << t.dropped_remote + t.dropped_channel + t.dropped_hook + t.dropped_invalid << " sent=" << t.sent
-      << " send_failures=" << t.send_failures << " unreachable=" << t.unreachable << " pings=" << t.pings_sent;
+      << " send_failures=" << t.send_failures << " unreachable=" << t.unreachable << " pings=" << t.pings_sent
+      << " dropped_envelope=" << t.dropped_label + t.dropped_plain + t.dropped_unopened + t.dropped_replay;
     return o.str();
   }
   if (cmd == "known" && w.size() == 2) {
@@ -489,15 +502,16 @@ std::string Host::command(const std::string& line, bool& quit) {
 }  // namespace
 
 int member_main(int argc, char** argv) {
-  std::string plugin_dir, socket_dir = "/tmp", rcvbuf = "default";
+  std::string plugin_dir, socket_dir = "/tmp", rcvbuf = "default", keyring;
   for (int i = 2; i + 1 < argc; i += 2) {
     const std::string a = argv[i];
     if (a == "--plugins") plugin_dir = argv[i + 1];
     else if (a == "--sockets") socket_dir = argv[i + 1];
     else if (a == "--rcvbuf") rcvbuf = argv[i + 1];
+    else if (a == "--keyring") keyring = argv[i + 1];
   }
   if (plugin_dir.empty()) {
-    std::fprintf(stderr, "usage: cluster_bench member --plugins DIR [--sockets DIR] [--rcvbuf BYTES]\n");
+    std::fprintf(stderr, "usage: cluster_bench member --plugins DIR [--sockets DIR] [--rcvbuf BYTES] [--keyring FILE]\n");
     return 2;
   }
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlive the driver
@@ -507,7 +521,7 @@ int member_main(int argc, char** argv) {
     ::setrlimit(RLIMIT_NOFILE, &nofile);
   }
   std::signal(SIGPIPE, SIG_IGN);
-  Host host(plugin_dir, socket_dir, rcvbuf);
+  Host host(plugin_dir, socket_dir, rcvbuf, keyring);
   try {
     host.start();
   } catch (const std::exception& e) {
