@@ -58,24 +58,34 @@ bool Envelope::encode(const Payload& p, std::uint8_t lane, std::string& out) {
   scratch_.clear();  // encode_payload appends
   bpacket::encode_payload(p, scratch_);
   const std::string_view body = body_of(scratch_);
-  std::string& raw = wrapped_;
-  raw = header_;
+  // Written straight into `out`: the sizes are known before sealing when the sealer adds
+  // exactly overhead() (encrypt does); otherwise the frame is written again with the real size.
+  const std::size_t sealed = body.size() + (sealer_ ? sealer_->overhead() : 0);
+  const auto frame_up_to_raw = [&](std::size_t raw_size) {
+    std::string len;
+    bpacket::append_varint(len, raw_size);
+    out.clear();
+    out.reserve(2 + bpacket::kMaxVarintBytes + sizeof kPrefix + len.size() + raw_size + 2);
+    out.push_back(static_cast<char>(bpacket::kHeader0));
+    out.push_back(static_cast<char>(bpacket::kHeader1));
+    bpacket::append_varint(out, sizeof kPrefix + len.size() + raw_size);
+    out.append(kPrefix, sizeof kPrefix);
+    out += len;
+    return out.size();
+  };
+  const std::size_t predicted = header_.size() + sealed;
+  const std::size_t raw_at = frame_up_to_raw(predicted);
+  out += header_;
   if (sealer_) {
-    if (!sealer_->seal(header_, body, lane, raw)) return false;
+    if (!sealer_->seal(header_, body, lane, out)) return false;
   } else {
-    raw.append(body.data(), body.size());
+    out.append(body.data(), body.size());
   }
-  std::string len;
-  bpacket::append_varint(len, raw.size());
-  const std::size_t total = sizeof kPrefix + len.size() + raw.size();
-  out.clear();
-  out.reserve(total + 2 + bpacket::kMaxVarintBytes + 2);
-  out.push_back(static_cast<char>(bpacket::kHeader0));
-  out.push_back(static_cast<char>(bpacket::kHeader1));
-  bpacket::append_varint(out, total);
-  out.append(kPrefix, sizeof kPrefix);
-  out += len;
-  out += raw;
+  if (out.size() - raw_at != predicted) {  // a sealer that added less than its overhead()
+    wrapped_.assign(out, raw_at, std::string::npos);
+    frame_up_to_raw(wrapped_.size());
+    out += wrapped_;
+  }
   out.append(2, '\0');
   return true;
 }
