@@ -16,6 +16,7 @@
 #include <climits>
 #include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <utility>
 
 #include "cluster/sdk/boundary.hpp"
@@ -235,10 +236,33 @@ EncryptSealer::~EncryptSealer() {
   EVP_CIPHER_free(cipher_);
 }
 
+namespace {
+
+/// Feeds `aad | header` to GCM as additional data in one call when it fits a small buffer (the
+/// core's envelope header always does): each EVP call costs about 0.1 us on OpenSSL 3, and GCM
+/// hashes the same bytes whether they come in one call or two.
+template <class Update>
+bool add_aad(EVP_CIPHER_CTX* ctx, std::string_view aad, const unsigned char* header, Update update) {
+  int len = 0;
+  unsigned char joined[512];
+  if (aad.size() + kHeaderSize <= sizeof joined) {
+    std::memcpy(joined, aad.data(), aad.size());
+    std::memcpy(joined + aad.size(), header, kHeaderSize);
+    return update(ctx, nullptr, &len, joined, static_cast<int>(aad.size() + kHeaderSize)) == 1;
+  }
+  return update(ctx, nullptr, &len, bytes(aad), static_cast<int>(aad.size())) == 1 &&
+         update(ctx, nullptr, &len, header, static_cast<int>(kHeaderSize)) == 1;
+}
+
+}  // namespace
+
 std::int64_t EncryptSealer::now() const {
   if (tuning_.now_ms) return tuning_.now_ms();
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
+  // The coarse clock (a few ms of resolution, no system call and cheaper than the precise one):
+  // the timestamp only has to fall inside a window of seconds.
+  timespec ts{};
+  if (::clock_gettime(CLOCK_REALTIME_COARSE, &ts) != 0) ::clock_gettime(CLOCK_REALTIME, &ts);
+  return static_cast<std::int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
 }
 
 std::unique_ptr<EncryptSealer::Key> EncryptSealer::make_key(const unsigned char* secret) const {
@@ -464,12 +488,9 @@ bool EncryptSealer::seal(std::string_view aad, std::string_view body, std::uint8
   put_u64(header + 1 + kKeyIdSize + kNonceSize, static_cast<std::uint64_t>(sent));
 
   EVP_CIPHER_CTX* ctx = key.enc;
-  int len = 0;
   if (EVP_EncryptInit_ex(ctx, nullptr, nullptr, nullptr, nonce) != 1) return false;
   // `aad` may lie inside `out`: it is consumed before `out` grows.
-  if (!aad.empty() && EVP_EncryptUpdate(ctx, nullptr, &len, bytes(aad), static_cast<int>(aad.size())) != 1)
-    return false;
-  if (EVP_EncryptUpdate(ctx, nullptr, &len, header, static_cast<int>(kHeaderSize)) != 1) return false;
+  if (!add_aad(ctx, aad, header, EVP_EncryptUpdate)) return false;
 
   const std::size_t start = out.size();
   try {
@@ -502,11 +523,8 @@ OpenStatus EncryptSealer::open(std::string_view aad, std::string_view sealed, st
 
   // Authenticity first: nothing below touches the replay state of an unauthentic packet.
   EVP_CIPHER_CTX* ctx = key->dec;
-  int len = 0;
   if (EVP_DecryptInit_ex(ctx, nullptr, nullptr, nullptr, nonce) != 1) return OpenStatus::forged;
-  if (!aad.empty() && EVP_DecryptUpdate(ctx, nullptr, &len, bytes(aad), static_cast<int>(aad.size())) != 1)
-    return OpenStatus::forged;
-  if (EVP_DecryptUpdate(ctx, nullptr, &len, p, static_cast<int>(kHeaderSize)) != 1) return OpenStatus::forged;
+  if (!add_aad(ctx, aad, p, EVP_DecryptUpdate)) return OpenStatus::forged;
   try {
     body.resize(ct_len);
   } catch (...) {
