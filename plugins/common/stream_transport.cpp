@@ -655,19 +655,17 @@ void StreamTransport::deliver_closed() {
 Result StreamTransport::send(const ServiceInfo& peer, std::string_view packet,
                              const sdk::SendOptions& options, const Connector& connect) {
   bool overflow = false;
-  if (options.via != 0 && usable(options.via)) {
-    Result r = write(options.via, packet, overflow);
+  // The peer's own connection first, `via` (the one a query came on) only without it: all our
+  // packets to a peer then take one connection and keep their order, which a sealer's replay
+  // window relies on (two connections would reorder them by whatever waits in either buffer).
+  ConnectionId bound = 0;
+  if (!peer.uuid.empty())
+    if (auto it = by_uuid_.find(peer.uuid); it != by_uuid_.end() && usable(it->second)) bound = it->second;
+  const ConnectionId tries[] = {bound, options.via != bound ? options.via : 0};
+  for (const ConnectionId id : tries) {
+    if (id == 0 || !usable(id)) continue;
+    Result r = write(id, packet, overflow);
     if (r || overflow) return r;  // a full buffer fails the send; a dead connection falls through
-  }
-  if (!peer.uuid.empty()) {
-    auto it = by_uuid_.find(peer.uuid);
-    if (it != by_uuid_.end() && it->second != options.via) {
-      const ConnectionId id = it->second;
-      if (usable(id)) {
-        Result r = write(id, packet, overflow);
-        if (r || overflow) return r;
-      }
-    }
   }
   int fd = -1;
   std::string ip;

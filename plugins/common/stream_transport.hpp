@@ -111,7 +111,8 @@ class StreamTransport {
   /// False once the listener failed for good (see on_accept); check() then recreates it.
   bool listening() const noexcept { return listen_fd_ >= 0 && (listen_watch_ != 0 || accept_retry_ != 0); }
 
-  /// send(): `via` first, then the connection of peer.uuid, else a new one from `connect`.
+  /// send(): the connection of peer.uuid first (one path per peer keeps packets in order), then
+  /// `via`, else a new one from `connect`.
   sdk::Result send(const ServiceInfo& peer, std::string_view packet, const sdk::SendOptions& options,
                    const Connector& connect);
   void bind(sdk::ConnectionId conn, std::string_view peer_uuid);

@@ -83,6 +83,23 @@ TEST_P(Stream, ExchangesBothWaysOverOneConnectionPerPeer) {
   EXPECT_TRUE(b.host->closed.empty());
 }
 
+// Both connected to each other: a's packets to b keep to a's own connection even when a query
+// came over b's (`via`), so they stay in order (a sealer's replay window counts on it).
+TEST_P(Stream, OnePeerOneConnectionEvenWithAnotherAsVia) {
+  auto h = make();
+  Node& a = h->start("sidA0001");
+  Node& b = h->start("sidB0002");
+  ASSERT_TRUE(a.proto->send(b.info(), make_packet("sidA0001", "a's own"), {}));
+  ASSERT_TRUE(h->run_until([&] { return b.host->packets.size() == 1; }));
+  const sdk::ConnectionId cb_of_a = b.host->packets[0].origin.conn;
+  ASSERT_TRUE(b.proto->send(a.info(), make_packet("sidB0002", "b's own"), {}));  // b opens its own
+  ASSERT_TRUE(h->run_until([&] { return a.host->packets.size() == 1; }));
+  const sdk::ConnectionId ca_of_b = a.host->packets[0].origin.conn;
+  ASSERT_TRUE(a.proto->send(b.info(), make_packet("sidA0001", "answer"), sdk::SendOptions{ca_of_b}));
+  ASSERT_TRUE(h->run_until([&] { return b.host->packets.size() == 2; }));
+  EXPECT_EQ(b.host->packets[1].origin.conn, cb_of_a) << "the answer took the other connection";
+}
+
 TEST_P(Stream, OriginTellsLocalPeer) {
   auto h = make();
   Node& a = h->start("sidA0001");
