@@ -172,9 +172,13 @@ void check_keys(const Args& a) {
     if (a.positional.size() > 1) throw UsageError("keys list takes no KEY");
     return;
   }
-  if (action != "install" && action != "use" && action != "remove")
-    throw UsageError("unknown keys action '" + action + "' (list, install, use or remove)");
+  if (action != "install" && action != "use" && action != "remove") {
+    // Not quoted: a key typed without "install" would be echoed.
+    throw UsageError("unknown keys action (list, install, use or remove)");
+  }
   if (a.positional.size() > 2) throw UsageError("keys " + action + " takes one KEY");
+  // A transient member would rewrite the daemon's keyring file behind the daemon's back.
+  if (a.has("join")) throw UsageError("keys " + action + " changes a daemon's keyring: use --socket, not --join");
   if (action != "install" && a.positional.size() < 2) throw UsageError("keys " + action + " needs a KEY id (or the key)");
 }
 

@@ -78,7 +78,8 @@ JsonPtr keys(cluster::Cluster& c, const JsonPtr& req) {
       else if (action == "use") c.use_key(key);
       else c.remove_key(key);
     } else if (action != "list") {
-      throw RequestError("unknown keys action '" + action + "' (list, install, use or remove)");
+      // Not quoted: a key sent without "install" would be echoed.
+      throw RequestError("unknown keys action (list, install, use or remove)");
     }
     JsonArrayPtr list = new Poco::JSON::Array;
     for (const auto& k : c.keys()) {

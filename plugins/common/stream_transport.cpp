@@ -294,10 +294,11 @@ void StreamTransport::arm_handshake(Conn& c) {
   });
 }
 
-void StreamTransport::filter_failed(ConnectionId id, bool handshake, const std::string& error) {
+void StreamTransport::filter_failed(ConnectionId id, bool handshake, const std::string& error, bool alert) {
   Conn* c = find(id);
   if (c == nullptr) return;
   if (!handshake) {
+    if (alert && !flush(*c)) return;  // flush() closed it
     close_now(id, error);
     return;
   }
@@ -308,6 +309,8 @@ void StreamTransport::filter_failed(ConnectionId id, bool handshake, const std::
                  : "handshake with " + (c->peer_uuid.empty() ? c->ip : c->peer_uuid + " at " + c->ip) + " failed";
   warn_throttled(options_.name + ": " + what + ": " + error + " (" + std::to_string(handshakes_failed_) +
                  " failed handshakes so far)");
+  // Counted and logged first: a peer that resets before our alert is out is refused all the same.
+  if (alert && !flush(*c)) return;  // flush() closed it
   close_now(id, "handshake failed: " + error);
 }
 
@@ -568,8 +571,7 @@ bool StreamTransport::unseal(ConnectionId id, std::size_t n) {
       // TLS 1.3: a client is ready before the server has checked its certificate; the refusal
       // is the first thing it reads.
       const bool handshake = !was_ready || (!c->inbound && !c->delivered);
-      if (!was_ready && !flush(*c)) return false;  // our alert first, so the peer learns why
-      filter_failed(id, handshake, err);
+      filter_failed(id, handshake, err, !was_ready);  // our alert goes out first, so the peer learns why
       return false;
     }
     // Handshake replies, and what waited for the handshake to end.

@@ -171,8 +171,9 @@ class StreamTransport {
   /// Gives read_buf_'s first `n` bytes to the filter and the host what comes out; false when
   /// the connection is gone.
   bool unseal(sdk::ConnectionId id, std::size_t n);
-  /// The filter of `c` failed: a refused handshake (counted, warned) or a broken stream.
-  void filter_failed(sdk::ConnectionId id, bool handshake, const std::string& error);
+  /// The filter of `c` failed: a refused handshake (counted, warned) or a broken stream; closed
+  /// after `alert` (what the filter wrote for the peer) is flushed, when set.
+  void filter_failed(sdk::ConnectionId id, bool handshake, const std::string& error, bool alert = false);
   void arm_handshake(Conn& c);
   /// Drops the output already written, so appends do not grow the buffer forever.
   static void compact(Conn& c);

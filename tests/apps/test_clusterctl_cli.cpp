@@ -75,6 +75,14 @@ TEST(ClusterctlUsage, BadCommandLinesExit2WithOneLine) {
   expect_usage({"--socket", "/x", "--join", "y.ini", "members"}, "members: --socket and --join exclude each other");
   expect_usage({"--settle", "5", "members"}, "members: --settle only goes with --join");
   expect_usage({"members", "--socket"}, "members: --socket needs a value");
+  // A key typed without "install" is not echoed; keyring changes belong to a daemon.
+  expect_usage({"keys", "3q2+7wABAgMEBQYHCAkKCwwNDg8QERITFBUWFxgZGhs="},
+               "keys: unknown keys action (list, install, use or remove)");
+  expect_usage({"keys", "use"}, "keys: keys use needs a KEY id (or the key)");
+  expect_usage({"keys", "list", "x"}, "keys: keys list takes no KEY");
+  expect_usage({"--join", "y.ini", "keys", "install", "k"},
+               "keys: keys install changes a daemon's keyring: use --socket, not --join");
+  expect_usage({"keygen", "x"}, "keygen takes no arguments");
   CtlRun none = ctl({});
   EXPECT_EQ(none.rc, 2);
   EXPECT_NE(none.err.find("usage: clusterctl"), std::string::npos);

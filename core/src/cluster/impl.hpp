@@ -193,6 +193,7 @@ struct Cluster::Impl {
   Envelope envelope{{}, nullptr};
   LogThrottle foreign_label_log{std::chrono::minutes(1)};
   LogThrottle unopened_log{std::chrono::minutes(1)};
+  LogThrottle replay_log{std::chrono::minutes(1)};
   /// Encodes `p` for protocol slot `sl` (enveloped and sealed when active); false: not sealed.
   bool encode_for(const ProtocolSlot& sl, const Payload& p, std::string& out);
   /// Checks the envelope of a received body: true with `payload` set, or false (counted).

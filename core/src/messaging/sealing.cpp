@@ -46,7 +46,9 @@ bool Cluster::Impl::open_envelope(std::string_view body, std::string_view& paylo
       return false;
     case Envelope::Open::replay:
       ++counters.dropped_replay;
-      log(sdk::LogLevel::debug, "dropped a sealed packet: " + std::string(sdk::open_status_name(why)));
+      // An attack, a clock out of sync, or packets reordered beyond the window: say it.
+      if (replay_log.due(loop_->now(), more))
+        log(sdk::LogLevel::warning, "dropped a sealed packet: " + std::string(sdk::open_status_name(why)) + more);
       return false;
     case Envelope::Open::malformed:
       break;
