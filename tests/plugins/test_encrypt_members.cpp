@@ -5,9 +5,6 @@
 // every packet can be caught and altered, the attacks: tampered, truncated, replayed, downgraded.
 #include <gtest/gtest.h>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -21,6 +18,7 @@
 #include "cluster/bpacket/payload_codec.hpp"
 #include "cluster/bpacket/varint.hpp"
 #include "cluster/cluster.hpp"
+#include "member_helpers.hpp"
 #include "memory_cluster.hpp"
 
 namespace cluster::test {
@@ -86,18 +84,6 @@ std::string node_ini(std::uint16_t port, const std::vector<std::uint16_t>& seed_
   return ini;
 }
 
-std::uint16_t free_tcp_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in sin{};
-  sin.sin_family = AF_INET;
-  sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof sin;
-  EXPECT_EQ(::bind(fd, reinterpret_cast<const sockaddr*>(&sin), len), 0);
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&sin), &len);
-  ::close(fd);
-  return ntohs(sin.sin_port);
-}
-
 /// Members lost by any member of these tests (a rotation must lose none).
 std::atomic<int> members_lost{0};
 
@@ -114,15 +100,6 @@ std::unique_ptr<Cluster> join(const std::string& ini) {
     });
   });
 }
-
-template <class Pred>
-bool wait_for(Pred pred, std::chrono::milliseconds limit = 8000ms) {
-  const auto end = std::chrono::steady_clock::now() + limit;
-  while (!pred() && std::chrono::steady_clock::now() < end) std::this_thread::sleep_for(10ms);
-  return pred();
-}
-
-bool knows(const Cluster& a, const Cluster& b) { return !a.resolve({b.sid()}).empty(); }
 
 std::string ids(const std::vector<sdk::KeyInfo>& keys) {
   std::string s;
@@ -146,7 +123,7 @@ TEST(EncryptMembers, KeyRotationAcrossThreeMembersUnderQueryLoadFailsNoQuery) {
       for (auto& y : m)
         if (x != y && !knows(*x, *y)) return false;
     return true;
-  })) << "the three never met";
+  }, 8000ms)) << "the three never met";
 
   const int lost_before = members_lost;
   // The load: every member asks the other two, round after round, until told to stop.
@@ -224,7 +201,7 @@ TEST(EncryptMembers, AnotherKeyNoSealerOrAnotherLabelNeverJoinAndAreCounted) {
   auto wrong = join(node_ini(px, {pa}, dir.keyring("x", {kKey3})));
   auto plain = join(node_ini(pp, {pa}, ""));
   auto other = join(node_ini(pl, {pa}, dir.keyring("l", {kKey1}), "other"));
-  ASSERT_TRUE(wait_for([&] { return knows(*a, *b) && knows(*b, *a); }));
+  ASSERT_TRUE(wait_for([&] { return knows(*a, *b) && knows(*b, *a); }, 8000ms));
   std::this_thread::sleep_for(1500ms);  // several sync rounds of the seeds discovery
   for (Cluster* outsider : {wrong.get(), plain.get(), other.get()}) {
     EXPECT_FALSE(knows(*a, *outsider));
@@ -246,7 +223,7 @@ TEST(EncryptMembers, AnotherKeyNoSealerOrAnotherLabelNeverJoinAndAreCounted) {
   // nothing crashed. Installing key 2 on a brings it back.
   EXPECT_GT(a->counters().dropped_unopened, ka.dropped_unopened);
   a->install_key(kKey2);
-  EXPECT_TRUE(wait_for([&] { return knows(*a, *b) && knows(*b, *a); }));
+  EXPECT_TRUE(wait_for([&] { return knows(*a, *b) && knows(*b, *a); }, 8000ms));
 }
 
 namespace {

@@ -11,24 +11,13 @@
 #include <thread>
 
 #include "cluster/cluster.hpp"
+#include "member_helpers.hpp"
 #include "net.hpp"
 #include "protocol_harness.hpp"
 #include "tls_certs.hpp"
 
 namespace cluster::test {
 namespace {
-
-std::uint16_t free_tcp_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in sin{};
-  sin.sin_family = AF_INET;
-  sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof sin;
-  EXPECT_EQ(::bind(fd, reinterpret_cast<const sockaddr*>(&sin), len), 0);
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&sin), &len);
-  ::close(fd);
-  return ntohs(sin.sin_port);
-}
 
 std::string node_ini(std::uint16_t port, std::uint16_t seed, const CertFiles& files, const std::string& ca) {
   return "[cluster]\nprotocols = s\ndiscovery = seeds\nheartbeat = 200ms\nttl = 2s\nhid = 02:00:00:00:00:0e\n"
@@ -56,15 +45,6 @@ struct Member {
     });
   }
 };
-
-template <class Pred>
-bool wait_for(Pred pred, std::chrono::milliseconds limit = 5000ms) {
-  const auto end = std::chrono::steady_clock::now() + limit;
-  while (!pred() && std::chrono::steady_clock::now() < end) std::this_thread::sleep_for(10ms);
-  return pred();
-}
-
-bool knows(const Cluster& a, const Cluster& b) { return !a.resolve({b.sid()}).empty(); }
 
 TEST(TlsMembers, MeetThroughSeedsAndAnswerQueriesOverS) {
   TempDir dir;
