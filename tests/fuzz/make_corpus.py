@@ -2,7 +2,7 @@
 """Builds the fuzzers' seed corpora from the golden vectors (tests/data/vectors/*.jsonl).
 
 Usage: make_corpus.py VECTORS_DIR OUT_DIR
-Writes OUT_DIR/decoder, OUT_DIR/stream and OUT_DIR/tcl (each emptied first), one file per seed,
+Writes OUT_DIR/decoder, OUT_DIR/stream, OUT_DIR/tcl and OUT_DIR/envelope (each emptied first), one file per seed,
 named by the SHA-1 of its content as libFuzzer does. Nothing here is committed: the corpora
 live in the build tree.
 """
@@ -76,7 +76,7 @@ def main(argv):
         return 2
     vectors = pathlib.Path(argv[1])
     out = pathlib.Path(argv[2])
-    dirs = {name: out / name for name in ("decoder", "stream", "tcl")}
+    dirs = {name: out / name for name in ("decoder", "stream", "tcl", "envelope")}
     for d in dirs.values():
         shutil.rmtree(d, ignore_errors=True)
         d.mkdir(parents=True)
@@ -112,6 +112,15 @@ def main(argv):
             write(dirs["stream"], prefix + b"\xff\xc0" + blob + blob[: len(blob) // 2], seen["stream"])
     for text in texts:
         write(dirs["tcl"], text.encode("utf-8", "surrogateescape"), seen["tcl"])
+    # Envelopes (docs/wire-format.md): filter {"\x01CL"}, then raw = flags, label, content:
+    # the vectors' bodies wrapped unsealed with the label "fz", none, and flagged sealed.
+    for blob in packets:
+        if len(blob) > 5 and blob[:2] == b"\xc0\x8d" and blob[2] < 0x80:
+            body = blob[3:3 + blob[2]]
+            for flags, label in ((0, b"fz"), (0, b""), (1, b"fz")):
+                raw = bytes([flags, len(label)]) + label + body
+                if len(raw) < 0x80:
+                    write(dirs["envelope"], b"\x0e\x01\x03\x01CL\x0b" + bytes([len(raw)]) + raw, seen["envelope"])
 
     counts = ", ".join("%s %d" % (name, len(seen[name])) for name in dirs)
     print("seed corpus in %s: %s" % (out, counts))
