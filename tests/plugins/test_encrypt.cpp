@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "encrypt_sealer.hpp"
+#include "idle_loop.hpp"
 
 namespace {
 
@@ -31,18 +32,6 @@ namespace enc = cluster::encrypt;
 using sdk::OpenStatus;
 
 constexpr std::int64_t kT0 = 1'700'000'000'000;  // ms since the Unix epoch
-
-class FakeLoop final : public sdk::EventLoop {
- public:
-  sdk::WatchId watch(int, std::uint32_t, std::function<void(std::uint32_t)>) noexcept override { return 0; }
-  void modify(sdk::WatchId, std::uint32_t) noexcept override {}
-  void unwatch(sdk::WatchId) noexcept override {}
-  sdk::TimerId after(std::chrono::milliseconds, std::function<void()>) noexcept override { return 0; }
-  void cancel(sdk::TimerId) noexcept override {}
-  void post(std::function<void()>) noexcept override {}
-  bool in_loop_thread() const noexcept override { return true; }
-  Clock::time_point now() const noexcept override { return Clock::time_point{}; }
-};
 
 class FakeHost final : public sdk::SealerHost {
  public:
@@ -57,7 +46,7 @@ class FakeHost final : public sdk::SealerHost {
   std::vector<std::pair<sdk::LogLevel, std::string>> logs;
 
  private:
-  FakeLoop loop_;
+  cluster::test::IdleLoop loop_;
   sdk::ClusterSettings settings_;
   sdk::PluginConfig config_;
 };

@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <fstream>
 
+#include "idle_loop.hpp"
 #include "protocol_harness.hpp"
 
 #ifndef CLUSTER_CONF_DIR
@@ -18,18 +19,6 @@
 
 namespace cluster::test {
 namespace {
-
-class NoLoop final : public sdk::EventLoop {
- public:
-  sdk::WatchId watch(int, std::uint32_t, std::function<void(std::uint32_t)>) noexcept override { return 0; }
-  void modify(sdk::WatchId, std::uint32_t) noexcept override {}
-  void unwatch(sdk::WatchId) noexcept override {}
-  sdk::TimerId after(std::chrono::milliseconds, std::function<void()>) noexcept override { return 0; }
-  void cancel(sdk::TimerId) noexcept override {}
-  void post(std::function<void()>) noexcept override {}
-  bool in_loop_thread() const noexcept override { return true; }
-  Clock::time_point now() const noexcept override { return Clock::now(); }
-};
 
 class Host final : public sdk::SealerHost {
  public:
@@ -40,7 +29,7 @@ class Host final : public sdk::SealerHost {
   const sdk::PluginConfig& config() const noexcept override { return config_; }
 
  private:
-  NoLoop loop_;
+  cluster::test::IdleLoop loop_;
   sdk::ClusterSettings settings_;
   const sdk::PluginConfig& config_;
 };

@@ -195,6 +195,14 @@ class Sealing : public test::MemoryClusterTest {
     return Cluster::join(std::move(o), pm, loop);
   }
   static bool knows(const Cluster& a, const Cluster& b) { return !a.resolve({b.sid()}).empty(); }
+  /// Asks every member tagged "w" for "ping", keeping the answers.
+  static QueryPtr ask_workers(Cluster& c) {
+    QueryOptions q;
+    q.resolve = {"w"};
+    q.query = "ping";
+    q.collect = true;
+    return c.query(q);
+  }
 };
 
 }  // namespace
@@ -221,11 +229,7 @@ TEST_F(Sealing, LabelsKeepTwoClustersOnOneGroupApartAndCountWhatTheyDrop) {
   EXPECT_GT(d->counters().dropped_label, 0u);
   EXPECT_EQ(a->counters().dropped_malformed, 0u);
   answer_with(*b, "b");
-  QueryOptions q;
-  q.resolve = {"w"};
-  q.query = "ping";
-  q.collect = true;
-  auto asked = a->query(q);
+  auto asked = ask_workers(*a);
   ASSERT_TRUE(run_until([&] { return asked->done(); })) << counts(*a) << "\n" << counts(*b);
   EXPECT_EQ(asked->results().size(), 1u);  // b only: c and d are other clusters
 }
@@ -236,11 +240,7 @@ TEST_F(Sealing, SealedMembersTalkAndAPlainMemberIsNeitherHeardNorHearing) {
   auto c = join(fast({"w"}), "127.0.0.3", false);
   ASSERT_TRUE(run_until([&] { return knows(*a, *b) && knows(*b, *a); }));
   answer_with(*b, "b");
-  QueryOptions q;
-  q.resolve = {"w"};
-  q.query = "ping";
-  q.collect = true;
-  auto asked = a->query(q);
+  auto asked = ask_workers(*a);
   ASSERT_TRUE(run_until([&] { return asked->done(); }));
   ASSERT_EQ(asked->results().size(), 1u);
   EXPECT_EQ(asked->results().begin()->second.data, "b:ping");

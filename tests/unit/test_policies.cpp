@@ -264,37 +264,48 @@ TEST_F(Membership, MessageReachesOnlyDiscoveriesBuiltAgainstSdk13) {
 namespace cluster::test {
 namespace {
 
+/// A member on 127.0.0.1 over t alone, found through the seeds plugin (its one seed listens
+/// nowhere), that has run a moment.
+std::unique_ptr<Cluster> seeds_member(MemoryNetwork& net, EventLoop& loop, Options o) {
+  o.discovery = "seeds";
+  o.protocols = {"t"};
+  o.ttl = 10s;
+  o.remote = 1;  // the sender of the list is on another host
+  auto pm = net.plugins_for("127.0.0.1");
+  const IniFile ini = IniFile::parse("[seeds]\nseeds = 127.0.0.9:65000\n", "node.ini");
+  pm->load(std::string(CLUSTER_HOOK_PLUGIN_DIR) + "/cluster-seeds.so", ini.section("seeds"));
+  return Cluster::join(o, pm, loop);
+}
+
+/// A heartbeat from `sid` asking for our list and carrying its own member list `entries`.
+std::string member_list_packet(const std::string& sid, const std::string& hid, int port, const std::string& entries) {
+  Payload p;
+  p.sid = sid;
+  p.hid = hid;
+  p.type = static_cast<std::uint64_t>(PayloadType::heartbeat);
+  p.channel = 0;
+  p.protocols = StringList{"t"};
+  p.data = "t {port " + std::to_string(port) + "}";
+  p.op = std::string("members?");
+  p.raw = entries;
+  std::string bytes;
+  bpacket::encode_payload(p, bytes);
+  return bytes;
+}
+
 // A member list comes from whoever got admitted: a forged one must not become thousands of
 // connects. The seeds plugin cuts a list to twice what it knows plus 64 and spends at most that
 // many contacts a period; a second ask from the same member within a second is not answered or
 // acted on.
 TEST_F(Membership, AForgedMemberListIsCutToABudget) {
-  Options o = fast();
-  o.discovery = "seeds";
-  o.protocols = {"t"};
-  o.ttl = 10s;
-  o.remote = 1;  // the forger is on another host
-  auto pm = net.plugins_for("127.0.0.1");
-  const IniFile ini = IniFile::parse("[seeds]\nseeds = 127.0.0.9:65000\n", "node.ini");
-  pm->load(std::string(CLUSTER_HOOK_PLUGIN_DIR) + "/cluster-seeds.so", ini.section("seeds"));
-  auto a = Cluster::join(o, pm, loop);
+  auto a = seeds_member(net, loop, fast());
   run_until([] { return false; }, 150ms);
 
   std::string entries;
   for (int i = 0; i < 1000; ++i)
     entries += "{f" + std::to_string(i) + "@h 10.1." + std::to_string(i / 250) + "." + std::to_string(i % 250) +
                " 0 {t {port " + std::to_string(30000 + i) + "}}} ";
-  Payload p;
-  p.sid = std::string("Forger01");
-  p.hid = std::string("02:00:00:00:00:99");
-  p.type = static_cast<std::uint64_t>(PayloadType::heartbeat);
-  p.channel = 0;
-  p.protocols = StringList{"t"};
-  p.data = std::string("t {port 64999}");
-  p.op = std::string("members?");
-  p.raw = entries;
-  std::string bytes;
-  bpacket::encode_payload(p, bytes);
+  const std::string bytes = member_list_packet("Forger01", "02:00:00:00:00:99", 64999, entries);
   const auto before = a->counters().send_failures;
   loop.call([&] { proto_of("127.0.0.1", "t")->deliver(bytes, "10.9.9.9", 0); });
   run_until([] { return false; }, 100ms);
@@ -311,31 +322,13 @@ TEST_F(Membership, AForgedMemberListIsCutToABudget) {
 // contact points are its protocols we run only; before, the swim entry was tried first (failing:
 // "not one of our protocols") and spent half the period's contact budget.
 TEST_F(Membership, ListedMembersAreContactedOverProtocolsOnlyNotOtherPropsKeys) {
-  Options o = fast();
-  o.discovery = "seeds";
-  o.protocols = {"t"};
-  o.ttl = 10s;
-  o.remote = 1;
-  auto pm = net.plugins_for("127.0.0.1");
-  const IniFile ini = IniFile::parse("[seeds]\nseeds = 127.0.0.9:65000\n", "node.ini");
-  pm->load(std::string(CLUSTER_HOOK_PLUGIN_DIR) + "/cluster-seeds.so", ini.section("seeds"));
-  auto a = Cluster::join(o, pm, loop);
+  auto a = seeds_member(net, loop, fast());
   run_until([] { return false; }, 150ms);
   std::string entries;
   for (int i = 0; i < 60; ++i)
     entries += "{s" + std::to_string(i) + "@h 10.2.0." + std::to_string(i + 1) + " 0 {swim {v 1} t {port " +
                std::to_string(30000 + i) + "}}} ";
-  Payload p;
-  p.sid = std::string("Lister01");
-  p.hid = std::string("02:00:00:00:00:98");
-  p.type = static_cast<std::uint64_t>(PayloadType::heartbeat);
-  p.channel = 0;
-  p.protocols = StringList{"t"};
-  p.data = std::string("t {port 64998}");
-  p.op = std::string("members?");
-  p.raw = entries;
-  std::string bytes;
-  bpacket::encode_payload(p, bytes);
+  const std::string bytes = member_list_packet("Lister01", "02:00:00:00:00:98", 64998, entries);
   const auto before = a->counters().send_failures;
   loop.call([&] { proto_of("127.0.0.1", "t")->deliver(bytes, "10.9.9.8", 0); });
   run_until([] { return false; }, 100ms);
