@@ -214,10 +214,22 @@ int Daemon::serve() {
                    (group ? ", group " + group_text(c->config().address, c->config().port) : std::string()) +
                    " remote " + std::to_string(c->config().remote));
   log->information("control socket " + server->path());
+  std::unique_ptr<MetricsServer> metrics;
+  if (!settings.metrics.listen.empty()) {
+    try {
+      metrics = std::make_unique<MetricsServer>(*c, settings.metrics.listen, CLUSTER_VERSION);
+    } catch (const std::exception& e) {
+      c->loop().call([&] { server.reset(); });
+      c->leave();
+      return fail(code::cantcreat, e.what());
+    }
+    log->information("metrics at http://" + metrics->address() + "/metrics");
+  }
 
   waitForTerminationRequest();  // SIGINT, SIGTERM, SIGQUIT
 
   log->information("leaving");
+  metrics.reset();  // no scrape reads a cluster that is leaving
   c->loop().call([&] { server.reset(); });  // closes the clients, removes the socket file
   c->leave();
   c.reset();

@@ -7,6 +7,7 @@ DaemonConfig DaemonConfig::load(const std::string& path) {
   c.node = cluster::NodeConfig::load_file(path);
   c.control = clusterapp::ControlConfig::from_ini(c.node.ini);
   c.logging = LoggingConfig::from_ini(c.node.ini);
+  c.metrics = MetricsConfig::from_ini(c.node.ini);
   follow_logging_level(c.node, c.logging);
   return c;
 }

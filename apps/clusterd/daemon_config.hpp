@@ -1,5 +1,5 @@
 // Everything clusterd reads from its node file: the node ([cluster], [plugins], plugin
-// sections), [control] and [logging].
+// sections), [control], [logging] and [metrics].
 #pragma once
 
 #include <string>
@@ -7,6 +7,7 @@
 #include "cluster/options.hpp"
 #include "control_config.hpp"
 #include "logging_config.hpp"
+#include "metrics_server.hpp"
 
 namespace clusterd {
 
@@ -14,6 +15,7 @@ struct DaemonConfig {
   cluster::NodeConfig node;
   clusterapp::ControlConfig control;
   LoggingConfig logging;
+  MetricsConfig metrics;
 
   /// Loads and validates `path`. Throws cluster::ConfigError "file:line: reason" (or
   /// "file: reason"). Plugins are not loaded here (joining does that).

@@ -1,0 +1,41 @@
+// [metrics]: clusterd's Prometheus endpoint. `listen = HOST:PORT` (off when unset) serves the
+// text exposition of apps/common/metrics_text.hpp at GET /metrics, from Poco's HTTP server (its
+// own threads; the cluster's state is read through the thread-safe public API).
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "cluster/cluster.hpp"
+#include "cluster/ini.hpp"
+
+namespace Poco::Net {
+class HTTPServer;
+}
+
+namespace clusterd {
+
+struct MetricsConfig {
+  std::string listen;  ///< "" = off
+  std::string where;   ///< file:line of the key
+
+  /// Reads [metrics]. Throws cluster::ConfigError "file:line: reason" for an unknown key or a
+  /// listen value that is not HOST:PORT (numeric host, or a name that resolves; IPv6 in [ ]).
+  static MetricsConfig from_ini(const cluster::IniFile& ini);
+};
+
+class MetricsServer {
+ public:
+  /// Binds `listen` and starts serving. Throws std::runtime_error when it cannot bind.
+  MetricsServer(cluster::Cluster& c, const std::string& listen, std::string version);
+  ~MetricsServer();  ///< stops serving (waits for requests in progress)
+  MetricsServer(const MetricsServer&) = delete;
+  MetricsServer& operator=(const MetricsServer&) = delete;
+  /// The bound address ("127.0.0.1:9469"; the real port when 0 was asked).
+  std::string address() const;
+
+ private:
+  std::unique_ptr<Poco::Net::HTTPServer> server_;
+};
+
+}  // namespace clusterd

@@ -1,0 +1,96 @@
+#include "metrics_text.hpp"
+
+#include <initializer_list>
+#include <utility>
+
+namespace clusterapp {
+namespace {
+
+class Writer {
+ public:
+  void family(const char* name, const char* type, const char* help) {
+    out_ += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n";
+  }
+  void sample(const char* name, std::uint64_t value, const std::string& labels = {}) {
+    out_ += name;
+    if (!labels.empty()) out_ += "{" + labels + "}";
+    out_ += " " + std::to_string(value) + "\n";
+  }
+  /// One family of counters told apart by one label.
+  void by_label(const char* name, const char* help, const char* label,
+                std::initializer_list<std::pair<const char*, std::uint64_t>> parts) {
+    family(name, "counter", help);
+    for (const auto& [value, n] : parts) sample(name, n, std::string(label) + "=\"" + value + "\"");
+  }
+  std::string take() { return std::move(out_); }
+
+ private:
+  std::string out_;
+};
+
+}  // namespace
+
+std::string escape_label_value(const std::string& v) {
+  std::string out;
+  out.reserve(v.size());
+  for (char c : v) {
+    if (c == '\\') out += "\\\\";
+    else if (c == '"') out += "\\\"";
+    else if (c == '\n') out += "\\n";
+    else out += c;
+  }
+  return out;
+}
+
+std::string prometheus_text(const MetricsSnapshot& s) {
+  const cluster::Counters& k = s.counters;
+  Writer w;
+  w.family("cluster_build_info", "gauge", "Build version and identity of this member (always 1).");
+  w.sample("cluster_build_info", 1,
+           "version=\"" + escape_label_value(s.version) + "\",uuid=\"" + escape_label_value(s.uuid) + "\"");
+  w.family("cluster_members", "gauge", "Members this member knows, by where they run.");
+  w.sample("cluster_members", s.local_members, "host=\"local\"");
+  w.sample("cluster_members", s.members - s.local_members, "host=\"remote\"");
+  w.family("cluster_packets_received_total", "counter", "Packets framed and decoded.");
+  w.sample("cluster_packets_received_total", k.received);
+  w.family("cluster_packets_sent_total", "counter", "Packets handed to a protocol successfully.");
+  w.sample("cluster_packets_sent_total", k.sent);
+  w.by_label("cluster_packets_dropped_total", "Packets dropped on receipt, by the check that refused them.", "reason",
+             {{"remote", k.dropped_remote},
+              {"malformed", k.dropped_malformed},
+              {"own", k.dropped_own},
+              {"filter", k.dropped_filter},
+              {"channel", k.dropped_channel},
+              {"hook", k.dropped_hook},
+              {"invalid", k.dropped_invalid},
+              {"label", k.dropped_label},
+              {"plain", k.dropped_plain},
+              {"unopened", k.dropped_unopened},
+              {"replay", k.dropped_replay}});
+  w.family("cluster_send_failures_total", "counter", "Sends a protocol failed (the next one was tried).");
+  w.sample("cluster_send_failures_total", k.send_failures);
+  w.family("cluster_unreachable_total", "counter", "Sends no protocol could deliver.");
+  w.sample("cluster_unreachable_total", k.unreachable);
+  w.family("cluster_members_refused_total", "counter", "Newcomers refused because max_members were known.");
+  w.sample("cluster_members_refused_total", k.refused_members);
+  w.by_label("cluster_connections_closed_total", "Stream connections closed or refused to bound memory and descriptors.",
+             "reason",
+             {{"over_budget", k.streams_over_budget},
+              {"stalled", k.streams_stalled},
+              {"refused", k.conns_refused},
+              {"evicted", k.conns_evicted},
+              {"idle", k.conns_idle_closed}});
+  w.by_label("cluster_detector_events_total", "Events of a probing failure detector (swim).", "event",
+             {{"probe", k.probes_sent},
+              {"probe_indirect", k.probes_indirect},
+              {"probe_failed", k.probes_failed},
+              {"suspicion", k.suspicions},
+              {"refutation", k.refutations},
+              {"confirmation", k.confirmations},
+              {"nack", k.nacks_sent}});
+  w.family("cluster_detector_health", "gauge", "Local health score of the failure detector, 0 = healthy.");
+  w.sample("cluster_detector_health", k.detector_health);
+  return w.take();
+}
+
+}  // namespace clusterapp
