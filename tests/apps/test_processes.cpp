@@ -6,6 +6,10 @@
 #include <fstream>
 #include <iterator>
 
+#include <Poco/Net/HTTPClientSession.h>
+#include <Poco/Net/HTTPRequest.h>
+#include <Poco/Net/HTTPResponse.h>
+
 #include "daemon_fixture.hpp"
 #include "netns.hpp"
 
@@ -325,4 +329,71 @@ TEST_F(Processes, KeysRotateThroughClusterctl) {
   r = keys("c", {});
   EXPECT_EQ(r.rc, 1);
   EXPECT_NE(r.err.find("no sealer"), std::string::npos) << r.err;
+}
+
+namespace {
+
+/// GET http://127.0.0.1:port/path: the body ("" when it failed), the status in `status`.
+std::string http_get(int port, const std::string& path, int* status = nullptr) {
+  try {
+    Poco::Net::HTTPClientSession s("127.0.0.1", static_cast<Poco::UInt16>(port));
+    s.setTimeout(Poco::Timespan(3, 0));
+    Poco::Net::HTTPRequest req(Poco::Net::HTTPRequest::HTTP_GET, path, Poco::Net::HTTPMessage::HTTP_1_1);
+    s.sendRequest(req);
+    Poco::Net::HTTPResponse res;
+    std::istream& in = s.receiveResponse(res);
+    if (status != nullptr) *status = static_cast<int>(res.getStatus());
+    return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  } catch (const Poco::Exception&) {
+    return {};
+  }
+}
+
+}  // namespace
+
+// [metrics] listen on three daemons; Debian's prometheus scrapes them on loopback, and a PromQL
+// query through its HTTP API sums what they report: each knows the two others. promtool finds
+// the exposition clean.
+TEST_F(Processes, PrometheusScrapesThreeMembers) {
+  if (::access("/usr/bin/prometheus", X_OK) != 0 || ::access("/usr/bin/promtool", X_OK) != 0)
+    GTEST_SKIP() << "prometheus is not installed (scripts/setup-deps installs it)";
+  const int base = 19400 + static_cast<int>(::getpid() % 50) * 10;
+  std::vector<std::unique_ptr<Process>> daemons;
+  for (int i = 0; i < 3; ++i) {
+    const std::string name = "m" + std::to_string(i);
+    daemons.push_back(daemon(node(name, "metrics", "[metrics]\nlisten = 127.0.0.1:" + std::to_string(base + i) + "\n")));
+  }
+  for (std::size_t i = 0; i < 3; ++i) ASSERT_FALSE(ready(sock("m" + std::to_string(i))).empty()) << daemons[i]->err();
+  ASSERT_TRUE(eventually([&] {
+    for (int i = 0; i < 3; ++i)
+      if (members(sock("m" + std::to_string(i))).size() != 2) return false;
+    return true;
+  }));
+  int status = 0;
+  const std::string text = http_get(base, "/metrics", &status);
+  ASSERT_EQ(status, 200);
+  EXPECT_NE(text.find("cluster_members{host=\"local\"} 2\n"), std::string::npos) << text;
+  http_get(base, "/nothing", &status);
+  EXPECT_EQ(status, 404);
+  const std::string scraped = write("scraped.txt", text);
+  Ran check = run_process({"/bin/sh", "-c", "promtool check metrics < " + scraped}, env(), dir.path());
+  EXPECT_EQ(check.rc, 0) << check.out << check.err;
+
+  const int prom_port = base + 5;
+  const std::string yml = write("prometheus.yml", "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: cluster\n"
+                                                  "    static_configs:\n      - targets: ['127.0.0.1:" +
+                                                      std::to_string(base) + "', '127.0.0.1:" + std::to_string(base + 1) +
+                                                      "', '127.0.0.1:" + std::to_string(base + 2) + "']\n");
+  auto prom = std::make_unique<Process>(
+      std::vector<std::string>{"/usr/bin/prometheus", "--config.file=" + yml, "--storage.tsdb.path=" + (dir / "tsdb"),
+                               "--web.listen-address=127.0.0.1:" + std::to_string(prom_port)},
+      env(), dir / "prom.out", dir / "prom.err");
+  std::string answer;
+  const bool summed = eventually(
+      [&] {
+        answer = http_get(prom_port, "/api/v1/query?query=sum(cluster_members)");
+        return answer.find("\"value\":[") != std::string::npos && answer.find(",\"6\"]") != std::string::npos;
+      },
+      std::chrono::milliseconds(20000));
+  EXPECT_TRUE(summed) << answer << "\n" << prom->err();
 }

@@ -1,0 +1,82 @@
+// clusterd's Prometheus text (apps/common/metrics_text.*) and its [metrics] section: every
+// family has HELP and TYPE lines, label values are escaped, members split by host, the
+// envelope's drop reasons are there; listen values are checked at load.
+#include <gtest/gtest.h>
+
+#include <sstream>
+
+#include "cluster/options.hpp"
+#include "metrics_server.hpp"
+#include "metrics_text.hpp"
+
+using namespace clusterapp;
+
+namespace {
+
+std::size_t count_of(const std::string& text, const std::string& what) {
+  std::size_t n = 0;
+  for (std::size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+  return n;
+}
+
+}  // namespace
+
+TEST(Metrics, EveryFamilyHasHelpAndTypeAndEverySampleAFamily) {
+  MetricsSnapshot s;
+  s.members = 5;
+  s.local_members = 2;
+  s.counters.received = 7;
+  s.counters.dropped_label = 3;
+  s.counters.probes_sent = 11;
+  s.version = "0.1.0";
+  s.uuid = "ab\"c\\d@host";
+  const std::string text = prometheus_text(s);
+  EXPECT_NE(text.find("cluster_members{host=\"local\"} 2\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("cluster_members{host=\"remote\"} 3\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("cluster_packets_received_total 7\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("cluster_packets_dropped_total{reason=\"label\"} 3\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("cluster_detector_events_total{event=\"probe\"} 11\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("uuid=\"ab\\\"c\\\\d@host\""), std::string::npos) << text;
+  // Each sample's metric name was declared by a TYPE line before it, once.
+  std::istringstream lines(text);
+  std::string line, declared;
+  while (std::getline(lines, line)) {
+    ASSERT_FALSE(line.empty());
+    if (line.rfind("# TYPE ", 0) == 0) {
+      declared = line.substr(7, line.find(' ', 7) - 7);
+      EXPECT_EQ(count_of(text, "# TYPE " + declared + " "), 1u) << declared;
+      EXPECT_EQ(count_of(text, "# HELP " + declared + " "), 1u) << declared;
+      continue;
+    }
+    if (line[0] == '#') continue;
+    const std::string name = line.substr(0, line.find_first_of("{ "));
+    EXPECT_EQ(name, declared) << line;
+    if (name.size() > 6 && name.compare(name.size() - 6, 6, "_total") == 0) {
+      EXPECT_NE(text.find("# TYPE " + name + " counter"), std::string::npos) << name;
+    }
+  }
+}
+
+TEST(Metrics, LabelValuesAreEscaped) {
+  EXPECT_EQ(escape_label_value("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
+  EXPECT_EQ(escape_label_value("plain"), "plain");
+}
+
+TEST(Metrics, ListenIsCheckedAtLoad) {
+  const auto load = [](const std::string& text) {
+    return clusterd::MetricsConfig::from_ini(cluster::IniFile::parse(text, "m.ini"));
+  };
+  EXPECT_EQ(load("[cluster]\n").listen, "");
+  EXPECT_EQ(load("[metrics]\nlisten = 127.0.0.1:9469\n").listen, "127.0.0.1:9469");
+  EXPECT_EQ(load("[metrics]\nlisten = [::1]:9469\n").listen, "[::1]:9469");
+  EXPECT_EQ(load("[metrics]\nlisten =\n").listen, "");
+  for (const char* bad : {"[metrics]\nlisten = 127.0.0.1\n", "[metrics]\nlisten = 127.0.0.1:99999\n",
+                          "[metrics]\nport = 1\n"}) {
+    try {
+      load(bad);
+      ADD_FAILURE() << "accepted: " << bad;
+    } catch (const cluster::ConfigError& e) {
+      EXPECT_EQ(std::string(e.what()).rfind("m.ini:2: ", 0), 0u) << e.what();
+    }
+  }
+}
