@@ -1,10 +1,16 @@
 #include "ctl_commands.hpp"
 
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
 #include <iostream>
+#include <thread>
 #include <ostream>
 
 #include "commands.hpp"
 #include "ctl_output.hpp"
+#include "interrupt.hpp"
 
 namespace clusterctl {
 
@@ -53,6 +59,72 @@ int members(const Args& a, Backend& b, std::ostream& out, std::ostream&) {
     out << "\n";
   } else {
     print_members(out, list);
+  }
+  return 0;
+}
+
+// ---- top ----
+
+/// The counters of a status answer that `top` shows as rates.
+struct Rates {
+  std::uint64_t received = 0, sent = 0, dropped = 0, failures = 0;
+};
+
+Rates rates_of(const JsonPtr& status) {
+  Rates r;
+  JsonPtr c = status->getObject("counters");
+  if (c.isNull()) return r;
+  std::vector<std::string> names;
+  c->getNames(names);
+  for (const auto& n : names) {
+    const std::uint64_t v = c->optValue<Poco::UInt64>(n, 0);
+    if (n == "received") r.received = v;
+    else if (n == "sent") r.sent = v;
+    else if (n == "send_failures") r.failures = v;
+    else if (n.rfind("dropped_", 0) == 0) r.dropped += v;
+  }
+  return r;
+}
+
+std::string per_second(std::uint64_t now, std::uint64_t before, double seconds) {
+  if (seconds <= 0 || now < before) return "-";
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f/s", static_cast<double>(now - before) / seconds);
+  return buf;
+}
+
+int top(const Args& a, Backend& b, std::ostream& out, std::ostream&) {
+  const auto interval = std::chrono::milliseconds(a.number("interval", 1000, 100, 60000));
+  const std::uint64_t count = a.number("count", 0, 0, 1000000);
+  // A terminal gets one screen redrawn in place; a pipe or file gets frames one after another.
+  const bool terminal = &out == &std::cout && ::isatty(STDOUT_FILENO) == 1;
+  Rates before;
+  auto then = std::chrono::steady_clock::now();
+  for (std::uint64_t frame = 0; count == 0 || frame < count; ++frame) {
+    if (frame > 0) {
+      const auto until = std::chrono::steady_clock::now() + interval;
+      while (std::chrono::steady_clock::now() < until) {
+        if (interrupted()) return 0;
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      }
+    }
+    JsonPtr status = checked(b.request(request("status"), kRequestTimeout));
+    JsonPtr members = checked(b.request(request("members"), kRequestTimeout));
+    const auto now = std::chrono::steady_clock::now();
+    const double seconds = frame == 0 ? 0 : std::chrono::duration<double>(now - then).count();
+    const Rates r = rates_of(status);
+    if (terminal) out << "\x1b[H\x1b[2J";
+    else if (frame > 0) out << "\n";
+    out << one_line(status->optValue<std::string>("uuid", "?")) << "  members "
+        << status->optValue<Poco::UInt64>("members", 0) << "  received " << per_second(r.received, before.received, seconds)
+        << "  sent " << per_second(r.sent, before.sent, seconds) << "  dropped "
+        << per_second(r.dropped, before.dropped, seconds) << "  send failures "
+        << per_second(r.failures, before.failures, seconds) << "\n\n";
+    JsonArrayPtr list = members->getArray("members");
+    if (!list.isNull()) print_members(out, list);
+    out.flush();
+    before = r;
+    then = now;
   }
   return 0;
 }
@@ -313,6 +385,15 @@ const std::vector<Command>& commands() {
        "hear of it with the next heartbeat, sent at once) and print the new tags. \"replace\" with\n"
        "no TAG clears them.\n",
        {}, tags, check_tags},
+      {"top", "a live view of the members and the daemon's packet rates",
+       "usage: clusterctl [GLOBAL] top [--interval MS] [--count N]\n"
+       "\n"
+       "Every --interval (default 1000, 100-60000) ms: one line with our uuid, the member count and\n"
+       "the rates of packets received, sent, dropped (every dropped_* counter) and failed sends since\n"
+       "the last frame, then the members table (as `members`). On a terminal the screen is redrawn in\n"
+       "place; otherwise frames follow each other, separated by an empty line. Runs until\n"
+       "interrupted (exit 0), or for --count frames.\n",
+       {{"interval", K::value}, {"count", K::value}}, top, no_positional},
       {"keys", "list or change the sealer's keyring (encryption keys)",
        "usage: clusterctl [GLOBAL] keys [list|install [KEY]|use KEY|remove KEY] [--json]\n"
        "\n"

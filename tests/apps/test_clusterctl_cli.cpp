@@ -186,6 +186,24 @@ TEST_F(Clusterctl, QueryOverChosenProtocols) {
   EXPECT_EQ(r.out.rfind(b->uuid() + " error cannot reach " + b->uuid(), 0), 0u) << r.out;
 }
 
+TEST_F(Clusterctl, TopPrintsFramesWithRatesAndTheMembers) {
+  CtlRun r = run({"top", "--count", "2", "--interval", "150"});
+  ASSERT_EQ(r.rc, 0) << r.err;
+  const auto second = r.out.find("\n\n" + a->uuid() + "  members 2");
+  ASSERT_NE(second, std::string::npos) << r.out;  // two frames, an empty line between them
+  EXPECT_EQ(r.out.rfind(a->uuid() + "  members 2  received -  sent -  dropped -  send failures -\n\n", 0), 0u)
+      << r.out;  // the first frame has no rates yet
+  const std::string frame2 = r.out.substr(second + 2);
+  EXPECT_NE(frame2.find("  received "), std::string::npos);
+  EXPECT_NE(frame2.find("/s  sent "), std::string::npos) << frame2;
+  EXPECT_NE(frame2.find("UUID"), std::string::npos) << frame2;
+  EXPECT_NE(frame2.find(b->uuid()), std::string::npos) << frame2;
+  EXPECT_NE(frame2.find(c->uuid()), std::string::npos) << frame2;
+  r = run({"top", "--interval", "5"});
+  EXPECT_EQ(r.rc, 2);
+  EXPECT_EQ(r.err, "clusterctl: top: --interval wants a number from 100 to 60000, not '5'\n");
+}
+
 TEST_F(Clusterctl, TagsChannelAndStatus) {
   CtlRun r = run({"tags"});
   EXPECT_EQ(r.out, "asker\n");
