@@ -175,6 +175,7 @@ int Daemon::serve() {
     return fail(code::cantcreat, e.what());
   }
 
+  MembershipTally tally;  // before the cluster: its hooks use it until the cluster is gone
   std::unique_ptr<cluster::Cluster> c;
   try {
     cluster::NodeConfig node = settings.node;
@@ -191,7 +192,10 @@ int Daemon::serve() {
         case cluster::sdk::LogLevel::error: log->error(m); break;
       }
     };
-    c = cluster::Cluster::join(node, [log](cluster::Cluster& joining) { log_membership(joining, *log); });
+    c = cluster::Cluster::join(node, [log, &tally](cluster::Cluster& joining) {
+      log_membership(joining, *log);
+      tally.attach(joining);
+    });
   } catch (const cluster::ConfigError& e) {
     return fail(code::config, clusterapp::locate_config_error(settings.node.ini, e.what()));
   } catch (const cluster::PluginError& e) {
@@ -217,7 +221,7 @@ int Daemon::serve() {
   std::unique_ptr<MetricsServer> metrics;
   if (!settings.metrics.listen.empty()) {
     try {
-      metrics = std::make_unique<MetricsServer>(*c, settings.metrics.listen, CLUSTER_VERSION);
+      metrics = std::make_unique<MetricsServer>(*c, settings.metrics.listen, CLUSTER_VERSION, &tally);
     } catch (const std::exception& e) {
       c->loop().call([&] { server.reset(); });
       c->leave();

@@ -21,7 +21,8 @@ using Poco::Net::HTTPResponse;
 
 class MetricsHandler final : public Poco::Net::HTTPRequestHandler {
  public:
-  MetricsHandler(cluster::Cluster& c, const std::string& version) : c_(c), version_(version) {}
+  MetricsHandler(cluster::Cluster& c, const std::string& version, const MembershipTally* tally)
+      : c_(c), version_(version), tally_(tally) {}
   void handleRequest(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& res) override {
     if (req.getURI() != "/metrics" || (req.getMethod() != "GET" && req.getMethod() != "HEAD")) {
       res.setStatusAndReason(HTTPResponse::HTTP_NOT_FOUND);
@@ -37,6 +38,10 @@ class MetricsHandler final : public Poco::Net::HTTPRequestHandler {
     }
     s.version = version_;
     s.uuid = c_.uuid();
+    if (tally_ != nullptr) {
+      s.discovered = tally_->discovered();
+      s.lost = tally_->lost();
+    }
     const std::string text = clusterapp::prometheus_text(s);
     res.setContentType("text/plain; version=0.0.4; charset=utf-8");
     res.setContentLength(static_cast<std::streamsize>(text.size()));
@@ -50,18 +55,21 @@ class MetricsHandler final : public Poco::Net::HTTPRequestHandler {
  private:
   cluster::Cluster& c_;
   const std::string& version_;
+  const MembershipTally* tally_;
 };
 
 class Factory final : public Poco::Net::HTTPRequestHandlerFactory {
  public:
-  Factory(cluster::Cluster& c, std::string version) : c_(c), version_(std::move(version)) {}
+  Factory(cluster::Cluster& c, std::string version, const MembershipTally* tally)
+      : c_(c), version_(std::move(version)), tally_(tally) {}
   Poco::Net::HTTPRequestHandler* createRequestHandler(const Poco::Net::HTTPServerRequest&) override {
-    return new MetricsHandler(c_, version_);
+    return new MetricsHandler(c_, version_, tally_);
   }
 
  private:
   cluster::Cluster& c_;
   std::string version_;
+  const MembershipTally* tally_;
 };
 
 }  // namespace
@@ -87,14 +95,15 @@ MetricsConfig MetricsConfig::from_ini(const cluster::IniFile& ini) {
   return m;
 }
 
-MetricsServer::MetricsServer(cluster::Cluster& c, const std::string& listen, std::string version) {
+MetricsServer::MetricsServer(cluster::Cluster& c, const std::string& listen, std::string version,
+                             const MembershipTally* tally) {
   try {
     Poco::Net::ServerSocket socket(Poco::Net::SocketAddress(listen), 64);
     auto* params = new Poco::Net::HTTPServerParams;
     params->setMaxThreads(2);  // a scrape a few times a minute: no pool of 16 threads
     params->setMaxQueued(16);
     params->setKeepAlive(false);
-    server_ = std::make_unique<Poco::Net::HTTPServer>(new Factory(c, std::move(version)), socket, params);
+    server_ = std::make_unique<Poco::Net::HTTPServer>(new Factory(c, std::move(version), tally), socket, params);
     server_->start();
   } catch (const Poco::Exception& e) {
     throw std::runtime_error("[metrics] listen = " + listen + ": " + e.displayText());

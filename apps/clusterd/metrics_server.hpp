@@ -8,6 +8,7 @@
 
 #include "cluster/cluster.hpp"
 #include "cluster/ini.hpp"
+#include "membership_tally.hpp"
 
 namespace Poco::Net {
 class HTTPServer;
@@ -27,7 +28,9 @@ struct MetricsConfig {
 class MetricsServer {
  public:
   /// Binds `listen` and starts serving. Throws std::runtime_error when it cannot bind.
-  MetricsServer(cluster::Cluster& c, const std::string& listen, std::string version);
+  /// `tally` (may be null) must outlive the server.
+  MetricsServer(cluster::Cluster& c, const std::string& listen, std::string version,
+                const MembershipTally* tally = nullptr);
   ~MetricsServer();  ///< stops serving (waits for requests in progress)
   MetricsServer(const MetricsServer&) = delete;
   MetricsServer& operator=(const MetricsServer&) = delete;

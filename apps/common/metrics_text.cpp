@@ -4,6 +4,9 @@
 #include <utility>
 
 namespace clusterapp {
+
+std::string escape_label_value(const std::string& v);
+
 namespace {
 
 class Writer {
@@ -21,6 +24,11 @@ class Writer {
                 std::initializer_list<std::pair<const char*, std::uint64_t>> parts) {
     family(name, "counter", help);
     for (const auto& [value, n] : parts) sample(name, n, std::string(label) + "=\"" + value + "\"");
+  }
+  /// One family of counters whose label values come from the data (escaped).
+  void by_map(const char* name, const char* help, const char* label, const std::map<std::string, std::uint64_t>& parts) {
+    family(name, "counter", help);
+    for (const auto& [value, n] : parts) sample(name, n, std::string(label) + "=\"" + escape_label_value(value) + "\"");
   }
   std::string take() { return std::move(out_); }
 
@@ -51,6 +59,8 @@ std::string prometheus_text(const MetricsSnapshot& s) {
   w.family("cluster_members", "gauge", "Members this member knows, by where they run.");
   w.sample("cluster_members", s.local_members, "host=\"local\"");
   w.sample("cluster_members", s.members - s.local_members, "host=\"remote\"");
+  w.by_map("cluster_discovered_total", "Members discovered since start, by how they were found.", "how", s.discovered);
+  w.by_map("cluster_lost_total", "Members lost since start, by reason.", "reason", s.lost);
   w.family("cluster_packets_received_total", "counter", "Packets framed and decoded.");
   w.sample("cluster_packets_received_total", k.received);
   w.family("cluster_packets_sent_total", "counter", "Packets handed to a protocol successfully.");

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 
 #include "cluster/cluster.hpp"
@@ -16,6 +17,8 @@ struct MetricsSnapshot {
   std::uint64_t local_members = 0;  ///< of them, on this host
   std::string version;              ///< build version, for cluster_build_info
   std::string uuid;                 ///< our uuid, a label of cluster_build_info
+  std::map<std::string, std::uint64_t> discovered;  ///< members discovered, by how they were found
+  std::map<std::string, std::uint64_t> lost;        ///< members lost, by reason
 };
 
 /// The exposition text of `s`, every family with its HELP and TYPE lines.

@@ -30,6 +30,8 @@ TEST(Metrics, EveryFamilyHasHelpAndTypeAndEverySampleAFamily) {
   s.counters.probes_sent = 11;
   s.version = "0.1.0";
   s.uuid = "ab\"c\\d@host";
+  s.discovered = {{"multicast", 4}, {"seeds", 1}};
+  s.lost = {{"left", 2}, {"a\"b", 1}};
   const std::string text = prometheus_text(s);
   EXPECT_NE(text.find("cluster_members{host=\"local\"} 2\n"), std::string::npos) << text;
   EXPECT_NE(text.find("cluster_members{host=\"remote\"} 3\n"), std::string::npos) << text;
@@ -37,6 +39,9 @@ TEST(Metrics, EveryFamilyHasHelpAndTypeAndEverySampleAFamily) {
   EXPECT_NE(text.find("cluster_packets_dropped_total{reason=\"label\"} 3\n"), std::string::npos) << text;
   EXPECT_NE(text.find("cluster_detector_events_total{event=\"probe\"} 11\n"), std::string::npos) << text;
   EXPECT_NE(text.find("uuid=\"ab\\\"c\\\\d@host\""), std::string::npos) << text;
+  EXPECT_NE(text.find("cluster_discovered_total{how=\"multicast\"} 4\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("cluster_lost_total{reason=\"left\"} 2\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("cluster_lost_total{reason=\"a\\\"b\"} 1\n"), std::string::npos) << text;
   // Each sample's metric name was declared by a TYPE line before it, once.
   std::istringstream lines(text);
   std::string line, declared;

@@ -373,6 +373,7 @@ TEST_F(Processes, PrometheusScrapesThreeMembers) {
   const std::string text = http_get(base, "/metrics", &status);
   ASSERT_EQ(status, 200);
   EXPECT_NE(text.find("cluster_members{host=\"local\"} 2\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("cluster_discovered_total{how=\"multicast\"} 2\n"), std::string::npos) << text;
   http_get(base, "/nothing", &status);
   EXPECT_EQ(status, 404);
   const std::string scraped = write("scraped.txt", text);

@@ -1,0 +1,41 @@
+#include "membership_tally.hpp"
+
+namespace clusterd {
+namespace {
+
+// Reasons and ways of finding are a few fixed words, but a plugin may make up its own: the
+// label set is bounded by keeping the first word, cut at 32 characters.
+std::string label_of(const std::string& text) {
+  std::string w = text.substr(0, text.find_first_of(" :(,"));
+  if (w.size() > 32) w.resize(32);
+  return w.empty() ? std::string("unknown") : w;
+}
+
+}  // namespace
+
+void MembershipTally::attach(cluster::Cluster& c) {
+  c.hook(cluster::HookPoint::service_discovered, "clusterd.tally.discovered", [this](cluster::HookContext& ctx) {
+    if (ctx.service != nullptr) {
+      std::lock_guard<std::mutex> g(m_);
+      ++discovered_[label_of(ctx.service->found_by)];
+    }
+    return cluster::Verdict::pass;
+  });
+  c.hook(cluster::HookPoint::service_lost, "clusterd.tally.lost", [this](cluster::HookContext& ctx) {
+    std::lock_guard<std::mutex> g(m_);
+    ++lost_[label_of(ctx.reason)];
+    return cluster::Verdict::pass;
+  });
+}
+
+std::map<std::string, std::uint64_t> MembershipTally::discovered() const {
+  std::lock_guard<std::mutex> g(m_);
+  return discovered_;
+}
+
+std::map<std::string, std::uint64_t> MembershipTally::lost() const {
+  std::lock_guard<std::mutex> g(m_);
+  return lost_;
+}
+
+}  // namespace clusterd
