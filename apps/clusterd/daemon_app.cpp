@@ -218,22 +218,31 @@ int Daemon::serve() {
                    (group ? ", group " + group_text(c->config().address, c->config().port) : std::string()) +
                    " remote " + std::to_string(c->config().remote));
   log->information("control socket " + server->path());
-  std::unique_ptr<MetricsServer> metrics;
-  if (!settings.metrics.listen.empty()) {
-    try {
-      metrics = std::make_unique<MetricsServer>(*c, settings.metrics.listen, CLUSTER_VERSION, &tally);
-    } catch (const std::exception& e) {
-      c->loop().call([&] { server.reset(); });
-      c->leave();
-      return fail(code::cantcreat, e.what());
+  // [metrics] and [http]: one server when they name the same address, else one each.
+  std::vector<std::unique_ptr<MetricsServer>> http;
+  try {
+    const std::string& m = settings.metrics.listen;
+    const std::string& h = settings.http.listen;
+    if (!m.empty() && m == h) {
+      http.push_back(std::make_unique<MetricsServer>(*c, m, CLUSTER_VERSION, &tally, HttpRoutes{true, true}));
+    } else {
+      if (!m.empty()) http.push_back(std::make_unique<MetricsServer>(*c, m, CLUSTER_VERSION, &tally, HttpRoutes{true, false}));
+      if (!h.empty()) http.push_back(std::make_unique<MetricsServer>(*c, h, CLUSTER_VERSION, &tally, HttpRoutes{false, true}));
     }
-    log->information("metrics at http://" + metrics->address() + "/metrics");
+  } catch (const std::exception& e) {
+    http.clear();
+    c->loop().call([&] { server.reset(); });
+    c->leave();
+    return fail(code::cantcreat, e.what());
   }
+  if (!settings.metrics.listen.empty())
+    log->information("metrics at http://" + http.front()->address() + "/metrics");
+  if (!settings.http.listen.empty()) log->information("status page at http://" + http.back()->address() + "/");
 
   waitForTerminationRequest();  // SIGINT, SIGTERM, SIGQUIT
 
   log->information("leaving");
-  metrics.reset();  // no scrape reads a cluster that is leaving
+  http.clear();  // no scrape or page reads a cluster that is leaving
   c->loop().call([&] { server.reset(); });  // closes the clients, removes the socket file
   c->leave();
   c.reset();

@@ -16,6 +16,7 @@ struct DaemonConfig {
   clusterapp::ControlConfig control;
   LoggingConfig logging;
   MetricsConfig metrics;
+  MetricsConfig http;  ///< [http] listen: the status page
 
   /// Loads and validates `path`. Throws cluster::ConfigError "file:line: reason" (or
   /// "file: reason"). Plugins are not loaded here (joining does that).

@@ -6,7 +6,9 @@
 #include <cstdint>
 #include <map>
 #include <mutex>
+#include <deque>
 #include <string>
+#include <vector>
 
 #include "cluster/cluster.hpp"
 
@@ -19,9 +21,21 @@ class MembershipTally {
   std::map<std::string, std::uint64_t> discovered() const;  ///< by found_by ("multicast", "seeds", ...)
   std::map<std::string, std::uint64_t> lost() const;        ///< by reason ("left", "expired", ...)
 
+  struct Event {
+    std::int64_t at_ms = 0;  ///< wall clock, ms since the epoch
+    std::string what;        ///< "discovered" or "lost"
+    std::string uuid;
+    std::string detail;      ///< how it was found, or why it was lost
+  };
+  /// The last kRecent membership events, the oldest first (the status page shows them).
+  std::vector<Event> recent() const;
+  static constexpr std::size_t kRecent = 50;
+
  private:
   mutable std::mutex m_;
   std::map<std::string, std::uint64_t> discovered_, lost_;
+  std::deque<Event> recent_;
+  void remember(std::string what, const std::string& uuid, const std::string& detail);
 };
 
 }  // namespace clusterd

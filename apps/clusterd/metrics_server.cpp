@@ -10,83 +10,121 @@
 #include <Poco/Net/ServerSocket.h>
 #include <Poco/Net/SocketAddress.h>
 
+#include <atomic>
+#include <chrono>
 #include <stdexcept>
+#include <thread>
 
 #include "metrics_text.hpp"
+#include "status_page.hpp"
 
 namespace clusterd {
+
+/// What the handlers share with the server: the routes, and a flag that ends event streams.
+struct MetricsServer::Shared {
+  cluster::Cluster& c;
+  std::string version;
+  const MembershipTally* tally;
+  HttpRoutes routes;
+  std::atomic<bool> stopping{false};
+  std::atomic<int> streams{0};
+  Shared(cluster::Cluster& cl, std::string v, const MembershipTally* t, HttpRoutes r)
+      : c(cl), version(std::move(v)), tally(t), routes(r) {}
+};
+
 namespace {
 
 using Poco::Net::HTTPResponse;
+/// Event streams at once; each holds a server thread.
+constexpr int kMaxStreams = 4;
 
-class MetricsHandler final : public Poco::Net::HTTPRequestHandler {
+class Handler final : public Poco::Net::HTTPRequestHandler {
  public:
-  MetricsHandler(cluster::Cluster& c, const std::string& version, const MembershipTally* tally)
-      : c_(c), version_(version), tally_(tally) {}
+  explicit Handler(std::shared_ptr<MetricsServer::Shared> s) : s_(std::move(s)) {}
   void handleRequest(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& res) override {
-    if (req.getURI() != "/metrics" || (req.getMethod() != "GET" && req.getMethod() != "HEAD")) {
-      res.setStatusAndReason(HTTPResponse::HTTP_NOT_FOUND);
-      res.setContentType("text/plain");
-      res.send() << "not found: metrics are at GET /metrics\n";
-      return;
-    }
-    clusterapp::MetricsSnapshot s;
-    s.counters = c_.counters();
-    for (const auto& m : c_.services()) {
-      ++s.members;
-      if (m->local()) ++s.local_members;
-    }
-    s.version = version_;
-    s.uuid = c_.uuid();
-    if (tally_ != nullptr) {
-      s.discovered = tally_->discovered();
-      s.lost = tally_->lost();
-    }
-    const std::string text = clusterapp::prometheus_text(s);
-    res.setContentType("text/plain; version=0.0.4; charset=utf-8");
-    res.setContentLength(static_cast<std::streamsize>(text.size()));
+    const std::string& uri = req.getURI();
+    const bool get = req.getMethod() == "GET" || req.getMethod() == "HEAD";
+    if (get && s_->routes.metrics && uri == "/metrics") return metrics(req, res);
+    if (get && s_->routes.page && uri == "/") return text(req, res, "text/html; charset=utf-8", status_page_html(s_->c, s_->tally));
+    if (get && s_->routes.page && uri == "/events") return events(res);
+    res.setStatusAndReason(HTTPResponse::HTTP_NOT_FOUND);
+    res.setContentType("text/plain");
+    res.send() << "not found\n";
+  }
+
+ private:
+  static void text(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& res, const char* type,
+                   const std::string& body) {
+    res.setContentType(type);
+    res.setContentLength(static_cast<std::streamsize>(body.size()));
     if (req.getMethod() == "HEAD") {
       res.send();
       return;
     }
-    res.send() << text;
+    res.send() << body;
   }
-
- private:
-  cluster::Cluster& c_;
-  const std::string& version_;
-  const MembershipTally* tally_;
+  void metrics(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& res) {
+    clusterapp::MetricsSnapshot s;
+    s.counters = s_->c.counters();
+    for (const auto& m : s_->c.services()) {
+      ++s.members;
+      if (m->local()) ++s.local_members;
+    }
+    s.version = s_->version;
+    s.uuid = s_->c.uuid();
+    if (s_->tally != nullptr) {
+      s.discovered = s_->tally->discovered();
+      s.lost = s_->tally->lost();
+    }
+    text(req, res, "text/plain; version=0.0.4; charset=utf-8", clusterapp::prometheus_text(s));
+  }
+  // Server-sent events: a snapshot now and every second, until the client goes or we stop.
+  void events(Poco::Net::HTTPServerResponse& res) {
+    if (++s_->streams > kMaxStreams) {
+      --s_->streams;
+      res.setStatusAndReason(HTTPResponse::HTTP_SERVICE_UNAVAILABLE);
+      res.send() << "too many event streams\n";
+      return;
+    }
+    res.setContentType("text/event-stream");
+    res.set("Cache-Control", "no-cache");
+    std::ostream& out = res.send();
+    while (!s_->stopping && out) {
+      out << "data: " << status_snapshot_json(s_->c, s_->tally) << "\n\n";
+      out.flush();
+      for (int i = 0; i < 20 && !s_->stopping; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    --s_->streams;
+  }
+  std::shared_ptr<MetricsServer::Shared> s_;
 };
 
 class Factory final : public Poco::Net::HTTPRequestHandlerFactory {
  public:
-  Factory(cluster::Cluster& c, std::string version, const MembershipTally* tally)
-      : c_(c), version_(std::move(version)), tally_(tally) {}
+  explicit Factory(std::shared_ptr<MetricsServer::Shared> s) : s_(std::move(s)) {}
   Poco::Net::HTTPRequestHandler* createRequestHandler(const Poco::Net::HTTPServerRequest&) override {
-    return new MetricsHandler(c_, version_, tally_);
+    return new Handler(s_);
   }
 
  private:
-  cluster::Cluster& c_;
-  std::string version_;
-  const MembershipTally* tally_;
+  std::shared_ptr<MetricsServer::Shared> s_;
 };
 
 }  // namespace
 
-MetricsConfig MetricsConfig::from_ini(const cluster::IniFile& ini) {
+MetricsConfig MetricsConfig::from_ini(const cluster::IniFile& ini, const std::string& section) {
   MetricsConfig m;
-  const cluster::IniSection* s = ini.section("metrics");
+  const cluster::IniSection* s = ini.section(section);
   if (s == nullptr) return m;
   for (const auto& [key, v] : s->values) {
     if (key != "listen")
-      throw cluster::ConfigError(v.where + ": unknown key '" + key + "' in [metrics] (known: listen)");
+      throw cluster::ConfigError(v.where + ": unknown key '" + key + "' in [" + section + "] (known: listen)");
     if (v.value.empty()) continue;  // off
     try {
       const Poco::Net::SocketAddress a(v.value);
       (void)a;
     } catch (const Poco::Exception& e) {
-      throw cluster::ConfigError(v.where + ": [metrics] listen = '" + v.value +
+      throw cluster::ConfigError(v.where + ": [" + section + "] listen = '" + v.value +
                                  "' is not HOST:PORT (e.g. 127.0.0.1:9469, [::1]:9469): " + e.displayText());
     }
     m.listen = v.value;
@@ -96,21 +134,23 @@ MetricsConfig MetricsConfig::from_ini(const cluster::IniFile& ini) {
 }
 
 MetricsServer::MetricsServer(cluster::Cluster& c, const std::string& listen, std::string version,
-                             const MembershipTally* tally) {
+                             const MembershipTally* tally, HttpRoutes routes)
+    : shared_(std::make_shared<Shared>(c, std::move(version), tally, routes)) {
   try {
     Poco::Net::ServerSocket socket(Poco::Net::SocketAddress(listen), 64);
     auto* params = new Poco::Net::HTTPServerParams;
-    params->setMaxThreads(2);  // a scrape a few times a minute: no pool of 16 threads
+    params->setMaxThreads(2 + kMaxStreams);  // scrapes, the page, its event streams
     params->setMaxQueued(16);
     params->setKeepAlive(false);
-    server_ = std::make_unique<Poco::Net::HTTPServer>(new Factory(c, std::move(version), tally), socket, params);
+    server_ = std::make_unique<Poco::Net::HTTPServer>(new Factory(shared_), socket, params);
     server_->start();
   } catch (const Poco::Exception& e) {
-    throw std::runtime_error("[metrics] listen = " + listen + ": " + e.displayText());
+    throw std::runtime_error("listen = " + listen + ": " + e.displayText());
   }
 }
 
 MetricsServer::~MetricsServer() {
+  shared_->stopping = true;  // event streams end within 50 ms
   if (server_) server_->stopAll(true);
 }
 

@@ -398,3 +398,39 @@ TEST_F(Processes, PrometheusScrapesThreeMembers) {
       std::chrono::milliseconds(20000));
   EXPECT_TRUE(summed) << answer << "\n" << prom->err();
 }
+
+// [http] listen: Debian's chromium (headless) loads the status page of a live daemon; a member
+// joins and leaves, and the page's DOM shows both (its row, then a "lost" event and no row). A
+// screenshot of the page is kept as status-page.png in the test's working folder.
+TEST_F(Processes, StatusPageShowsAJoinAndALeave) {
+  const char* chromium = "/usr/bin/chromium";
+  if (::access(chromium, X_OK) != 0) GTEST_SKIP() << "chromium is not installed (scripts/setup-deps installs it)";
+  const int web_port = 19600 + static_cast<int>(::getpid() % 50) * 4;
+  const std::string url = "http://127.0.0.1:" + std::to_string(web_port) + "/";
+  auto pw = daemon(node("web", "web", "[http]\nlisten = 127.0.0.1:" + std::to_string(web_port) + "\n"));
+  ASSERT_FALSE(ready(sock("web")).empty()) << pw->err();
+  const auto dom = [&] {
+    Ran r = run_process({chromium, "--headless=new", "--no-sandbox", "--disable-gpu", "--dump-dom", url}, env(),
+                        dir.path(), std::chrono::milliseconds(30000));
+    EXPECT_EQ(r.rc, 0) << r.err;
+    return r.out;
+  };
+  auto pj = daemon(node("joiner", "joiner"));
+  const std::string uj = ready(sock("joiner"));
+  ASSERT_FALSE(uj.empty()) << pj->err();
+  ASSERT_TRUE(eventually([&] { return members(sock("web")).size() == 1; }));
+  std::string page = dom();
+  EXPECT_NE(page.find("<tr data-uuid=\"" + uj + "\">"), std::string::npos) << page;
+  EXPECT_NE(page.find("class=\"discovered\" data-uuid=\"" + uj + "\""), std::string::npos) << page;
+  Ran shot = run_process({chromium, "--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1200,700",
+                          "--screenshot=" + (std::filesystem::current_path() / "status-page.png").string(), url},
+                         env(), dir.path(), std::chrono::milliseconds(30000));
+  EXPECT_EQ(shot.rc, 0) << shot.err;
+
+  ::kill(pj->pid(), SIGTERM);  // a graceful leave
+  ASSERT_TRUE(eventually([&] { return members(sock("web")).empty(); }));
+  page = dom();
+  EXPECT_EQ(page.find("<tr data-uuid=\"" + uj + "\">"), std::string::npos) << page;
+  EXPECT_NE(page.find("class=\"lost\" data-uuid=\"" + uj + "\""), std::string::npos) << page;
+  EXPECT_NE(page.find("lost " + uj + " (left)"), std::string::npos) << page;
+}

@@ -157,8 +157,8 @@ std::unique_ptr<Cluster> Cluster::join(Options options, std::shared_ptr<PluginMa
 
 std::unique_ptr<Cluster> Cluster::join(const NodeConfig& config, const std::function<void(Cluster&)>& prepare) {
   auto plugins = std::make_shared<PluginManager>();
-  // [control], [logging] and [metrics] are clusterd's (a host app may read them too).
-  static const std::set<std::string> core_sections = {"cluster", "plugins", "control", "logging", "metrics"};
+  // [control], [logging], [metrics] and [http] are clusterd's (a host app may read them too).
+  static const std::set<std::string> core_sections = {"cluster", "plugins", "control", "logging", "metrics", "http"};
   std::set<std::string> plugin_sections;
   std::vector<PluginInfo> loaded;
   for (const auto& name : config.load) {
