@@ -66,6 +66,7 @@ class Handler final : public Poco::Net::HTTPRequestHandler {
   void metrics(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& res) {
     clusterapp::MetricsSnapshot s;
     s.counters = s_->c.counters();
+    s.stats = s_->c.stats();
     for (const auto& m : s_->c.services()) {
       ++s.members;
       if (m->local()) ++s.local_members;

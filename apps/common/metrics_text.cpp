@@ -1,5 +1,7 @@
 #include "metrics_text.hpp"
 
+#include <cstdio>
+#include <cstdlib>
 #include <initializer_list>
 #include <utility>
 
@@ -8,6 +10,26 @@ namespace clusterapp {
 std::string escape_label_value(const std::string& v);
 
 namespace {
+
+/// A float as Prometheus reads it, in its shortest exact form without an exponent where one
+/// is not needed (bucket bounds read le="10", not le="1e+01"); no locale.
+std::string number(double v) {
+  if (v == static_cast<double>(static_cast<long long>(v)) && v > -1e15 && v < 1e15)
+    return std::to_string(static_cast<long long>(v));
+  char buf[32];
+  for (int precision = 1; precision <= 17; ++precision) {
+    std::snprintf(buf, sizeof buf, "%.*g", precision, v);
+    if (std::strtod(buf, nullptr) == v) break;
+  }
+  return buf;
+}
+
+std::string hook_point_label(cluster::HookPoint p) {
+  std::string name(cluster::hook_point_name(p));
+  for (char& c : name)
+    if (c == ' ') c = '_';
+  return name;
+}
 
 class Writer {
  public:
@@ -29,6 +51,22 @@ class Writer {
   void by_map(const char* name, const char* help, const char* label, const std::map<std::string, std::uint64_t>& parts) {
     family(name, "counter", help);
     for (const auto& [value, n] : parts) sample(name, n, std::string(label) + "=\"" + escape_label_value(value) + "\"");
+  }
+  void sample_real(const char* name, double value, const std::string& labels) {
+    out_ += name;
+    out_ += "{" + labels + "} " + number(value) + "\n";
+  }
+  /// The samples of one histogram (its family declared by the caller): cumulative buckets
+  /// ending with +Inf, then _sum and _count.
+  void histogram(const std::string& name, const cluster::LatencyHistogram& h, const std::string& labels) {
+    std::uint64_t cumulative = 0;
+    for (std::size_t i = 0; i < h.counts.size(); ++i) {
+      cumulative += h.counts[i];
+      const std::string le = i < h.kBounds.size() ? number(h.kBounds[i]) : "+Inf";
+      out_ += name + "_bucket{" + labels + ",le=\"" + le + "\"} " + std::to_string(cumulative) + "\n";
+    }
+    out_ += name + "_sum{" + labels + "} " + number(h.sum_seconds) + "\n";
+    out_ += name + "_count{" + labels + "} " + std::to_string(h.count) + "\n";
   }
   std::string take() { return std::move(out_); }
 
@@ -100,6 +138,35 @@ std::string prometheus_text(const MetricsSnapshot& s) {
               {"nack", k.nacks_sent}});
   w.family("cluster_detector_health", "gauge", "Local health score of the failure detector, 0 = healthy.");
   w.sample("cluster_detector_health", k.detector_health);
+  const cluster::Stats& st = s.stats;
+  w.family("cluster_members_suspect", "gauge", "Known members the failure detector is in doubt of (still members).");
+  w.sample("cluster_members_suspect", st.members_suspect);
+  w.family("cluster_protocol_packets_total", "counter",
+           "Packets per protocol: decoded (in), handed to the protocol successfully (out).");
+  for (const auto& p : st.protocols) {
+    const std::string id = "protocol=\"" + escape_label_value(p.protocol) + "\"";
+    w.sample("cluster_protocol_packets_total", p.packets_received, id + ",direction=\"in\"");
+    w.sample("cluster_protocol_packets_total", p.packets_sent, id + ",direction=\"out\"");
+  }
+  w.family("cluster_protocol_bytes_total", "counter",
+           "Bytes per protocol as the transport delivered (in) or accepted (out) them, framing included.");
+  for (const auto& p : st.protocols) {
+    const std::string id = "protocol=\"" + escape_label_value(p.protocol) + "\"";
+    w.sample("cluster_protocol_bytes_total", p.bytes_received, id + ",direction=\"in\"");
+    w.sample("cluster_protocol_bytes_total", p.bytes_sent, id + ",direction=\"out\"");
+  }
+  w.family("cluster_query_duration_seconds", "histogram",
+           "Queries this member asked, from start to end, by outcome (completed: every target answered or it ended early).");
+  w.histogram("cluster_query_duration_seconds", st.queries_completed, "outcome=\"completed\"");
+  w.histogram("cluster_query_duration_seconds", st.queries_timed_out, "outcome=\"timed_out\"");
+  static_assert(cluster::kHookTimeSample == 32, "the help text of cluster_hook_seconds_total names it");
+  w.family("cluster_hook_runs_total", "counter", "Runs of the hooks of a hook point.");
+  for (const auto& h : st.hooks)
+    w.sample("cluster_hook_runs_total", h.runs, "point=\"" + hook_point_label(h.point) + "\"");
+  w.family("cluster_hook_seconds_total", "counter",
+           "Time in the hooks of a hook point, estimated from one run in 32 (what the hooks caused included).");
+  for (const auto& h : st.hooks)
+    w.sample_real("cluster_hook_seconds_total", h.seconds, "point=\"" + hook_point_label(h.point) + "\"");
   return w.take();
 }
 

@@ -8,11 +8,13 @@
 #include <string>
 
 #include "cluster/cluster.hpp"
+#include "cluster/stats.hpp"
 
 namespace clusterapp {
 
 struct MetricsSnapshot {
   cluster::Counters counters;
+  cluster::Stats stats;             ///< per protocol, query latency, hook time
   std::uint64_t members = 0;        ///< known members (not counting us)
   std::uint64_t local_members = 0;  ///< of them, on this host
   std::string version;              ///< build version, for cluster_build_info

@@ -3,6 +3,7 @@
 // envelope's drop reasons are there; listen values are checked at load.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <sstream>
 
 #include "cluster/options.hpp"
@@ -32,6 +33,9 @@ TEST(Metrics, EveryFamilyHasHelpAndTypeAndEverySampleAFamily) {
   s.uuid = "ab\"c\\d@host";
   s.discovered = {{"multicast", 4}, {"seeds", 1}};
   s.lost = {{"left", 2}, {"a\"b", 1}};
+  s.stats.protocols.push_back({"t", 100, 2, 300, 4});
+  s.stats.queries_completed.record(std::chrono::microseconds(300));
+  s.stats.hooks.push_back({cluster::HookPoint::service_lost, 3, 0.5});
   const std::string text = prometheus_text(s);
   EXPECT_NE(text.find("cluster_members{host=\"local\"} 2\n"), std::string::npos) << text;
   EXPECT_NE(text.find("cluster_members{host=\"remote\"} 3\n"), std::string::npos) << text;
@@ -55,11 +59,49 @@ TEST(Metrics, EveryFamilyHasHelpAndTypeAndEverySampleAFamily) {
     }
     if (line[0] == '#') continue;
     const std::string name = line.substr(0, line.find_first_of("{ "));
-    EXPECT_EQ(name, declared) << line;
+    const bool histogram = text.find("# TYPE " + declared + " histogram") != std::string::npos;
+    if (histogram)
+      EXPECT_TRUE(name == declared + "_bucket" || name == declared + "_sum" || name == declared + "_count") << line;
+    else
+      EXPECT_EQ(name, declared) << line;
     if (name.size() > 6 && name.compare(name.size() - 6, 6, "_total") == 0) {
       EXPECT_NE(text.find("# TYPE " + name + " counter"), std::string::npos) << name;
     }
   }
+}
+
+TEST(Metrics, ProtocolTrafficQueryLatencyAndHookTime) {
+  MetricsSnapshot s;
+  s.stats.members_suspect = 1;
+  s.stats.protocols.push_back({"t", 100, 2, 300, 4});
+  s.stats.protocols.push_back({"c", 10, 1, 0, 0});
+  s.stats.queries_completed.record(std::chrono::microseconds(300));  // (250 us, 500 us]
+  s.stats.queries_completed.record(std::chrono::milliseconds(2));    // (1 ms, 2.5 ms]
+  s.stats.queries_timed_out.record(std::chrono::seconds(30));        // above 10 s
+  s.stats.hooks.push_back({cluster::HookPoint::evaluate_receive, 64, 0.25});
+  const std::string text = prometheus_text(s);
+  for (const char* line : {
+           "cluster_members_suspect 1\n",
+           "cluster_protocol_packets_total{protocol=\"t\",direction=\"in\"} 2\n",
+           "cluster_protocol_packets_total{protocol=\"t\",direction=\"out\"} 4\n",
+           "cluster_protocol_bytes_total{protocol=\"t\",direction=\"in\"} 100\n",
+           "cluster_protocol_bytes_total{protocol=\"t\",direction=\"out\"} 300\n",
+           "cluster_protocol_bytes_total{protocol=\"c\",direction=\"in\"} 10\n",
+           // Buckets are cumulative, le values in the shortest form, +Inf last.
+           "cluster_query_duration_seconds_bucket{outcome=\"completed\",le=\"0.00025\"} 0\n",
+           "cluster_query_duration_seconds_bucket{outcome=\"completed\",le=\"0.0005\"} 1\n",
+           "cluster_query_duration_seconds_bucket{outcome=\"completed\",le=\"0.0025\"} 2\n",
+           "cluster_query_duration_seconds_bucket{outcome=\"completed\",le=\"10\"} 2\n",
+           "cluster_query_duration_seconds_bucket{outcome=\"completed\",le=\"+Inf\"} 2\n",
+           "cluster_query_duration_seconds_sum{outcome=\"completed\"} 0.0023\n",
+           "cluster_query_duration_seconds_count{outcome=\"completed\"} 2\n",
+           "cluster_query_duration_seconds_bucket{outcome=\"timed_out\",le=\"10\"} 0\n",
+           "cluster_query_duration_seconds_bucket{outcome=\"timed_out\",le=\"+Inf\"} 1\n",
+           "cluster_query_duration_seconds_count{outcome=\"timed_out\"} 1\n",
+           "cluster_hook_runs_total{point=\"evaluate_receive\"} 64\n",
+           "cluster_hook_seconds_total{point=\"evaluate_receive\"} 0.25\n",
+       })
+    EXPECT_NE(text.find(line), std::string::npos) << line << "\n" << text;
 }
 
 TEST(Metrics, LabelValuesAreEscaped) {

@@ -21,6 +21,8 @@
 
 namespace cluster {
 
+struct Stats;  // cluster/stats.hpp: include it to call Cluster::stats()
+
 /// Why packets were dropped, and what went out. Read with Cluster::counters().
 struct Counters {
   std::uint64_t received = 0;          ///< packets framed and decoded
@@ -166,6 +168,8 @@ class CLUSTER_API Cluster {
   HookId hook(HookPoint point, std::string name, HookFn fn, int order = 0, std::string scope = {});
 
   Counters counters() const;
+  /// Traffic per protocol, query latency, hook time (cluster/stats.hpp); any thread.
+  Stats stats() const;
 
   /// The sealer's keyring (docs/security.md), on this member only; any thread. install_key
   /// adds an accepted key (encrypt: base64 of 32 bytes), use_key makes a key (by id or text)

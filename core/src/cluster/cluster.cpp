@@ -484,4 +484,19 @@ Counters Cluster::counters() const {
   return impl_->on_loop([&] { return impl_->counters; });
 }
 
+Stats Cluster::stats() const {
+  return impl_->on_loop([&] {
+    Stats s;
+    for (const auto& [uuid, m] : impl_->services) s.members_suspect += m.liveness == sdk::Liveness::suspect;
+    for (const auto& sl : impl_->protocols) {
+      s.protocols.push_back(sl->traffic);
+      s.protocols.back().protocol = sl->id;
+    }
+    s.queries_completed = impl_->queries_completed;
+    s.queries_timed_out = impl_->queries_timed_out;
+    s.hooks = impl_->hook_table.times();
+    return s;
+  });
+}
+
 }  // namespace cluster

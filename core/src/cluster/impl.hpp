@@ -46,6 +46,7 @@ struct ProtocolSlot final : sdk::ProtocolHost {
   std::unordered_map<sdk::ConnectionId, StreamState> streams;
   std::unordered_map<sdk::ConnectionId, std::string> bound;  ///< conn -> peer uuid told to bind()
   std::uint8_t lane = 0;  ///< its index among our protocols: the sealer's replay lane
+  ProtocolTraffic traffic;  ///< Cluster::stats(); counted on the loop thread
 
   sdk::EventLoop& loop() noexcept override;
   void log(sdk::LogLevel level, std::string_view message) noexcept override;
@@ -210,9 +211,11 @@ struct Cluster::Impl {
   struct RunningQuery {
     QueryPtr query;
     sdk::TimerId timer = 0;
+    sdk::EventLoop::Clock::time_point started{};  ///< the loop's time: latency without a clock read
   };
   std::map<std::string, RunningQuery> queries;  ///< by id
   std::uint64_t query_counter = 0;
+  LatencyHistogram queries_completed, queries_timed_out;  ///< Cluster::stats()
 
   // What a received packet causes (answers, asks, query responses, losses, failure reports,
   // sends from hooks) never calls into a protocol from inside its received(): it waits in the
@@ -309,6 +312,12 @@ struct Cluster::Impl {
   ServiceInfo self_info() const;
   ServiceState* find(std::string_view uuid);
   ProtocolSlot* slot(std::string_view id);
+  /// A packet of `bytes` went out over `sl`: counters.sent and the slot's traffic.
+  void count_sent(ProtocolSlot& sl, std::size_t bytes) noexcept {
+    ++counters.sent;
+    ++sl.traffic.packets_sent;
+    sl.traffic.bytes_sent += bytes;
+  }
   ProtocolSlot* multicast_slot();
   /// Heard over the group lately: a filtered multicast reaches it (ServiceInfo::heard_multicast).
   bool on_our_segment(const ServiceInfo& info) const;

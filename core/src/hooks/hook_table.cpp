@@ -48,10 +48,46 @@ bool HookTable::remove(HookId id) noexcept {
   return false;
 }
 
+namespace {
+
+/// Adds the time from construction to destruction to `sum`, when `on` (one run in a sample).
+class SampledTimer {
+ public:
+  SampledTimer(bool on, std::chrono::nanoseconds& sum) noexcept : sum_(on ? &sum : nullptr) {
+    if (sum_ != nullptr) start_ = std::chrono::steady_clock::now();
+  }
+  ~SampledTimer() {
+    if (sum_ != nullptr) *sum_ += std::chrono::steady_clock::now() - start_;
+  }
+  SampledTimer(const SampledTimer&) = delete;
+  SampledTimer& operator=(const SampledTimer&) = delete;
+
+ private:
+  std::chrono::nanoseconds* sum_;
+  std::chrono::steady_clock::time_point start_;
+};
+
+}  // namespace
+
+std::vector<HookTime> HookTable::times() const {
+  std::vector<HookTime> out;
+  for (std::size_t i = 0; i < kPoints; ++i) {
+    const Timing& t = timing_[i];
+    if (t.runs == 0) continue;
+    // Runs 0, k, 2k, ... were timed: the mean of those, times every run.
+    const std::uint64_t timed = (t.runs + kHookTimeSample - 1) / kHookTimeSample;
+    const double sampled = std::chrono::duration<double>(t.sampled).count();
+    out.push_back(HookTime{static_cast<HookPoint>(i), t.runs, sampled / static_cast<double>(timed) * static_cast<double>(t.runs)});
+  }
+  return out;
+}
+
 Verdict HookTable::run(HookPoint point, HookContext& ctx, std::string_view scope) const {
   const auto& current = table_[index(point)];
   if (!current || current->empty()) return Verdict::pass;  // the common case: no reference count
   const std::shared_ptr<const List> list = current;  // a hook may (un)register while we iterate
+  Timing& timing = timing_[index(point)];
+  const SampledTimer timer(timing.runs++ % kHookTimeSample == 0, timing.sampled);
   ctx.point = point;
   Verdict result = Verdict::pass;
   for (const auto& e : *list) {

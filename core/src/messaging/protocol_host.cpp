@@ -13,6 +13,7 @@ void ProtocolSlot::log(sdk::LogLevel level, std::string_view message) noexcept {
 const sdk::ClusterSettings& ProtocolSlot::settings() const noexcept { return owner.settings_; }
 void ProtocolSlot::received(std::string_view bytes, const sdk::Origin& origin) noexcept {
   ++owner.receiving;
+  traffic.bytes_received += bytes.size();
   try {
     owner.on_bytes(*this, bytes, origin);
   } catch (const std::exception& e) {

@@ -63,6 +63,7 @@ void Cluster::Impl::on_packet(ProtocolSlot& slot, std::string_view body, const s
   if (filtered) { ++counters.dropped_filter; return; }
   if (!st) { ++counters.dropped_malformed; return; }
   ++counters.received;
+  ++slot.traffic.packets_received;
 
   // Check 3: channel.
   const std::uint64_t channel = p.channel.value_or(0);

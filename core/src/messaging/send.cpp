@@ -94,7 +94,7 @@ sdk::Result Cluster::Impl::multicast(Payload& p, MulticastFailure* why, bool dir
     if (!r) failure = MulticastFailure::transport;
   }
   if (r) {
-    ++counters.sent;
+    count_sent(*c, bytes.size());
     return r;
   }
   // Too large, with direct sends to follow: not a failure (multicast_fallbacks counts it).
@@ -152,7 +152,7 @@ sdk::Result Cluster::Impl::send_to(ServiceState& s, Payload& p, const SendFlags&
                                                                    : sl->proto->multicast(bytes))
                         : sl->proto->send(s.info, bytes, sdk::SendOptions{sl->id == via_protocol ? via : 0});
     if (r) {
-      ++counters.sent;
+      count_sent(*sl, bytes.size());
       if (!failed.empty() && find(uuid) != nullptr) {
         // Tell the peer what failed so it can recreate those servers (type 8).
         Payload report = base(PayloadType::failed);
@@ -164,7 +164,7 @@ sdk::Result Cluster::Impl::send_to(ServiceState& s, Payload& p, const SendFlags&
         if (run_packet_send_hooks(hook_table, report, &s.info, counters) && run_send_hooks(report, sl->id, &s.info)) {
           std::string rb;
           if (encode_for(*sl, report, rb) && (sl->traits.multicast ? sl->proto->multicast(rb) : sl->proto->send(s.info, rb, {})))
-            ++counters.sent;
+            count_sent(*sl, rb.size());
         }
       }
       return r;
@@ -244,7 +244,7 @@ sdk::Result Cluster::Impl::send_only(ServiceState& s, Payload& p, std::string_vi
   if (!encode_for(*sl, p, bytes)) return sdk::Result::failure("the sealer failed");
   // No fallback and no failure report: a detector's probe that fails is its own signal.
   sdk::Result r = sl->proto->send(s.info, bytes, sdk::SendOptions{});
-  if (r) ++counters.sent;
+  if (r) count_sent(*sl, bytes.size());
   return r;
 }
 
@@ -270,7 +270,7 @@ sdk::Result Cluster::Impl::send_contact(const sdk::ContactPoint& at, Payload& p)
   std::string bytes;
   if (!encode_for(*sl, p, bytes)) return sdk::Result::failure("the sealer failed");
   sdk::Result r = sl->proto->send(peer, bytes, sdk::SendOptions{});
-  if (r) ++counters.sent;
+  if (r) count_sent(*sl, bytes.size());
   else ++counters.send_failures;
   return r;
 }

@@ -153,6 +153,7 @@ QueryPtr Cluster::Impl::start_query(QueryOptions o, std::vector<ServiceState*> t
     auto& running = queries[o.id];
     running.query = q;
     running.timer = loop_->after(o.timeout, [this, q] { end_query(q, true); });
+    running.started = loop_->now();
   }
   QueryControl::fire(*q, QueryEvent::start);
   if (targets.empty()) {
@@ -221,6 +222,7 @@ void Cluster::Impl::end_query(QueryPtr q, bool timed_out) {  // by value: the ma
   auto it = queries.find(q->id());
   if (it != queries.end() && it->second.query == q) {
     if (it->second.timer) loop_->cancel(it->second.timer);
+    (timed_out ? queries_timed_out : queries_completed).record(loop_->now() - it->second.started);
     queries.erase(it);
   }
   QueryControl::finish(*q, timed_out);
