@@ -1,6 +1,11 @@
 // The event loop's timers.
 #include <gtest/gtest.h>
 
+#include <poll.h>
+#include <unistd.h>
+
+#include <thread>
+
 #include "cluster/event_loop.hpp"
 #include "cluster/sdk/timers.hpp"
 
@@ -50,4 +55,59 @@ TEST(EventLoopTimers, TimersFireOnceAndCancelAllStopsThePending) {
   loop.run_for(std::chrono::milliseconds(250));
   EXPECT_EQ(fired, 2);
   EXPECT_EQ(timers.pending(), 0u);
+}
+
+// A host with its own event loop (the Tcl binding, apps/tcl) watches descriptor() and asks
+// next_timeout() when to call run_once(0ms): the descriptor must turn readable for posted work
+// and for a ready socket, and next_timeout must follow the earliest live timer.
+TEST(EventLoopForeignHost, DescriptorIsReadableWhenWorkIsPending) {
+  EventLoop loop;
+  loop.set_owner(std::this_thread::get_id());
+  const auto readable = [&] {
+    pollfd p{loop.descriptor(), POLLIN, 0};
+    return ::poll(&p, 1, 0) == 1 && (p.revents & POLLIN) != 0;
+  };
+  EXPECT_FALSE(readable());
+  int ran = 0;
+  std::thread([&] { loop.post([&] { ++ran; }); }).join();
+  EXPECT_TRUE(readable());
+  loop.run_once(std::chrono::milliseconds(0));
+  EXPECT_EQ(ran, 1);
+  EXPECT_FALSE(readable());
+
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
+  int seen = 0;
+  const auto w = loop.watch(fds[0], cluster::sdk::readable, [&](std::uint32_t) {
+    char c;
+    if (::read(fds[0], &c, 1) == 1) ++seen;
+  });
+  EXPECT_FALSE(readable());
+  ASSERT_EQ(::write(fds[1], "x", 1), 1);
+  EXPECT_TRUE(readable());
+  loop.run_once(std::chrono::milliseconds(0));
+  EXPECT_EQ(seen, 1);
+  EXPECT_FALSE(readable());
+  loop.unwatch(w);
+  ::close(fds[0]);
+  ::close(fds[1]);
+}
+
+TEST(EventLoopForeignHost, NextTimeoutFollowsTheEarliestTimer) {
+  using std::chrono::milliseconds;
+  EventLoop loop;
+  loop.set_owner(std::this_thread::get_id());
+  EXPECT_EQ(loop.next_timeout(milliseconds(5000)), milliseconds(5000));  // no timer: the cap
+  const auto t = loop.after(milliseconds(2000), [] {});
+  EXPECT_GT(loop.next_timeout(milliseconds(5000)), milliseconds(1500));
+  EXPECT_LE(loop.next_timeout(milliseconds(5000)), milliseconds(2000));
+  EXPECT_EQ(loop.next_timeout(milliseconds(100)), milliseconds(100));   // capped
+  bool fired = false;
+  loop.after(milliseconds(0), [&] { fired = true; });
+  EXPECT_EQ(loop.next_timeout(milliseconds(5000)), milliseconds(0));
+  loop.run_once(milliseconds(0));
+  EXPECT_TRUE(fired);
+  loop.cancel(t);
+  loop.post([] {});
+  EXPECT_EQ(loop.next_timeout(milliseconds(5000)), milliseconds(0));  // posted work is due now
 }

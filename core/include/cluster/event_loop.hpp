@@ -43,6 +43,16 @@ class CLUSTER_API EventLoop final : public sdk::EventLoop {
   /// Declares which thread will run the loop, before it starts (so calls from other threads
   /// are posted, not run inline). A loop that never ran belongs to whoever calls it.
   void set_owner(std::thread::id id) noexcept { owner_ = id; }
+  /// The loop's epoll descriptor: readable whenever run_once(0ms) has a socket or posted work to
+  /// handle (posted work writes the wake-up eventfd, which it watches). A host that runs another
+  /// event loop (Tcl's notifier, apps/tcl) watches it and calls run_once(0ms) when it is readable,
+  /// and again after next_timeout() for the timers. Owned by the loop: never close it.
+  int descriptor() const noexcept { return epfd_; }
+  /// How long until the earliest timer is due (0 when one is due or work is posted), at most
+  /// `cap`: when such a host must call run_once(0ms) next if the descriptor stays quiet.
+  std::chrono::milliseconds next_timeout(std::chrono::milliseconds cap) const {
+    return std::chrono::milliseconds(wait_timeout_ms(cap));
+  }
   /// Makes run() return soon. Thread-safe.
   void stop() noexcept;
 
