@@ -47,7 +47,9 @@ void QueryObject::on_event(QueryEvent e, Query& q) {
   dispatch(e, &q);
   if (e == QueryEvent::done && !closed_) {
     closed_ = true;
-    remove();
+    // As the seed, the object goes after done; without -command nobody would have seen the
+    // answers yet, so it stays until `$query destroy` (or its cluster goes).
+    if (command_.get() != nullptr) remove();
   }
 }
 

@@ -1,7 +1,8 @@
 // A running query as a Tcl command (the seed's query object): created by `$cluster query` or
 // `$service query`, it calls -command with {event query} for start, response, error, timeout and
 // done, collects what the callback returned per service (-collect: `$query results`), and is
-// deleted after done, as the seed's object destroys itself.
+// deleted after done, as the seed's object destroys itself (without -command it stays until
+// `$query destroy`: nobody has seen the answers yet).
 #pragma once
 
 #include <tcl.h>
