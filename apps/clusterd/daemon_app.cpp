@@ -18,12 +18,9 @@
 #include "config_error.hpp"
 #include "control_server.hpp"
 #include "daemon_config.hpp"
+#include "default_config.hpp"
 #include "exit_codes.hpp"
 #include "membership_log.hpp"
-
-#ifndef CLUSTER_DEFAULT_CONFIG
-#define CLUSTER_DEFAULT_CONFIG "/etc/cluster/cluster.ini"
-#endif
 
 namespace clusterd {
 
@@ -121,7 +118,7 @@ int Daemon::main(const std::vector<std::string>& args) {
     std::cerr << "clusterd: unexpected argument '" << args[0] << "' (see --help)\n";
     return code::usage;
   }
-  if (config_.empty()) config_ = CLUSTER_DEFAULT_CONFIG;
+  if (config_.empty()) config_ = default_config();
   try {
     return serve();
   } catch (const std::exception& e) {
