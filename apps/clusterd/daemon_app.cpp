@@ -2,6 +2,7 @@
 #include "daemon_app.hpp"
 
 #include <Poco/Exception.h>
+#include <Poco/Net/SocketAddress.h>
 #include <Poco/Util/OptionException.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -220,7 +221,10 @@ int Daemon::serve() {
   try {
     const std::string& m = settings.metrics.listen;
     const std::string& h = settings.http.listen;
-    if (!m.empty() && m == h) {
+    // The same address however written (localhost:9469 and 127.0.0.1:9469): one server, since
+    // a second could not bind it.
+    const bool same = !m.empty() && !h.empty() && Poco::Net::SocketAddress(m) == Poco::Net::SocketAddress(h);
+    if (same) {
       http.push_back(std::make_unique<MetricsServer>(*c, m, CLUSTER_VERSION, &tally, HttpRoutes{true, true}));
     } else {
       if (!m.empty()) http.push_back(std::make_unique<MetricsServer>(*c, m, CLUSTER_VERSION, &tally, HttpRoutes{true, false}));
