@@ -108,8 +108,13 @@ int top(const Args& a, Backend& b, std::ostream& out, std::ostream&) {
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
       }
     }
-    JsonPtr status = checked(b.request(request("status"), kRequestTimeout));
-    JsonPtr members = checked(b.request(request("members"), kRequestTimeout));
+    JsonPtr status, members;
+    try {
+      status = checked(b.request(request("status"), kRequestTimeout));
+      members = checked(b.request(request("members"), kRequestTimeout));
+    } catch (const Interrupted&) {
+      return 0;  // Ctrl-C during a request ends top like Ctrl-C between frames
+    }
     const auto now = std::chrono::steady_clock::now();
     const double seconds = frame == 0 ? 0 : std::chrono::duration<double>(now - then).count();
     const Rates r = rates_of(status);
@@ -123,6 +128,7 @@ int top(const Args& a, Backend& b, std::ostream& out, std::ostream&) {
     JsonArrayPtr list = members->getArray("members");
     if (!list.isNull()) print_members(out, list);
     out.flush();
+    if (!out) return 0;  // the reader went away (`clusterctl top | head`)
     before = r;
     then = now;
   }

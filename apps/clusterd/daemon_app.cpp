@@ -2,6 +2,7 @@
 #include "daemon_app.hpp"
 
 #include <Poco/Exception.h>
+#include <Poco/Net/SocketAddress.h>
 #include <Poco/Util/OptionException.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -18,12 +19,9 @@
 #include "config_error.hpp"
 #include "control_server.hpp"
 #include "daemon_config.hpp"
+#include "default_config.hpp"
 #include "exit_codes.hpp"
 #include "membership_log.hpp"
-
-#ifndef CLUSTER_DEFAULT_CONFIG
-#define CLUSTER_DEFAULT_CONFIG "/etc/cluster/cluster.ini"
-#endif
 
 namespace clusterd {
 
@@ -121,7 +119,7 @@ int Daemon::main(const std::vector<std::string>& args) {
     std::cerr << "clusterd: unexpected argument '" << args[0] << "' (see --help)\n";
     return code::usage;
   }
-  if (config_.empty()) config_ = CLUSTER_DEFAULT_CONFIG;
+  if (config_.empty()) config_ = default_config();
   try {
     return serve();
   } catch (const std::exception& e) {
@@ -223,7 +221,10 @@ int Daemon::serve() {
   try {
     const std::string& m = settings.metrics.listen;
     const std::string& h = settings.http.listen;
-    if (!m.empty() && m == h) {
+    // The same address however written (localhost:9469 and 127.0.0.1:9469): one server, since
+    // a second could not bind it.
+    const bool same = !m.empty() && !h.empty() && Poco::Net::SocketAddress(m) == Poco::Net::SocketAddress(h);
+    if (same) {
       http.push_back(std::make_unique<MetricsServer>(*c, m, CLUSTER_VERSION, &tally, HttpRoutes{true, true}));
     } else {
       if (!m.empty()) http.push_back(std::make_unique<MetricsServer>(*c, m, CLUSTER_VERSION, &tally, HttpRoutes{true, false}));

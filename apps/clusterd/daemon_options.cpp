@@ -9,16 +9,14 @@
 #include <filesystem>
 #include <ostream>
 
-#ifndef CLUSTER_DEFAULT_CONFIG
-#define CLUSTER_DEFAULT_CONFIG "/etc/cluster/cluster.ini"
-#endif
+#include "default_config.hpp"
 
 namespace clusterd {
 
 using Poco::Util::Option;
 
 void define_options(Poco::Util::OptionSet& options) {
-  options.addOption(Option("config", "c", "node ini file (default " CLUSTER_DEFAULT_CONFIG ")")
+  options.addOption(Option("config", "c", "node ini file (default " + default_config() + ")")
                         .required(false).repeatable(false).argument("FILE"));
   options.addOption(Option("help", "h", "show this help and exit").required(false).repeatable(false));
 }
@@ -43,7 +41,7 @@ CommandLine parse_command_line(int argc, char** argv) {
   Poco::Util::OptionProcessor processor(set);
   processor.setUnixStyle(true);
   CommandLine cl;
-  cl.config = CLUSTER_DEFAULT_CONFIG;
+  cl.config = default_config();
   std::string pending;  // an option still waiting for its argument
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];

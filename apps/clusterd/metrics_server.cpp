@@ -9,6 +9,8 @@
 #include <Poco/Net/NetException.h>
 #include <Poco/Net/ServerSocket.h>
 #include <Poco/Net/SocketAddress.h>
+#include <Poco/ThreadPool.h>
+#include <Poco/Timespan.h>
 
 #include <atomic>
 #include <chrono>
@@ -81,8 +83,8 @@ class Handler final : public Poco::Net::HTTPRequestHandler {
   }
   // Server-sent events: a snapshot now and every second, until the client goes or we stop.
   void events(Poco::Net::HTTPServerResponse& res) {
-    if (++s_->streams > kMaxStreams) {
-      --s_->streams;
+    const StreamSlot slot(s_->streams);  // given back on every exit, exceptions included
+    if (slot.over(kMaxStreams)) {
       res.setStatusAndReason(HTTPResponse::HTTP_SERVICE_UNAVAILABLE);
       res.send() << "too many event streams\n";
       return;
@@ -95,8 +97,20 @@ class Handler final : public Poco::Net::HTTPRequestHandler {
       out.flush();
       for (int i = 0; i < 20 && !s_->stopping; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
-    --s_->streams;
   }
+  /// One event stream counted in `n` for as long as it lives.
+  class StreamSlot {
+   public:
+    explicit StreamSlot(std::atomic<int>& n) noexcept : n_(n), mine_(++n) {}
+    ~StreamSlot() { --n_; }
+    StreamSlot(const StreamSlot&) = delete;
+    StreamSlot& operator=(const StreamSlot&) = delete;
+    bool over(int limit) const noexcept { return mine_ > limit; }
+
+   private:
+    std::atomic<int>& n_;
+    int mine_;
+  };
   std::shared_ptr<MetricsServer::Shared> s_;
 };
 
@@ -138,12 +152,18 @@ MetricsServer::MetricsServer(cluster::Cluster& c, const std::string& listen, std
                              const MembershipTally* tally, HttpRoutes routes)
     : shared_(std::make_shared<Shared>(c, std::move(version), tally, routes)) {
   try {
-    Poco::Net::ServerSocket socket(Poco::Net::SocketAddress(listen), 64);
+    // Not ServerSocket(address, backlog): it sets SO_REUSEPORT, and a second daemon (or our
+    // other server) on the same port would share it instead of failing.
+    Poco::Net::ServerSocket socket;
+    socket.bind(Poco::Net::SocketAddress(listen), /*reuseAddress=*/true, /*reusePort=*/false);
+    socket.listen(64);
     auto* params = new Poco::Net::HTTPServerParams;
-    params->setMaxThreads(2 + kMaxStreams);  // scrapes, the page, its event streams
+    params->setMaxThreads(2 + kMaxStreams);  // scrapes and the page beside the event streams
     params->setMaxQueued(16);
     params->setKeepAlive(false);
-    server_ = std::make_unique<Poco::Net::HTTPServer>(new Factory(shared_), socket, params);
+    params->setTimeout(Poco::Timespan(5, 0));  // a silent client holds a thread 5 s at most
+    pool_ = std::make_unique<Poco::ThreadPool>(1, 2 + kMaxStreams + 1);  // + the dispatcher
+    server_ = std::make_unique<Poco::Net::HTTPServer>(new Factory(shared_), *pool_, socket, params);
     server_->start();
   } catch (const Poco::Exception& e) {
     throw std::runtime_error("listen = " + listen + ": " + e.displayText());
@@ -152,7 +172,8 @@ MetricsServer::MetricsServer(cluster::Cluster& c, const std::string& listen, std
 
 MetricsServer::~MetricsServer() {
   shared_->stopping = true;  // event streams end within 50 ms
-  if (server_) server_->stopAll(true);
+  if (server_) server_->stopAll(true);  // closes the connections; does not wait for handlers
+  if (pool_) pool_->joinAll();
 }
 
 std::string MetricsServer::address() const { return server_ ? server_->socket().address().toString() : ""; }

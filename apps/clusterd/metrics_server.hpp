@@ -12,9 +12,12 @@
 #include "cluster/ini.hpp"
 #include "membership_tally.hpp"
 
-namespace Poco::Net {
+namespace Poco {
+class ThreadPool;
+namespace Net {
 class HTTPServer;
 }
+}  // namespace Poco
 
 namespace clusterd {
 
@@ -40,7 +43,7 @@ class MetricsServer {
   /// `tally` (may be null) must outlive the server.
   MetricsServer(cluster::Cluster& c, const std::string& listen, std::string version,
                 const MembershipTally* tally = nullptr, HttpRoutes routes = {true, false});
-  ~MetricsServer();  ///< stops serving (waits for requests in progress)
+  ~MetricsServer();  ///< stops serving and waits for every request in progress to end
   MetricsServer(const MetricsServer&) = delete;
   MetricsServer& operator=(const MetricsServer&) = delete;
   /// The bound address ("127.0.0.1:9469"; the real port when 0 was asked).
@@ -49,6 +52,9 @@ class MetricsServer {
 
  private:
   std::shared_ptr<Shared> shared_;
+  // Its own pool, so the destructor can wait for the handlers (HTTPServer::stopAll does not):
+  // none may read the cluster after the daemon destroyed it.
+  std::unique_ptr<Poco::ThreadPool> pool_;
   std::unique_ptr<Poco::Net::HTTPServer> server_;
 };
 

@@ -70,7 +70,10 @@ const initial = /*SNAPSHOT*/null;
 if (initial) render(initial);  // what the server knew when it sent the page; then live updates
 const source = new EventSource("events");
 source.onmessage = (ev) => { render(JSON.parse(ev.data)); document.body.dataset.live = "yes"; };
-source.onerror = () => { document.getElementById("state").textContent = "disconnected: retrying"; };
+source.onerror = () => {  // EventSource retries a dropped stream, not a refused one (503)
+  document.getElementById("state").textContent =
+      source.readyState === EventSource.CLOSED ? "not live (too many viewers?): reload to retry" : "disconnected: retrying";
+};
 </script></body></html>
 )html";
 
@@ -92,10 +95,14 @@ std::string status_page_html(cluster::Cluster& c, const MembershipTally* tally) 
 
 std::string status_snapshot_json(cluster::Cluster& c, const MembershipTally* tally) {
   clusterapp::JsonPtr snap = clusterapp::object();
-  clusterapp::JsonPtr status = run(c, "status");
+  // Both on the loop thread (execute()'s contract), in one turn: the count and the list agree.
+  clusterapp::JsonPtr status, members;
+  c.loop().call([&] {
+    status = run(c, "status");
+    members = run(c, "members");
+  });
   if (status) status->remove("ok");
   snap->set("status", status);
-  clusterapp::JsonPtr members = run(c, "members");
   if (members) snap->set("members", members->getArray("members"));
   clusterapp::JsonArrayPtr events = new Poco::JSON::Array;
   if (tally != nullptr)

@@ -164,7 +164,7 @@ std::string prometheus_text(const MetricsSnapshot& s) {
   for (const auto& h : st.hooks)
     w.sample("cluster_hook_runs_total", h.runs, "point=\"" + hook_point_label(h.point) + "\"");
   w.family("cluster_hook_seconds_total", "counter",
-           "Time in the hooks of a hook point, estimated from one run in 32 (what the hooks caused included).");
+           "Time in the hooks of a hook point, what they caused included; estimated: one run in 32 is timed and counts for 32.");
   for (const auto& h : st.hooks)
     w.sample_real("cluster_hook_seconds_total", h.seconds, "point=\"" + hook_point_label(h.point) + "\"");
   return w.take();

@@ -204,6 +204,19 @@ TEST_F(Clusterctl, TopPrintsFramesWithRatesAndTheMembers) {
   EXPECT_EQ(r.err, "clusterctl: top: --interval wants a number from 100 to 60000, not '5'\n");
 }
 
+// `clusterctl top | head`: once the output fails, top ends (exit 0) instead of polling on.
+TEST_F(Clusterctl, TopEndsWhenItsReaderGoes) {
+  CtlRun r = in_client([&] {  // no --count: without the fix it would never return
+    std::istringstream in;
+    std::ostream gone(nullptr);  // fails every write, like a pipe whose reader closed it
+    std::ostringstream err;
+    const int rc = clusterctl::run({"--socket", path, "top", "--interval", "100"}, in, gone, err,
+                                   clusterctl::default_backend);
+    return CtlRun{rc, "", err.str()};
+  });
+  EXPECT_EQ(r.rc, 0) << r.err;
+}
+
 TEST_F(Clusterctl, TagsChannelAndStatus) {
   CtlRun r = run({"tags"});
   EXPECT_EQ(r.out, "asker\n");

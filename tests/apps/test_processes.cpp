@@ -399,6 +399,27 @@ TEST_F(Processes, PrometheusScrapesThreeMembers) {
   EXPECT_TRUE(summed) << answer << "\n" << prom->err();
 }
 
+// A listen address another daemon holds stops clusterd with exit 73 (the socket is not shared
+// through SO_REUSEPORT); [metrics] and [http] naming one address in two spellings get one
+// server (two would split the connections between them, and half the requests would 404).
+TEST_F(Processes, HttpPortInUseExits73AndOneAddressTwoSpellingsIsOneServer) {
+  const std::string web = std::to_string(19500 + static_cast<int>(::getpid() % 50) * 2);
+  auto first = daemon(node("a", "alpha", "[metrics]\nlisten = 127.0.0.1:" + web + "\n[http]\nlisten = localhost:" + web + "\n"));
+  ASSERT_FALSE(ready(sock("a")).empty()) << first->err();
+  for (int i = 0; i < 8; ++i) {
+    int status = 0;
+    http_get(std::stoi(web), "/metrics", &status);
+    EXPECT_EQ(status, 200) << "request " << i;
+    http_get(std::stoi(web), "/", &status);
+    EXPECT_EQ(status, 200) << "request " << i;
+  }
+  Ran r = clusterd({"--config", node("b", "beta", "[metrics]\nlisten = 127.0.0.1:" + web + "\n")});
+  EXPECT_EQ(r.rc, 73) << r.err;
+  EXPECT_NE(r.err.find("listen = 127.0.0.1:" + web + ": "), std::string::npos) << r.err;
+  first->signal(SIGTERM);
+  EXPECT_EQ(first->wait(5000ms), 0);
+}
+
 // [http] listen: Debian's chromium (headless) loads the status page of a live daemon; a member
 // joins and leaves, and the page's DOM shows both (its row, then a "lost" event and no row). A
 // screenshot of the page is kept as status-page.png in the test's working folder.

@@ -36,9 +36,10 @@ struct CLUSTER_API LatencyHistogram {
 };
 
 /// The hooks of one hook point: how often they ran and the time they took (including what they
-/// caused: a hook that sends runs the send hooks inside its own time). The time is estimated
-/// from one run in kHookTimeSample, the first included (a clock read costs ~0.1 us on some VMs,
-/// a fifth of a small packet's whole receive); runs are counted exactly.
+/// caused: a hook that sends runs the send hooks inside its own time). The time is estimated:
+/// runs 0, k, 2k, ... (k = kHookTimeSample) are timed and each counts for k runs, so it only
+/// grows, and is high by up to k - 1 runs' worth (a clock read costs ~0.1 us on some VMs, a fifth
+/// of a small packet's whole receive, hence not every run); runs are counted exactly.
 struct HookTime {
   HookPoint point{};
   std::uint64_t runs = 0;

@@ -74,10 +74,11 @@ std::vector<HookTime> HookTable::times() const {
   for (std::size_t i = 0; i < kPoints; ++i) {
     const Timing& t = timing_[i];
     if (t.runs == 0) continue;
-    // Runs 0, k, 2k, ... were timed: the mean of those, times every run.
-    const std::uint64_t timed = (t.runs + kHookTimeSample - 1) / kHookTimeSample;
+    // Each timed run stands for the kHookTimeSample runs from it: an estimate that only grows
+    // (a mean times runs would fall after a slow first run, and Prometheus reads a counter
+    // that falls as a restart).
     const double sampled = std::chrono::duration<double>(t.sampled).count();
-    out.push_back(HookTime{static_cast<HookPoint>(i), t.runs, sampled / static_cast<double>(timed) * static_cast<double>(t.runs)});
+    out.push_back(HookTime{static_cast<HookPoint>(i), t.runs, sampled * static_cast<double>(kHookTimeSample)});
   }
   return out;
 }
