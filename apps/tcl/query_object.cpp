@@ -53,30 +53,51 @@ void QueryObject::on_event(QueryEvent e, Query& q) {
   }
 }
 
+namespace {
+
+// current_ for the accessors during a callback, reset however the callback ends.
+class Current {
+ public:
+  Current(Query*& slot, Query* q) : slot_(slot) { slot_ = q; }
+  ~Current() { slot_ = nullptr; }
+  Current(const Current&) = delete;
+  Current& operator=(const Current&) = delete;
+
+ private:
+  Query*& slot_;
+};
+
+}  // namespace
+
 void QueryObject::dispatch(QueryEvent e, Query* q) {
   Tcl_Interp* ip = interp_;
-  current_ = q;
   const std::string service =
       (e == QueryEvent::response || e == QueryEvent::error) && q != nullptr && q->service() ? owner_->service_command(q->service()) : std::string();
   int code = TCL_OK;
   ObjRef result;
-  Tcl_InterpState saved = Tcl_SaveInterpState(ip, TCL_OK);
-  if (command_.get() != nullptr) {
-    Tcl_Obj* call = Tcl_DuplicateObj(command_.get());
-    Tcl_IncrRefCount(call);
-    Tcl_Obj* ev = Tcl_NewListObj(0, nullptr);
-    Tcl_ListObjAppendElement(nullptr, ev, str(query_event_name(e)));
-    Tcl_ListObjAppendElement(nullptr, ev, str(name_));
-    Tcl_ListObjAppendElement(nullptr, call, ev);
-    code = Tcl_EvalObjEx(ip, call, TCL_EVAL_GLOBAL);
-    Tcl_DecrRefCount(call);
-    result = ObjRef(Tcl_GetObjResult(ip));
-    if (code == TCL_ERROR) Tcl_BackgroundException(ip, code);
-  } else if (q != nullptr) {
-    result = ObjRef(str(q->result()));  // no callback: collect the answers themselves
+  {
+    const Current current(current_, q);
+    const SavedState saved(ip);
+    if (command_.get() != nullptr) {
+      const ObjRef call(Tcl_DuplicateObj(command_.get()));
+      Tcl_Obj* ev = Tcl_NewListObj(0, nullptr);
+      Tcl_ListObjAppendElement(nullptr, ev, str(query_event_name(e)));
+      Tcl_ListObjAppendElement(nullptr, ev, str(name_));
+      if (Tcl_ListObjAppendElement(ip, call.get(), ev) != TCL_OK) {
+        // -command is not a list: it cannot take its argument, so it is not run.
+        Tcl_IncrRefCount(ev);  // frees it (refcount 0, not appended)
+        Tcl_DecrRefCount(ev);
+        Tcl_AppendObjToErrorInfo(ip, str("\n    (query " + name_ + ": -command is not a list)"));
+        code = TCL_ERROR;
+      } else {
+        code = Tcl_EvalObjEx(ip, call.get(), TCL_EVAL_GLOBAL);
+      }
+      result = ObjRef(Tcl_GetObjResult(ip));
+      if (code == TCL_ERROR) Tcl_BackgroundException(ip, code);
+    } else if (q != nullptr) {
+      result = ObjRef(str(q->result()));  // no callback: collect the answers themselves
+    }
   }
-  Tcl_RestoreInterpState(ip, saved);
-  current_ = nullptr;
   if ((code == TCL_OK || code == TCL_BREAK || code == TCL_CONTINUE) && collect_ &&
       (e == QueryEvent::response || e == QueryEvent::error) && !service.empty()) {
     auto it = std::find_if(results_.begin(), results_.end(), [&](const auto& r) { return r.first == service; });

@@ -73,6 +73,12 @@ long long integer(Tcl_Interp* interp, Tcl_Obj* o, const char* what) {
   return static_cast<long long>(w);
 }
 
+long long non_negative(Tcl_Interp* interp, Tcl_Obj* o, const char* what) {
+  const long long v = integer(interp, o, what);
+  if (v < 0) fail(std::string(what) + ": expected a number >= 0 but got \"" + text(o) + "\"", {"ARGS", "VALUE"});
+  return v;
+}
+
 bool boolean(Tcl_Interp* interp, Tcl_Obj* o, const char* what) {
   int b = 0;
   if (Tcl_GetBooleanFromObj(interp, o, &b) != TCL_OK)

@@ -33,6 +33,32 @@ class ObjRef {
   Tcl_Obj* obj_ = nullptr;
 };
 
+/// Tcl_Preserve for a scope (an object, or an interpreter), released however it ends.
+class Preserve {
+ public:
+  explicit Preserve(ClientData o) : o_(o) { Tcl_Preserve(o_); }
+  ~Preserve() { Tcl_Release(o_); }
+  Preserve(const Preserve&) = delete;
+  Preserve& operator=(const Preserve&) = delete;
+
+ private:
+  ClientData o_;
+};
+
+/// The interpreter's result and error state saved for a scope (a hook or callback runs inside
+/// whoever runs the event loop), restored however it ends.
+class SavedState {
+ public:
+  explicit SavedState(Tcl_Interp* ip) : ip_(ip), state_(Tcl_SaveInterpState(ip, TCL_OK)) {}
+  ~SavedState() { Tcl_RestoreInterpState(ip_, state_); }
+  SavedState(const SavedState&) = delete;
+  SavedState& operator=(const SavedState&) = delete;
+
+ private:
+  Tcl_Interp* ip_;
+  Tcl_InterpState state_;
+};
+
 /// A Tcl error with an -errorcode list: {CLUSTER <kind> ...}. Thrown inside command bodies;
 /// guard() turns it (and every other exception) into TCL_ERROR.
 struct TclError {
@@ -52,6 +78,8 @@ std::string text(Tcl_Obj* o);
 std::vector<std::string> elements(Tcl_Interp* interp, Tcl_Obj* o);
 long long integer(Tcl_Interp* interp, Tcl_Obj* o, const char* what);
 bool boolean(Tcl_Interp* interp, Tcl_Obj* o, const char* what);
+/// An integer >= 0 (a channel, a timeout): a negative one is CLUSTER ARGS VALUE.
+long long non_negative(Tcl_Interp* interp, Tcl_Obj* o, const char* what);
 
 /// Wrong number of arguments: the usual Tcl message, with -errorcode {CLUSTER ARGS}.
 [[noreturn]] void usage(Tcl_Interp* interp, int objc, Tcl_Obj* const objv[], int first, const char* args);
