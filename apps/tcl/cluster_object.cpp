@@ -1,9 +1,11 @@
 #include "cluster_object.hpp"
 
+#include <atomic>
 #include <chrono>
 #include <mutex>
 #include <set>
 #include <thread>
+#include <utility>
 
 #include "join.hpp"
 #include "query_object.hpp"
@@ -20,20 +22,28 @@ int object_command(ClientData data, Tcl_Interp* interp, int objc, Tcl_Obj* const
   return o->enter([&] { return cluster_method(*o, interp, objc, objv); });
 }
 
-int counter = 0;  // per process: command names stay unique across interpreters
+std::atomic<int> counter{0};  // per process: command names stay unique across interpreters
 
-// `exit` does not delete the interpreter: leave every live cluster from an exit handler, so
-// members hear our disconnect at once (the seed's destructor meant to, and did not).
+// `exit` does not delete the interpreter: leave the live clusters from an exit handler, so
+// members hear our disconnect at once (the seed's destructor meant to, and did not). Only the
+// exiting thread's: another thread's clusters run on that thread's loop, which we must not touch.
 std::mutex live_mu;
 std::set<ClusterObject*> live;
 
 void leave_all(ClientData) {
-  std::set<ClusterObject*> all;
+  std::vector<ClusterObject*> mine;
   {
     std::lock_guard<std::mutex> lock(live_mu);
-    all.swap(live);
+    for (auto it = live.begin(); it != live.end();) {
+      if ((*it)->owner_thread() == std::this_thread::get_id()) {
+        mine.push_back(*it);
+        it = live.erase(it);
+      } else {
+        ++it;
+      }
+    }
   }
-  for (ClusterObject* o : all) o->leave_now();
+  for (ClusterObject* o : mine) o->leave_now();
 }
 
 void track(ClusterObject* o) {
@@ -66,7 +76,8 @@ ClusterObject* ClusterObject::create(Tcl_Interp* interp, const NodeConfig& node)
       return Verdict::pass;
     }, hook_order::last + 1);
   });
-  Tcl_CreateNamespace(interp, o->name_.c_str(), nullptr, nullptr);
+  if (Tcl_CreateNamespace(interp, o->name_.c_str(), nullptr, nullptr) == nullptr)
+    fail("cannot create the namespace " + o->name_ + ": " + text(Tcl_GetObjResult(interp)), {"INTERNAL"});
   o->define_hook_frame();
   o->token_ = Tcl_CreateObjCommand(interp, o->name_.c_str(), object_command, self, on_command_deleted);
   o->driver_ = std::make_unique<LoopDriver>(*o->loop_, turn, self);
@@ -87,38 +98,59 @@ void ClusterObject::leave_now() noexcept {
     if (cluster_) {
       doomed_ = true;  // no Tcl code from here on
       cluster_->leave();
-      for (int i = 0; i < 3; ++i) loop_->run_once(std::chrono::milliseconds(0));
+      // Not inside a turn or a command: the loop does not run inside itself (its posted queue
+      // is not re-entrant, and the core holds pointers into its tables while hooks run).
+      if (depth_ == 0)
+        for (int i = 0; i < 3; ++i) loop_->run_once(std::chrono::milliseconds(0));
     }
   } catch (...) {
   }
 }
 
 int ClusterObject::enter(const std::function<int()>& body) {
-  Tcl_Preserve(this);
+  const Preserve keep_interp(interp_);
+  const Preserve keep(this);
+  ++depth_;
   const int code = guard(interp_, body);
-  if (!doomed_ && driver_) driver_->rearm();
-  Tcl_Release(this);
+  if (--depth_ == 0 && !doomed_ && driver_) {
+    driver_->resume();  // a hook of the command may have entered Tcl's event loop (turn())
+    driver_->rearm();   // the command may have added a timer
+  }
   return code;
 }
 
 void ClusterObject::turn(void* data) {
   auto* o = static_cast<ClusterObject*>(data);
-  if (o->turning_) {  // a hook re-entered Tcl's event loop: resume after this turn
+  if (o->depth_ > 0) {  // a hook re-entered Tcl's event loop: wait until the outermost entry returns
     o->driver_->suspend();
     return;
   }
-  Tcl_Preserve(o);
-  o->turning_ = true;
+  const Preserve keep_interp(o->interp_);
+  const Preserve keep(o);
+  ++o->depth_;
   try {
     o->loop_->run_once(std::chrono::milliseconds(0));
   } catch (...) {  // callbacks catch their own; never let anything reach Tcl's notifier
   }
-  o->turning_ = false;
+  --o->depth_;
   if (!o->doomed_) {
     o->driver_->resume();
     o->driver_->rearm();
   }
-  Tcl_Release(o);
+}
+
+std::string ClusterObject::command_name() const {
+  if (token_ == nullptr) return {};
+  Tcl_Obj* n = Tcl_NewObj();
+  Tcl_IncrRefCount(n);
+  Tcl_GetCommandFullName(interp_, token_, n);
+  std::string s = text(n);
+  Tcl_DecrRefCount(n);
+  return s;
+}
+
+void ClusterObject::destroy() {
+  if (token_ != nullptr) Tcl_DeleteCommandFromToken(interp_, token_);  // by token: it may be renamed
 }
 
 void ClusterObject::on_command_deleted(ClientData data) {
@@ -139,10 +171,17 @@ void ClusterObject::on_command_deleted(ClientData data) {
     q->orphan();
     q->remove();
   }
+  // `my` and HookBody may have been renamed out of the namespace: they hold a raw pointer.
+  for (Tcl_Command* t : {&o->my_token_, &o->body_token_})
+    if (Tcl_Command c = std::exchange(*t, nullptr)) Tcl_DeleteCommandFromToken(o->interp_, c);
   if (!Tcl_InterpDeleted(o->interp_))
     if (Tcl_Namespace* ns = Tcl_FindNamespace(o->interp_, o->name_.c_str(), nullptr, 0)) Tcl_DeleteNamespace(ns);
   Tcl_EventuallyFree(o, free_object);
 }
+
+// A helper deleted by the script (or the interpreter): its token must not be used again.
+void ClusterObject::on_my_deleted(ClientData data) { static_cast<ClusterObject*>(data)->my_token_ = nullptr; }
+void ClusterObject::on_body_deleted(ClientData data) { static_cast<ClusterObject*>(data)->body_token_ = nullptr; }
 
 void ClusterObject::free_object(char* data) { delete reinterpret_cast<ClusterObject*>(data); }
 

@@ -14,6 +14,7 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "cluster/cluster.hpp"
@@ -47,7 +48,12 @@ class ClusterObject {
   ClusterObject& operator=(const ClusterObject&) = delete;
 
   Tcl_Interp* interp() const noexcept { return interp_; }
+  /// The namespace of hooks, services and queries (the command's first name).
   const std::string& name() const noexcept { return name_; }
+  /// The command's current name (it may have been renamed); "" once deleted.
+  std::string command_name() const;
+  /// Deletes the command, whatever it is called now (`$cluster destroy`).
+  void destroy();
   Cluster& cluster() { return *cluster_; }
   /// Creates the namespace's helpers: `my` and the frame hook bodies run in (hooks.cpp).
   void define_hook_frame();
@@ -73,16 +79,21 @@ class ClusterObject {
 
   std::vector<HookFrame> frames;  ///< hooks being evaluated, innermost last (for `my`)
 
-  /// Leaves the cluster now (disconnect flushed); hooks and callbacks do nothing from then on.
+  /// Leaves the cluster now; hooks and callbacks do nothing from then on. The disconnect is
+  /// flushed by a few loop turns, except from inside a turn or command (exit in a hook): there
+  /// only what the core sends synchronously goes out.
   void leave_now() noexcept;
+  std::thread::id owner_thread() const noexcept { return owner_thread_; }
 
-  /// Everything entering from Tcl goes through here: keeps the object alive, runs `body` under
-  /// guard(), re-arms the loop's timer.
+  /// Everything entering from Tcl goes through here: keeps the object and the interpreter alive,
+  /// runs `body` under guard(), and back at depth 0 watches the loop again and re-arms its timer.
   int enter(const std::function<int()>& body);
 
  private:
   ClusterObject(Tcl_Interp* interp, std::string name);
   static void on_command_deleted(ClientData data);
+  static void on_my_deleted(ClientData data);
+  static void on_body_deleted(ClientData data);
   static void free_object(char* data);
   static void turn(void* data);
   static int my_command(ClientData data, Tcl_Interp* interp, int objc, Tcl_Obj* const objv[]);
@@ -95,8 +106,13 @@ class ClusterObject {
   Tcl_Interp* interp_;
   std::string name_;  ///< the command, and the namespace of hooks, services and queries
   Tcl_Command token_ = nullptr;
+  // `my` and HookBody: deleted with the cluster even when renamed out of its namespace.
+  Tcl_Command my_token_ = nullptr, body_token_ = nullptr;
   bool doomed_ = false;
-  bool turning_ = false;
+  // Entries from Tcl on the stack (loop turns and commands): the loop runs only at depth 0, since
+  // the core holds pointers into its tables while it runs hooks.
+  int depth_ = 0;
+  std::thread::id owner_thread_ = std::this_thread::get_id();
   int next_query_ = 0;
   // Destroyed in reverse: the cluster before the driver, the loop and the plugins.
   std::shared_ptr<PluginManager> plugins_;

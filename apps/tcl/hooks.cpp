@@ -144,36 +144,51 @@ Tcl_Obj* ClusterObject::hook_list() const {
 // code (a `return` is TCL_RETURN there, before the proc turns it into TCL_OK) and what became
 // of $payload and $data.
 void ClusterObject::define_hook_frame() {
-  Tcl_CreateObjCommand(interp_, (name_ + "::my").c_str(), my_command, this, nullptr);
-  Tcl_CreateObjCommand(interp_, (name_ + "::HookBody").c_str(), body_command, this, nullptr);
+  my_token_ = Tcl_CreateObjCommand(interp_, (name_ + "::my").c_str(), my_command, this, on_my_deleted);
+  body_token_ = Tcl_CreateObjCommand(interp_, (name_ + "::HookBody").c_str(), body_command, this, on_body_deleted);
   const std::string proc = "proc " + name_ + "::HookFrame {cluster service protocol channel local payload data type reason} HookBody";
   if (Tcl_Eval(interp_, proc.c_str()) != TCL_OK) fail("cannot define the hook frame: " + text(Tcl_GetObjResult(interp_)), {"INTERNAL"});
 }
 
 int ClusterObject::body_command(ClientData data, Tcl_Interp* ip, int, Tcl_Obj* const[]) {
   auto* o = static_cast<ClusterObject*>(data);
-  if (o->frames.empty() || o->frames.back().body == nullptr) {
-    Tcl_SetObjResult(ip, str("HookBody: only the cluster calls it"));
-    return TCL_ERROR;
-  }
-  const std::size_t at = o->frames.size() - 1;
-  const ObjRef body(o->frames[at].body);
-  const int code = Tcl_EvalObjEx(ip, body.get(), 0);
-  HookFrame& f = o->frames[at];  // nested hooks may have grown the vector meanwhile
-  f.code = code;
-  f.result = ObjRef(Tcl_GetObjResult(ip));
-  if (code == TCL_ERROR) f.options = ObjRef(Tcl_GetReturnOptions(ip, code));
-  f.payload = ObjRef(Tcl_GetVar2Ex(ip, "payload", nullptr, 0));
-  f.data = ObjRef(Tcl_GetVar2Ex(ip, "data", nullptr, 0));
-  Tcl_ResetResult(ip);
-  return TCL_OK;
+  return guard(ip, [&] {
+    if (o->frames.empty() || o->frames.back().body == nullptr) fail("HookBody: only the cluster calls it", {"ARGS"});
+    const std::size_t at = o->frames.size() - 1;
+    const ObjRef body(o->frames[at].body);
+    const int code = Tcl_EvalObjEx(ip, body.get(), 0);
+    HookFrame& f = o->frames[at];  // nested hooks may have grown the vector meanwhile
+    f.code = code;
+    f.result = ObjRef(Tcl_GetObjResult(ip));
+    if (code == TCL_ERROR) f.options = ObjRef(Tcl_GetReturnOptions(ip, code));
+    f.payload = ObjRef(Tcl_GetVar2Ex(ip, "payload", nullptr, 0));
+    f.data = ObjRef(Tcl_GetVar2Ex(ip, "data", nullptr, 0));
+    Tcl_ResetResult(ip);
+    return TCL_OK;
+  });
 }
+
+namespace {
+
+// Pops the hook's frame however the evaluation ends.
+class FramePush {
+ public:
+  FramePush(std::vector<HookFrame>& frames, const HookFrame& f) : frames_(frames) { frames_.push_back(f); }
+  ~FramePush() { frames_.pop_back(); }
+  FramePush(const FramePush&) = delete;
+  FramePush& operator=(const FramePush&) = delete;
+
+ private:
+  std::vector<HookFrame>& frames_;
+};
+
+}  // namespace
 
 Verdict ClusterObject::run_hook(const HookScript& script, HookContext& ctx) {
   if (doomed_) return Verdict::pass;
   Tcl_Interp* ip = interp_;
-  Tcl_Preserve(this);
-  Tcl_InterpState saved = Tcl_SaveInterpState(ip, TCL_OK);
+  // The C++ values first (they may throw); then the object and the interpreter state are held
+  // by guards, released whatever happens.
   HookFrame hf;
   hf.service_context = service_context(script.point);
   hf.body = script.body.get();
@@ -182,7 +197,7 @@ Verdict ClusterObject::run_hook(const HookScript& script, HookContext& ctx) {
   ObjRef data_in(str(ctx.payload != nullptr ? ctx.payload->data.value_or("") : std::string()));
   std::vector<ObjRef> words = {
       ObjRef(str(name_ + "::HookFrame")),
-      ObjRef(str(name_)),
+      ObjRef(str(command_name())),  // renamed: the name it has now
       ObjRef(str(hf.service)),
       ObjRef(str(ctx.protocol)),
       ObjRef(Tcl_NewWideIntObj(static_cast<Tcl_WideInt>(ctx.channel))),
@@ -194,10 +209,16 @@ Verdict ClusterObject::run_hook(const HookScript& script, HookContext& ctx) {
       ObjRef(str(ctx.reason))};
   std::vector<Tcl_Obj*> objv;
   for (const auto& w : words) objv.push_back(w.get());
-  frames.push_back(hf);
-  const int pcode = Tcl_EvalObjv(ip, static_cast<int>(objv.size()), objv.data(), TCL_EVAL_GLOBAL);
-  HookFrame done = frames.back();
-  frames.pop_back();
+  const Preserve keep_interp(ip);
+  const Preserve keep(this);
+  const SavedState saved(ip);
+  int pcode = TCL_OK;
+  HookFrame done;
+  {
+    const FramePush frame(frames, hf);
+    pcode = Tcl_EvalObjv(ip, static_cast<int>(objv.size()), objv.data(), TCL_EVAL_GLOBAL);
+    done = frames.back();
+  }
   if (pcode != TCL_OK) {  // the frame itself failed (its proc was renamed away...)
     done.code = pcode;
     done.result = ObjRef(Tcl_GetObjResult(ip));
@@ -259,32 +280,25 @@ Verdict ClusterObject::run_hook(const HookScript& script, HookContext& ctx) {
       }
       break;
   }
-  Tcl_RestoreInterpState(ip, saved);
   // A member not admitted (service evaluate refused it) has no handle: its command goes now.
   if (!doomed_ && ctx.service != nullptr) {
     auto it = services_.find(ctx.service->uuid);
     if (it != services_.end() && !it->second->handle()) drop_service(ctx.service->uuid);
   }
-  Tcl_Release(this);
   return v;
 }
 
 int ClusterObject::my_command(ClientData data, Tcl_Interp* interp, int objc, Tcl_Obj* const objv[]) {
   auto* o = static_cast<ClusterObject*>(data);
-  if (o->frames.empty()) {
-    Tcl_SetObjResult(interp, str("my: only inside a hook body"));
-    Tcl_SetObjErrorCode(interp, list({"CLUSTER", "ARGS", "MY"}));
-    return TCL_ERROR;
-  }
-  const HookFrame& f = o->frames.back();
-  const std::string target = f.service_context && !f.service.empty() ? f.service : o->name_;
-  std::vector<Tcl_Obj*> words;
-  words.push_back(str(target));
-  for (int i = 1; i < objc; ++i) words.push_back(objv[i]);
-  Tcl_IncrRefCount(words[0]);
-  const int code = Tcl_EvalObjv(interp, static_cast<int>(words.size()), words.data(), 0);
-  Tcl_DecrRefCount(words[0]);
-  return code;
+  return guard(interp, [&] {
+    if (o->frames.empty()) fail("my: only inside a hook body", {"ARGS", "MY"});
+    const HookFrame& f = o->frames.back();
+    const ObjRef target(str(f.service_context && !f.service.empty() ? f.service : o->command_name()));
+    std::vector<Tcl_Obj*> words;
+    words.push_back(target.get());
+    for (int i = 1; i < objc; ++i) words.push_back(objv[i]);
+    return Tcl_EvalObjv(interp, static_cast<int>(words.size()), words.data(), 0);
+  });
 }
 
 }  // namespace cluster::tclbind
