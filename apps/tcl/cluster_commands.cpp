@@ -82,14 +82,13 @@ int m_broadcast(ClusterObject& o, Tcl_Interp* ip, int objc, Args objv) {
 
 int m_send(ClusterObject& o, Tcl_Interp* ip, int objc, Args objv) {
   const auto opts = options(objc, objv, 2, {},
-                            {"-services", "-resolve", "-resolver", "-protocols", "-channel", "-data", "-broadcast", "-ruid",
-                             "-filter"},
+                            {"-services", "-resolve", "-resolver", "-protocols", "-channel", "-data", "-broadcast"},
                             "send");
   SendFlags flags;
   std::string data;
   for (const auto& op : opts) {
     if (op.name == "-protocols") flags.protocols = elements(ip, op.value);
-    else if (op.name == "-channel") flags.channel = static_cast<std::uint64_t>(std::max(0LL, integer(ip, op.value, "-channel")));
+    else if (op.name == "-channel") flags.channel = static_cast<std::uint64_t>(non_negative(ip, op.value, "-channel"));
     else if (op.name == "-data") data = text(op.value);
     else if (op.name == "-broadcast" && !text(op.value).empty()) flags.allow_multicast = boolean(ip, op.value, "-broadcast");
   }
@@ -112,9 +111,9 @@ int m_query(ClusterObject& o, Tcl_Interp* ip, int objc, Args objv) {
     else if (op.name == "-id") q.id = text(op.value);
     else if (op.name == "-command") command = op.value;
     else if (op.name == "-query") q.query = text(op.value), has_query = true;
-    else if (op.name == "-timeout") q.timeout = std::chrono::milliseconds(std::max(0LL, integer(ip, op.value, "-timeout")));
+    else if (op.name == "-timeout") q.timeout = std::chrono::milliseconds(non_negative(ip, op.value, "-timeout"));
     else if (op.name == "-broadcast") q.broadcast = boolean(ip, op.value, "-broadcast");
-    else if (op.name == "-channel") q.channel = static_cast<std::uint64_t>(std::max(0LL, integer(ip, op.value, "-channel")));
+    else if (op.name == "-channel") q.channel = static_cast<std::uint64_t>(non_negative(ip, op.value, "-channel"));
     else if (op.name == "-protocols") q.protocols = elements(ip, op.value);
     else has_targets = has_targets || op.name != "-props";
   }
@@ -201,8 +200,7 @@ int m_channel(ClusterObject& o, Tcl_Interp* ip, int objc, Args objv) {
   const bool leave = action == "unsubscribe" || action == "exit" || action == "leave" || action == "remove";
   if (!join && !leave) fail("channel: unknown action \"" + action + "\": should be subscribe or unsubscribe", {"ARGS"});
   for (int i = 0; i < n; ++i) {
-    const long long ch = integer(ip, v[i], "channel");
-    if (ch < 0) fail("channel: negative channel", {"ARGS"});
+    const long long ch = non_negative(ip, v[i], "channel");
     if (join) o.cluster().subscribe(static_cast<std::uint64_t>(ch));
     else if (!o.cluster().unsubscribe(static_cast<std::uint64_t>(ch)))
       fail("You may not leave the default channels 0-2", {"CHANNEL", "DEFAULT"});
@@ -309,8 +307,8 @@ int m_counters(ClusterObject& o, Tcl_Interp* ip, int, Args) {
   return TCL_OK;
 }
 
-int m_destroy(ClusterObject& o, Tcl_Interp* ip, int, Args) {
-  Tcl_DeleteCommand(ip, o.name().c_str());  // leaves once nothing of it runs any more
+int m_destroy(ClusterObject& o, Tcl_Interp*, int, Args) {
+  o.destroy();  // leaves once nothing of it runs any more
   return TCL_OK;
 }
 

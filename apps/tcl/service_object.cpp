@@ -117,8 +117,7 @@ int ServiceObject::call(Tcl_Interp* ip, int objc, Tcl_Obj* const objv[]) {
   } else if (m == "send") {
     if (objc < 3 || objc > 4) usage(ip, objc, objv, 2, "data ?channel?");
     if (!ptr_) fail("service " + uuid_ + " was never admitted", {"SERVICE", "GONE"});
-    const long long ch = objc == 4 ? integer(ip, objv[3], "channel") : 0;
-    if (ch < 0) fail("channel: negative channel", {"ARGS"});
+    const long long ch = objc == 4 ? non_negative(ip, objv[3], "channel") : 0;
     const sdk::Result res = ptr_->send(text(objv[2]), static_cast<std::uint64_t>(ch));
     if (!res) fail(res.message(), {"SERVICE", "SEND"});
     r = Tcl_NewIntObj(1);
@@ -134,8 +133,8 @@ int ServiceObject::call(Tcl_Interp* ip, int objc, Tcl_Obj* const objv[]) {
       if (op.name == "-collect") collect = true;
       else if (op.name == "-id") q.id = text(op.value);
       else if (op.name == "-command") command = op.value;
-      else if (op.name == "-timeout") q.timeout = std::chrono::milliseconds(std::max(0LL, integer(ip, op.value, "-timeout")));
-      else if (op.name == "-channel") q.channel = static_cast<std::uint64_t>(std::max(0LL, integer(ip, op.value, "-channel")));
+      else if (op.name == "-timeout") q.timeout = std::chrono::milliseconds(non_negative(ip, op.value, "-timeout"));
+      else if (op.name == "-channel") q.channel = static_cast<std::uint64_t>(non_negative(ip, op.value, "-channel"));
       else if (op.name == "-protocols") q.protocols = elements(ip, op.value);
     }
     q.collect = collect;
