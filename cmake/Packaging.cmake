@@ -28,6 +28,12 @@ set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)      # Depends from the binaries (dpkg-sh
 set(CPACK_DEBIAN_PACKAGE_DEPENDS adduser)  # postinst; the shlibdeps are appended
 set(CPACK_DEBIAN_PACKAGE_GENERATE_SHLIBS ON)  # libcluster is a public library
 set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION ON)
+# The Tcl binding is in the package when the tree built it (tcl-dev present): it needs a tclsh
+# to be of use, nothing else does.
+if(TARGET cluster-tcl)
+  set(CPACK_DEBIAN_PACKAGE_SUGGESTS tcl8.6)
+  string(APPEND CPACK_PACKAGE_DESCRIPTION "\nThe Tcl 8.6 binding (package require cluster 2.0) is in /usr/lib/tcltk.")
+endif()
 
 # conffiles: every sample in /etc/cluster, so upgrades keep the admin's edits.
 set(conffiles "")
