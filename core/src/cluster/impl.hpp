@@ -18,6 +18,7 @@
 #include "cluster/sdk/failure_detector.hpp"
 #include "hooks/hook_table.hpp"
 #include "messaging/envelope.hpp"
+#include "messaging/send_queue.hpp"
 #include "cluster/lifeline.hpp"
 #include "cluster/log_throttle.hpp"
 #include "membership/member_table.hpp"
@@ -222,6 +223,10 @@ struct Cluster::Impl {
   // outbox and runs in a zero-delay timer, after the protocol's read callback returned.
   int receiving = 0;  ///< depth of ProtocolSlot::received calls
   std::vector<std::function<void()>> outbox;
+  /// Sends from other threads (send_async), created by start(), closed and flushed by leave().
+  std::shared_ptr<SendQueue> send_queue;
+  /// Sends an event request and calls its done (loop thread; after the receive when inside one).
+  void send_request(SendRequest& r);
   bool outbox_armed = false;
   /// Runs fn now, or after the current receive when inside one.
   void later(std::function<void()> fn);

@@ -1,0 +1,67 @@
+// Cluster::send_async: inline on the loop thread, through the SendQueue from any other.
+#include <string>
+#include <utility>
+
+#include "cluster/impl.hpp"
+
+namespace cluster {
+
+namespace {
+
+void finish(SendRequest& r, std::size_t reached, std::size_t wanted) {
+  if (!r.done) return;
+  SendOutcome o;
+  o.reached = reached;
+  if (reached < wanted)
+    o.result = sdk::Result::failure(std::to_string(wanted - reached) + " of " + std::to_string(wanted) +
+                                    " members not reached (gone, unknown or unreachable)");
+  r.done(o);
+}
+
+}  // namespace
+
+void Cluster::Impl::send_request(SendRequest& r) {
+  std::vector<ServiceState*> targets;
+  const auto add = [&](const ServicePtr& s) {
+    if (s)
+      if (auto* st = find(s->uuid())) targets.push_back(st);
+  };
+  if (r.one) add(r.one);
+  for (const auto& s : r.to) add(s);
+  const std::size_t wanted = (r.one ? 1 : 0) + r.to.size();
+  Payload p = base(PayloadType::event, r.flags.channel);
+  p.data = std::move(r.data);
+  if (receiving == 0) return finish(r, send_many(targets, p, r.flags), wanted);
+  // From a hook inside a receive: sent once it is over; done learns the true outcome then.
+  std::vector<std::string> uuids;
+  for (auto* st : targets) uuids.push_back(st->info.uuid);
+  later([this, uuids = std::move(uuids), p = std::move(p), r = std::move(r), wanted]() mutable {
+    std::vector<ServiceState*> still;
+    for (const auto& u : uuids)
+      if (auto* st = find(u)) still.push_back(st);
+    finish(r, send_many(still, p, r.flags), wanted);
+  });
+}
+
+namespace {
+
+Queued submit(Cluster::Impl& im, SendRequest r) {
+  if (!im.joined || im.loop_->in_loop_thread()) {
+    if (im.leaving || im.left) return Queued::closed;
+    im.send_request(r);
+    return Queued::sent;
+  }
+  return im.send_queue->push(std::move(r));
+}
+
+}  // namespace
+
+Queued Cluster::send_async(std::vector<ServicePtr> to, std::string data, SendFlags flags, SendDone done) {
+  return submit(*impl_, SendRequest{nullptr, std::move(to), std::move(data), std::move(flags), std::move(done)});
+}
+
+Queued Cluster::send_async(ServicePtr to, std::string data, SendFlags flags, SendDone done) {
+  return submit(*impl_, SendRequest{std::move(to), {}, std::move(data), std::move(flags), std::move(done)});
+}
+
+}  // namespace cluster
