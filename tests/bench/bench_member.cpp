@@ -22,6 +22,9 @@
 //   fblast IDX SID PROTO SIZE COUNT SECONDS
 //                         the same, but Cluster::send called from the main thread (each call is
 //                         posted to the loop and waited for), no window
+//   ablast IDX SID PROTO SIZE COUNT SECONDS THREADS
+//                         the same from THREADS host threads with Cluster::send_async (queued,
+//                         not waited for), no window
 //   query IDX COUNT WARMUP PROTO SIZE TIMEOUT_MS TERM
 //                         COUNT sequential queries (after WARMUP) to the members matching TERM
 //                         -> Q <n> <errors> <p50 us> <p90 us> <p99 us> <min us> <max us>
@@ -418,7 +421,7 @@ std::string Host::command(const std::string& line, bool& quit) {
     loop_.call([&] { n = get(w[1])->c->known_services(); });
     return "K " + std::to_string(n);
   }
-  if ((cmd == "blast" && w.size() == 8) || (cmd == "fblast" && w.size() == 7)) {
+  if ((cmd == "blast" && w.size() == 8) || (cmd == "fblast" && w.size() == 7) || (cmd == "ablast" && w.size() == 8)) {
     Instance* in = nullptr;
     std::future<void> done;
     const std::size_t size = std::strtoull(w[4].c_str(), nullptr, 10);
@@ -449,6 +452,30 @@ std::string Host::command(const std::string& line, bool& quit) {
     });
     if (!err.empty()) return err;
     Blast& b = in->blast;
+    if (cmd == "ablast") {
+      // THREADS host threads share COUNT Cluster::send_async calls (queued, not waited for);
+      // refusals (full after send_queue_block_ms) count as failures.
+      const std::uint64_t threads = std::max<std::uint64_t>(1, std::strtoull(w[7].c_str(), nullptr, 10));
+      std::atomic<std::uint64_t> sent{0}, failures{0};
+      b.t_first = now_ns();
+      std::vector<std::thread> producers;
+      for (std::uint64_t t = 0; t < threads; ++t)
+        producers.emplace_back([&, t] {
+          const std::uint64_t n = b.count / threads + (t < b.count % threads ? 1 : 0);
+          std::uint64_t mine = 0, bad = 0;
+          for (; mine < n; ++mine) {
+            if (in->c->send_async(b.to, b.data, b.flags) != cluster::Queued::queued) ++bad;
+            if ((mine & 255) == 0 && now_ns() >= b.deadline) break;
+          }
+          sent += mine;
+          failures += bad;
+        });
+      for (auto& p : producers) p.join();
+      b.t_last = now_ns();
+      b.sent = sent;
+      b.failures = failures;
+      loop_.call([&] { finish(in); });
+    }
     if (cmd == "fblast") {
       // Every Cluster::send from this (non-loop) thread is posted to the loop and waited for.
       for (std::uint64_t i = 0; i < b.count; ++i) {
