@@ -127,6 +127,22 @@ TEST_F(SendAsync, OutcomeTellsReachedOnTheLoopThread) {
   EXPECT_TRUE(on_loop.load());
 }
 
+TEST_F(SendAsync, ServiceHandleSendsAndIsClosedOnceTheClusterIsGone) {
+  pair();
+  {
+    test::LoopThread runner(loop);
+    std::promise<SendOutcome> done;
+    EXPECT_EQ(to->send_async("via handle", 0, [&](const SendOutcome& o) { done.set_value(o); }), Queued::queued);
+    auto f = done.get_future();
+    ASSERT_EQ(f.wait_for(5s), std::future_status::ready);
+    EXPECT_EQ(f.get().reached, 1u);
+    ASSERT_TRUE(wait_for([&] { return received() == 1; }));
+  }
+  EXPECT_EQ(got.front(), "via handle");
+  a.reset();
+  EXPECT_EQ(to->send_async("late"), Queued::closed);
+}
+
 TEST_F(SendAsync, FailPolicyRefusesWhenFull) {
   pair(limited(8, SendQueueFull::fail));
   test::LoopThread runner(loop);

@@ -10,6 +10,7 @@
 #include "cluster/export.hpp"
 #include "cluster/sdk/result.hpp"
 #include "cluster/sdk/service_info.hpp"
+#include "cluster/send_outcome.hpp"
 
 namespace cluster {
 
@@ -46,6 +47,9 @@ class CLUSTER_API Service : public std::enable_shared_from_this<Service> {
   bool alive() const;
   /// Sends an event (type 6) with `data` to this member on `channel`.
   sdk::Result send(const std::string& data, std::uint64_t channel = 0);
+  /// Like Cluster::send_async to this member (docs/host-apps.md); `closed` once the cluster
+  /// left or is gone.
+  Queued send_async(std::string data, std::uint64_t channel = 0, SendDone done = {});
   /// Queries this member alone (options.resolve/resolver are ignored).
   std::shared_ptr<class Query> query(const std::string& text, struct QueryOptions options);
 

@@ -227,6 +227,8 @@ struct Cluster::Impl {
   std::shared_ptr<SendQueue> send_queue;
   /// Sends an event request and calls its done (loop thread; after the receive when inside one).
   void send_request(SendRequest& r);
+  /// send_async: inline on the loop thread (sent, or closed once leaving), else queued.
+  Queued submit_send(SendRequest r);
   bool outbox_armed = false;
   /// Runs fn now, or after the current receive when inside one.
   void later(std::function<void()> fn);

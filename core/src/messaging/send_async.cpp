@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "cluster/impl.hpp"
+#include "cluster/lifeline.hpp"
 
 namespace cluster {
 
@@ -43,25 +44,31 @@ void Cluster::Impl::send_request(SendRequest& r) {
   });
 }
 
-namespace {
-
-Queued submit(Cluster::Impl& im, SendRequest r) {
-  if (!im.joined || im.loop_->in_loop_thread()) {
-    if (im.leaving || im.left) return Queued::closed;
-    im.send_request(r);
+Queued Cluster::Impl::submit_send(SendRequest r) {
+  if (!joined || loop_->in_loop_thread()) {
+    if (leaving || left) return Queued::closed;
+    send_request(r);
     return Queued::sent;
   }
-  return im.send_queue->push(std::move(r));
+  return send_queue->push(std::move(r));
 }
 
-}  // namespace
-
 Queued Cluster::send_async(std::vector<ServicePtr> to, std::string data, SendFlags flags, SendDone done) {
-  return submit(*impl_, SendRequest{nullptr, std::move(to), std::move(data), std::move(flags), std::move(done)});
+  return impl_->submit_send(SendRequest{nullptr, std::move(to), std::move(data), std::move(flags), std::move(done)});
 }
 
 Queued Cluster::send_async(ServicePtr to, std::string data, SendFlags flags, SendDone done) {
-  return submit(*impl_, SendRequest{std::move(to), {}, std::move(data), std::move(flags), std::move(done)});
+  return impl_->submit_send(SendRequest{std::move(to), {}, std::move(data), std::move(flags), std::move(done)});
+}
+
+Queued Service::send_async(std::string data, std::uint64_t channel, SendDone done) {
+  Queued q = Queued::closed;  // the cluster is gone (destroyed)
+  life_->with([&](Cluster::Impl& im) {
+    SendFlags flags;
+    flags.channel = channel;
+    q = im.submit_send(SendRequest{shared_from_this(), {}, std::move(data), std::move(flags), std::move(done)});
+  });
+  return q;
 }
 
 }  // namespace cluster
