@@ -585,8 +585,8 @@ void throughput(Settings& s, Report& rep) {
     bool foreign;  ///< Cluster::send from a non-loop thread
     int async_threads = 0;  ///< > 0: Cluster::send_async from this many host threads
     std::string name() const {
-      return proto + ":" + std::to_string(size) + (foreign ? ":foreign" : "") +
-             (async_threads ? ":async" + std::to_string(async_threads) : "");
+      return proto + ":" + std::to_string(size) +
+             (async_threads ? ":async" + std::to_string(async_threads) : foreign ? ":foreign" : "");
     }
     std::string host_text() const {
       if (async_threads) return "send_async() from " + std::to_string(async_threads) + " host thread(s) (queued)";

@@ -463,9 +463,9 @@ std::string Host::command(const std::string& line, bool& quit) {
         producers.emplace_back([&, t] {
           const std::uint64_t n = b.count / threads + (t < b.count % threads ? 1 : 0);
           std::uint64_t mine = 0, bad = 0;
-          for (; mine < n; ++mine) {
+          while (mine < n) {
             if (in->c->send_async(b.to, b.data, b.flags) != cluster::Queued::queued) ++bad;
-            if ((mine & 255) == 0 && now_ns() >= b.deadline) break;
+            if ((mine++ & 255) == 0 && now_ns() >= b.deadline) break;
           }
           sent += mine;
           failures += bad;
