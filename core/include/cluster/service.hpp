@@ -27,7 +27,8 @@ class CLUSTER_API Service : public std::enable_shared_from_this<Service> {
  public:
   const std::string& sid() const noexcept { return sid_; }
   const std::string& hid() const noexcept { return hid_; }
-  std::string uuid() const { return sid_ + "@" + hid_; }
+  /// sid@hid; kept, so a send by handle builds no string.
+  const std::string& uuid() const noexcept { return uuid_; }
   /// A snapshot of everything known (tags, protocols, props, ip, last_seen, local); the last
   /// one known when the member is lost or the cluster is gone.
   ServiceInfo info() const;
@@ -62,7 +63,7 @@ class CLUSTER_API Service : public std::enable_shared_from_this<Service> {
   ServiceInfo last() const;
 
   std::shared_ptr<Lifeline> life_;
-  std::string sid_, hid_;
+  std::string sid_, hid_, uuid_;
   mutable std::mutex last_mu_;
   mutable ServiceInfo last_;  ///< refreshed by every info() while the cluster knows the member
 };

@@ -3,6 +3,8 @@
 #include <future>
 #include <iostream>
 
+#include <boost/container/small_vector.hpp>
+
 #include "cluster/bpacket/payload_codec.hpp"
 #include "cluster/identity.hpp"
 #include "cluster/impl.hpp"
@@ -363,17 +365,19 @@ bool Cluster::unsubscribe(std::uint64_t channel) {
 
 std::size_t Cluster::send(const std::vector<ServicePtr>& to, const std::string& data, const SendFlags& flags) {
   return impl_->on_loop([&] {
-    std::vector<ServiceState*> targets;
+    boost::container::small_vector<ServiceState*, 4> targets;
     for (const auto& s : to)
       if (s)
         if (auto* st = impl_->find(s->uuid())) targets.push_back(st);
-    Payload p = impl_->base(PayloadType::event, flags.channel);
-    p.data = data;
-    if (impl_->receiving == 0) return impl_->send_many(targets, p, flags);
+    auto lease = impl_->send_payloads.take();  // storage kept from the last send: no allocation
+    Payload& p = *lease;
+    impl_->fill_base(p, PayloadType::event, flags.channel);
+    p.data.set().assign(data);
+    if (impl_->receiving == 0) return impl_->send_many(targets.data(), targets.size(), p, flags);
     // From a hook inside a receive: sent once it is over, counted as reached.
     std::vector<std::string> uuids;
     for (auto* st : targets) uuids.push_back(st->info.uuid);
-    impl_->later([im = impl_.get(), uuids = std::move(uuids), p = std::move(p), flags]() mutable {
+    impl_->later([im = impl_.get(), uuids = std::move(uuids), p = Payload(p), flags]() mutable {
       std::vector<ServiceState*> still;
       for (const auto& u : uuids)
         if (auto* st = im->find(u)) still.push_back(st);

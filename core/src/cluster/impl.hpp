@@ -18,6 +18,7 @@
 #include "cluster/sdk/failure_detector.hpp"
 #include "hooks/hook_table.hpp"
 #include "messaging/envelope.hpp"
+#include "messaging/reuse_pool.hpp"
 #include "messaging/send_queue.hpp"
 #include "cluster/lifeline.hpp"
 #include "cluster/log_throttle.hpp"
@@ -268,7 +269,8 @@ struct Cluster::Impl {
   // receiving (receive.cpp)
   void on_bytes(ProtocolSlot& slot, std::string_view bytes, const sdk::Origin& origin);
   void on_packet(ProtocolSlot& slot, std::string_view body, const sdk::Origin& origin);
-  void dispatch(ProtocolSlot& slot, ServiceState& s, Payload& p, const sdk::Origin& origin);
+  /// `uuid` is s's (a buffer of on_packet: it outlives s should a hook lose the member).
+  void dispatch(ProtocolSlot& slot, ServiceState& s, const std::string& uuid, Payload& p, const sdk::Origin& origin);
   void on_failed_report(const std::string& uuid, const Payload& p);
   /// A heartbeat or discovery carrying `op`: every discovery (SDK 1.3+) gets it after the packet.
   void tell_discoveries(const std::string& uuid, const Payload& p);
@@ -293,6 +295,10 @@ struct Cluster::Impl {
 
   // sending (send.cpp)
   Payload base(PayloadType type, std::uint64_t channel = 0) const;
+  /// base() into `p`, reusing its storage (a payload from send_payloads).
+  void fill_base(Payload& p, PayloadType type, std::uint64_t channel = 0) const;
+  ReusePool<Payload> send_payloads;  ///< payloads of sends, lent per send (reuse_pool.hpp)
+  ReusePool<std::string> buffers;  ///< encoded packets and received uuids, lent per use
   std::string props_string() const;
   enum class MulticastFailure { none, hook, too_large, transport };
   /// Multicasts through the send hooks; `why` tells a veto from a packet too large for a
@@ -304,7 +310,10 @@ struct Cluster::Impl {
   LogThrottle refused_member_log;
   sdk::Result send_to(ServiceState& s, Payload& p, const SendFlags& flags, sdk::ConnectionId via = 0,
                       std::string_view via_protocol = {});
-  std::size_t send_many(const std::vector<ServiceState*>& to, Payload& p, const SendFlags& flags);
+  std::size_t send_many(ServiceState* const* to, std::size_t n, Payload& p, const SendFlags& flags);
+  std::size_t send_many(const std::vector<ServiceState*>& to, Payload& p, const SendFlags& flags) {
+    return send_many(to.data(), to.size(), p, flags);
+  }
   /// send_to now, or (inside a receive: from a hook) once the receive is over, then reporting
   /// success.
   sdk::Result send_soon(ServiceState& s, Payload p, const SendFlags& flags);

@@ -1,5 +1,7 @@
 // Cluster::send_async: inline on the loop thread, through the SendQueue from any other.
 #include <string>
+
+#include <boost/container/small_vector.hpp>
 #include <utility>
 
 #include "cluster/impl.hpp"
@@ -22,7 +24,7 @@ void finish(SendRequest& r, std::size_t reached, std::size_t wanted) {
 }  // namespace
 
 void Cluster::Impl::send_request(SendRequest& r) {
-  std::vector<ServiceState*> targets;
+  boost::container::small_vector<ServiceState*, 4> targets;
   const auto add = [&](const ServicePtr& s) {
     if (s)
       if (auto* st = find(s->uuid())) targets.push_back(st);
@@ -30,9 +32,14 @@ void Cluster::Impl::send_request(SendRequest& r) {
   if (r.one) add(r.one);
   for (const auto& s : r.to) add(s);
   const std::size_t wanted = (r.one ? 1 : 0) + r.to.size();
+  if (receiving == 0) {
+    auto lease = send_payloads.take();  // storage kept from the last send: no allocation
+    fill_base(*lease, PayloadType::event, r.flags.channel);
+    lease->data.set().assign(r.data);
+    return finish(r, send_many(targets.data(), targets.size(), *lease, r.flags), wanted);
+  }
   Payload p = base(PayloadType::event, r.flags.channel);
   p.data = std::move(r.data);
-  if (receiving == 0) return finish(r, send_many(targets, p, r.flags), wanted);
   // From a hook inside a receive: sent once it is over; done learns the true outcome then.
   std::vector<std::string> uuids;
   for (auto* st : targets) uuids.push_back(st->info.uuid);
