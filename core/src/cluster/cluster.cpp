@@ -33,23 +33,32 @@ void Cluster::Impl::later(std::function<void()> fn) {
   outbox.push_back(std::move(fn));
   if (outbox_armed) return;
   outbox_armed = true;
-  after(std::chrono::milliseconds(0), [this] { flush_outbox(); });
+  // Straight on the loop (a closure of one pointer: no allocation), not through after(): this
+  // is armed for nearly every packet that asks for an answer; leave() cancels it.
+  outbox_timer = loop_->after(std::chrono::milliseconds(0), [this] {
+    outbox_timer = 0;
+    flush_outbox();
+  });
 }
 
 void Cluster::Impl::flush_outbox() {
   outbox_armed = false;
   // Each item may queue more only from inside another receive (it runs outside any): a swap
-  // per round keeps that correct without iterating a growing vector.
+  // per round keeps that correct without iterating a growing vector. The two vectors trade
+  // places and keep their capacity (a local one would allocate again every round).
   std::vector<std::function<void()>> now;
+  now.swap(outbox_running);
   now.swap(outbox);
   for (auto& fn : now) {
-    if (left) return;
+    if (left) break;
     try {
       fn();
     } catch (const std::exception& e) {
       log(sdk::LogLevel::error, std::string("handling a received packet failed: ") + e.what());
     }
   }
+  now.clear();
+  if (outbox_running.empty()) outbox_running.swap(now);
 }
 
 void Cluster::Impl::after(std::chrono::milliseconds d, std::function<void()> fn) {
@@ -369,7 +378,7 @@ std::size_t Cluster::send(const std::vector<ServicePtr>& to, const std::string& 
     for (const auto& s : to)
       if (s)
         if (auto* st = impl_->find(s->uuid())) targets.push_back(st);
-    auto lease = impl_->send_payloads.take();  // storage kept from the last send: no allocation
+    auto lease = impl_->payloads.take();  // storage kept from the last send: no allocation
     Payload& p = *lease;
     impl_->fill_base(p, PayloadType::event, flags.channel);
     p.data.set().assign(data);

@@ -231,6 +231,8 @@ struct Cluster::Impl {
   /// send_async: inline on the loop thread (sent, or closed once leaving), else queued.
   Queued submit_send(SendRequest r);
   bool outbox_armed = false;
+  sdk::TimerId outbox_timer = 0;  ///< the zero-delay timer that flushes the outbox
+  std::vector<std::function<void()>> outbox_running;  ///< spare storage for flush_outbox
   /// Runs fn now, or after the current receive when inside one.
   void later(std::function<void()> fn);
   void flush_outbox();
@@ -295,9 +297,9 @@ struct Cluster::Impl {
 
   // sending (send.cpp)
   Payload base(PayloadType type, std::uint64_t channel = 0) const;
-  /// base() into `p`, reusing its storage (a payload from send_payloads).
+  /// base() into `p`, reusing its storage (a payload from payloads).
   void fill_base(Payload& p, PayloadType type, std::uint64_t channel = 0) const;
-  ReusePool<Payload> send_payloads;  ///< payloads of sends, lent per send (reuse_pool.hpp)
+  ReusePool<Payload> payloads;  ///< payloads of sends, lent per send (reuse_pool.hpp)
   ReusePool<std::string> buffers;  ///< encoded packets and received uuids, lent per use
   std::string props_string() const;
   enum class MulticastFailure { none, hook, too_large, transport };

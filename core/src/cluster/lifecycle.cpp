@@ -219,6 +219,8 @@ void Cluster::Impl::leave() {
   if (maintenance_timer) loop_->cancel(maintenance_timer);
   for (auto id : timers) loop_->cancel(id);
   timers.clear();
+  if (outbox_timer) loop_->cancel(outbox_timer);
+  outbox_timer = 0;
   outbox.clear();
   outbox_armed = false;
   while (!queries.empty()) end_query(queries.begin()->second.query, false);

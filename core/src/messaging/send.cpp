@@ -228,7 +228,7 @@ std::size_t Cluster::Impl::send_many(ServiceState* const* to, std::size_t n, Pay
   }
   if (n == 1 && ok == 0) return send_to(*to[0], p, flags) ? 1 : 0;
   for (std::size_t i = 0; i < n; ++i) {
-    auto copy = send_payloads.take();  // send_to sets the filter and send hooks may rewrite it, per target
+    auto copy = payloads.take();  // send_to sets the filter and send hooks may rewrite it, per target
     *copy = p;
     if (send_to(*to[i], *copy, flags)) ++ok;
   }

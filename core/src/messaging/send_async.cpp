@@ -33,7 +33,7 @@ void Cluster::Impl::send_request(SendRequest& r) {
   for (const auto& s : r.to) add(s);
   const std::size_t wanted = (r.one ? 1 : 0) + r.to.size();
   if (receiving == 0) {
-    auto lease = send_payloads.take();  // storage kept from the last send: no allocation
+    auto lease = payloads.take();  // storage kept from the last send: no allocation
     fill_base(*lease, PayloadType::event, r.flags.channel);
     lease->data.set().assign(r.data);
     return finish(r, send_many(targets.data(), targets.size(), *lease, r.flags), wanted);
