@@ -3,7 +3,8 @@
 // Not part of `cluster_bench run`: it takes minutes.
 //
 //   cluster_bench scale --plugins DIR [--quick] [--csv FILE] [--sizes 0,1000,...] [--hb MS]
-//                       [--burst MS] [--window S] [--fleet N] [--fleet-procs P] [--fleet-hb MS]
+//                       [--burst MS] [--window S] [--fleet N,...|0] [--fleet-per K] [--fleet-hb MS]
+//                       [--fleet-stagger MS] [--fleet-rcvbuf default,BYTES]
 //
 // Two parts:
 //  1. Synthetic members (bench_synth.cpp): for each N of --sizes one `cluster_bench synth`
@@ -15,7 +16,7 @@
 //     the bytes its "c" protocol received (Cluster::stats); heap in use (mallinfo2) before the
 //     synth starts and after the window. Per member: memory = heap growth / N, CPU per heartbeat
 //     = (CPU rate - the N = 0 run's) / packets received per second.
-//  2. A real fleet (--fleet N, 0 = none): P member processes × N/P instances on one shared loop
+//  2. Real fleets (--fleet N,..., 0 = none): member processes of --fleet-per instances (100) on one shared loop
 //     each (cold start: every process joins its instances in one go), hb --fleet-hb, protocols c,
 //     quiet (no per-pair lines): each instance reports once when it knows N - 1 (join option
 //     await). Cold-start convergence (p50 and last instance), drops, then over the window the
@@ -63,6 +64,25 @@ long long sched_ns(pid_t pid) {
     if (f >> v) sum += v;
   }
   return ec ? -1 : sum;
+}
+
+/// Udp InErrors of this network namespace (/proc/net/snmp): datagrams dropped because a
+/// socket's receive buffer was full (RcvbufErrors) or UDP memory as a whole ran short
+/// (MemErrors: net.ipv4.udp_mem; 1,000 sockets × 4 MiB reach it).
+std::uint64_t udp_in_errors() {
+  std::ifstream f("/proc/net/snmp");
+  std::vector<std::string> h, v;
+  for (std::string l; std::getline(f, l);) {
+    if (!starts_with(l, "Udp:")) continue;
+    if (h.empty()) h = split(l);
+    else {
+      v = split(l);
+      break;
+    }
+  }
+  for (std::size_t i = 0; i < h.size() && i < v.size(); ++i)
+    if (h[i] == "InErrors") return std::strtoull(v[i].c_str(), nullptr, 10);
+  return 0;
 }
 
 struct Mem {
@@ -129,7 +149,8 @@ struct Settings {
   std::vector<long> sizes;
   long hb_ms = 1000, burst_ms = 0;
   double window = 10;
-  long fleet = 1000, fleet_procs = 10, fleet_hb_ms = 5000, fleet_stagger_ms = 0;
+  std::vector<long> fleets;  ///< real fleet sizes
+  long fleet_per = 100, fleet_hb_ms = 5000, fleet_stagger_ms = 0;
   std::vector<std::string> fleet_rcvbufs;
   std::string csv;
   FleetConfig fc;
@@ -158,7 +179,7 @@ Row synth_run(Settings& s, long n, double base_cpu_ns_per_s) {
 
   std::unique_ptr<Child> synth;
   std::int64_t t_start = 0;
-  const std::uint64_t drops0 = udp_rcvbuf_errors();
+  const std::uint64_t drops0 = udp_in_errors();
   if (n > 0) {
     const double limit = (s.window + 60);
     synth = std::make_unique<Child>(
@@ -184,7 +205,7 @@ Row synth_run(Settings& s, long n, double base_cpu_ns_per_s) {
     const int limit_ms = static_cast<int>(std::max<long>(20000, 8 * s.hb_ms));
     if (f.pump([&] { return f.reached.count(uuid) != 0; }, limit_ms))
       r.conv_ms = static_cast<double>(f.reached.at(uuid) - t_start) / 1e6;
-    r.drops_conv = static_cast<double>(udp_rcvbuf_errors() - drops0);
+    r.drops_conv = static_cast<double>(udp_in_errors() - drops0);
     f.sleep_pumping(1500);  // the bare heartbeats' steady state
   }
   // The floor beside it: `cluster_bench udp-sink` (epoll + recv until EAGAIN, drops everything).
@@ -201,7 +222,7 @@ Row synth_run(Settings& s, long n, double base_cpu_ns_per_s) {
     }
     f.sleep_pumping(300);
   }
-  const std::uint64_t d1 = udp_rcvbuf_errors();
+  const std::uint64_t d1 = udp_in_errors();
   const Traffic t0 = traffic(f, obs, 0);
   const long long c0 = sched_ns(pid), k0 = sink ? sched_ns(sink->pid()) : 0;
   const std::int64_t w0 = now_ns();
@@ -213,7 +234,7 @@ Row synth_run(Settings& s, long n, double base_cpu_ns_per_s) {
     sink->close_stdin();
     sink->wait_exit(std::chrono::milliseconds(3000));
   }
-  r.drops_window = static_cast<double>(udp_rcvbuf_errors() - d1);
+  r.drops_window = static_cast<double>(udp_in_errors() - d1);
   const Mem m1 = mem(f, obs);
   r.heap_after = m1.heap;
   r.anon_after_kb = m1.anon_kb;
@@ -240,7 +261,7 @@ Row fleet_run(Settings& s, long n, const std::string& rcvbuf) {
   Row r;
   r.kind = "fleet";
   r.n = n;
-  r.procs = s.fleet_procs;
+  r.procs = (n + s.fleet_per - 1) / s.fleet_per;
   r.hb_ms = s.fleet_hb_ms;
   r.rcvbuf = rcvbuf;
   FleetConfig fc = s.fc;
@@ -248,15 +269,15 @@ Row fleet_run(Settings& s, long n, const std::string& rcvbuf) {
   Fleet f(fc, s.next_port++);
   std::vector<std::size_t> procs;
   std::vector<long> per;
-  for (long i = 0; i < s.fleet_procs; ++i) {
+  for (long i = 0; i < r.procs; ++i) {
     procs.push_back(f.spawn("scale-fleet-" + std::to_string(i)));
-    per.push_back(n / s.fleet_procs + (i < n % s.fleet_procs ? 1 : 0));
+    per.push_back(n / r.procs + (i < n % r.procs ? 1 : 0));
   }
   double heap0 = 0;
   for (auto p : procs) heap0 += mem(f, p).heap;
   const std::string opts = "protocols=c hb=" + std::to_string(s.fleet_hb_ms) + " ttl=" +
                            std::to_string(6 * s.fleet_hb_ms) + " quiet=1 await=" + std::to_string(n - 1);
-  const std::uint64_t drops0 = udp_rcvbuf_errors();
+  const std::uint64_t drops0 = udp_in_errors();
   r.stagger_ms = s.fleet_stagger_ms;
   // Cold start: every process joins all its instances in one go (one loop call), the processes
   // --fleet-stagger ms apart; convergence counts from the last process' join.
@@ -273,12 +294,12 @@ Row fleet_run(Settings& s, long n, const std::string& rcvbuf) {
   r.known = static_cast<double>(conv.size());  // instances that knew all the others in time
   if (conv.size() >= static_cast<std::size_t>(n)) r.conv_ms = maximum(conv);
   r.conv_p50_ms = percentile(conv, 50);
-  r.drops_conv = static_cast<double>(udp_rcvbuf_errors() - drops0);
+  r.drops_conv = static_cast<double>(udp_in_errors() - drops0);
   progress("fleet " + std::to_string(n) + " (receive_buffer " + rcvbuf + "): " + std::to_string(conv.size()) +
            " instances knew all within " + std::to_string(limit_ms) + " ms; last " + num(r.conv_ms, 0) + " ms, p50 " +
            num(r.conv_p50_ms, 0) + " ms, " + num(r.drops_conv, 0) + " drops");
   f.sleep_pumping(2000);
-  const std::uint64_t d1 = udp_rcvbuf_errors();
+  const std::uint64_t d1 = udp_in_errors();
   double rx0 = 0, rx1 = 0;
   long long c0 = 0, c1 = 0;
   for (auto p : procs) rx0 += counter(f, p, "received");
@@ -290,7 +311,7 @@ Row fleet_run(Settings& s, long n, const std::string& rcvbuf) {
   const double wall = static_cast<double>(now_ns() - w0) / 1e9;
   for (auto p : procs) rx1 += counter(f, p, "received");
   const Traffic tr1 = traffic(f, procs[0], 0);
-  r.drops_window = static_cast<double>(udp_rcvbuf_errors() - d1);
+  r.drops_window = static_cast<double>(udp_in_errors() - d1);
   double heap1 = 0, anon1 = 0;
   for (auto p : procs) {
     const Mem m = mem(f, p);
@@ -318,7 +339,7 @@ Row fleet_run(Settings& s, long n, const std::string& rcvbuf) {
 
 int scale_main(int argc, char** argv) {
   Settings s;
-  std::string plugin_dir, sizes, rcvbufs;
+  std::string plugin_dir, sizes, rcvbufs, fleets;
   for (int i = 2; i < argc; ++i) {
     const std::string a = argv[i];
     const bool has = i + 1 < argc;
@@ -329,15 +350,16 @@ int scale_main(int argc, char** argv) {
     else if (a == "--hb" && has) s.hb_ms = std::atol(argv[++i]);
     else if (a == "--burst" && has) s.burst_ms = std::atol(argv[++i]);
     else if (a == "--window" && has) s.window = std::atof(argv[++i]);
-    else if (a == "--fleet" && has) s.fleet = std::atol(argv[++i]);
-    else if (a == "--fleet-procs" && has) s.fleet_procs = std::atol(argv[++i]);
+    else if (a == "--fleet" && has) fleets = argv[++i];
+    else if (a == "--fleet-per" && has) s.fleet_per = std::atol(argv[++i]);
     else if (a == "--fleet-hb" && has) s.fleet_hb_ms = std::atol(argv[++i]);
     else if (a == "--fleet-stagger" && has) s.fleet_stagger_ms = std::atol(argv[++i]);
     else if (a == "--fleet-rcvbuf" && has) rcvbufs = argv[++i];
     else {
       std::fprintf(stderr,
                    "usage: cluster_bench scale --plugins DIR [--quick] [--csv FILE] [--sizes 0,1000,...] [--hb MS] "
-                   "[--burst MS] [--window S] [--fleet N] [--fleet-procs P] [--fleet-hb MS] [--fleet-rcvbuf default,4194304]\n");
+                   "[--burst MS] [--window S] [--fleet N,...|0] [--fleet-per K] [--fleet-hb MS] [--fleet-stagger MS] "
+                   "[--fleet-rcvbuf default,4194304]\n");
       return 2;
     }
   }
@@ -345,7 +367,7 @@ int scale_main(int argc, char** argv) {
     std::fprintf(stderr, "cluster_bench scale: run me inside a private network namespace (tests/bench/run does)\n");
     return 77;
   }
-  if (plugin_dir.empty() || s.hb_ms <= 0 || s.window <= 0 || s.fleet_procs <= 0 || s.fleet_hb_ms <= 0) {
+  if (plugin_dir.empty() || s.hb_ms <= 0 || s.window <= 0 || s.fleet_per <= 0 || s.fleet_hb_ms <= 0) {
     std::fprintf(stderr, "cluster_bench scale: --plugins DIR is required; periods and the window must be > 0\n");
     return 2;
   }
@@ -353,9 +375,11 @@ int scale_main(int argc, char** argv) {
   for (const auto& x : split(sizes, ',')) s.sizes.push_back(std::atol(x.c_str()));
   std::sort(s.sizes.begin(), s.sizes.end());
   if (s.quick && s.window == 10) s.window = 3;
-  if (rcvbufs.empty()) rcvbufs = s.quick ? "default" : "default,4194304";
+  if (rcvbufs.empty()) rcvbufs = "default";
   s.fleet_rcvbufs = split(rcvbufs, ',');
-  if (s.quick && s.fleet == 1000) s.fleet = 300;
+  if (fleets.empty()) fleets = s.quick ? "200" : "200,500,1000";
+  for (const auto& x : split(fleets, ','))
+    if (std::atol(x.c_str()) > 1) s.fleets.push_back(std::atol(x.c_str()));
   char tmpl[] = "/tmp/cbench-scale-XXXXXX";
   if (::mkdtemp(tmpl) == nullptr) {
     std::perror("mkdtemp");
@@ -383,12 +407,12 @@ int scale_main(int argc, char** argv) {
       progress("synth " + std::to_string(n) + " FAILED: " + e.what());
     }
   }
-  if (s.fleet > 1)
+  for (long n : s.fleets)
     for (const auto& rb : s.fleet_rcvbufs) {
-      progress("real fleet: " + std::to_string(s.fleet) + " instances in " + std::to_string(s.fleet_procs) +
-               " processes, receive_buffer " + rb + "...");
+      progress("real fleet: " + std::to_string(n) + " instances, " + std::to_string(s.fleet_per) +
+               " per process, receive_buffer " + rb + "...");
       try {
-        rows.push_back(fleet_run(s, s.fleet, rb));
+        rows.push_back(fleet_run(s, n, rb));
       } catch (const std::exception& e) {
         rc = 1;
         progress(std::string("fleet FAILED: ") + e.what());
