@@ -3,7 +3,7 @@
 // Not part of `cluster_bench run`: it takes minutes.
 //
 //   cluster_bench scale --plugins DIR [--quick] [--csv FILE] [--sizes 0,1000,...] [--hb MS]
-//                       [--burst MS] [--window S] [--fleet N,...|0] [--fleet-per K] [--fleet-hb MS]
+//                       [--burst MS] [--window S] [--fleet N[:HB[:STAGGER]],...|0] [--fleet-per K] [--fleet-hb MS]
 //                       [--fleet-stagger MS] [--fleet-rcvbuf default,BYTES]
 //
 // Two parts:
@@ -16,7 +16,8 @@
 //     the bytes its "c" protocol received (Cluster::stats); heap in use (mallinfo2) before the
 //     synth starts and after the window. Per member: memory = heap growth / N, CPU per heartbeat
 //     = (CPU rate - the N = 0 run's) / packets received per second.
-//  2. Real fleets (--fleet N,..., 0 = none): member processes of --fleet-per instances (100) on one shared loop
+//  2. Real fleets (--fleet N[:HB[:STAGGER]],..., 0 = none; HB and STAGGER in ms, default --fleet-hb
+//     and --fleet-stagger): member processes of --fleet-per instances (100) on one shared loop
 //     each (cold start: every process joins its instances in one go), hb --fleet-hb, protocols c,
 //     quiet (no per-pair lines): each instance reports once when it knows N - 1 (join option
 //     await). Cold-start convergence (p50 and last instance), drops, then over the window the
@@ -149,7 +150,10 @@ struct Settings {
   std::vector<long> sizes;
   long hb_ms = 1000, burst_ms = 0;
   double window = 10;
-  std::vector<long> fleets;  ///< real fleet sizes
+  struct FleetSpec {
+    long n, hb_ms, stagger_ms;
+  };
+  std::vector<FleetSpec> fleets;  ///< real fleets: N[:hb ms[:stagger ms]]
   long fleet_per = 100, fleet_hb_ms = 5000, fleet_stagger_ms = 0;
   std::vector<std::string> fleet_rcvbufs;
   std::string csv;
@@ -256,13 +260,14 @@ Row synth_run(Settings& s, long n, double base_cpu_ns_per_s) {
   return r;
 }
 
-Row fleet_run(Settings& s, long n, const std::string& rcvbuf) {
+Row fleet_run(Settings& s, const Settings::FleetSpec& spec, const std::string& rcvbuf) {
+  const long n = spec.n, hb_ms = spec.hb_ms;
   const std::int64_t began = now_ns();
   Row r;
   r.kind = "fleet";
   r.n = n;
   r.procs = (n + s.fleet_per - 1) / s.fleet_per;
-  r.hb_ms = s.fleet_hb_ms;
+  r.hb_ms = hb_ms;
   r.rcvbuf = rcvbuf;
   FleetConfig fc = s.fc;
   fc.rcvbuf = rcvbuf;
@@ -275,19 +280,18 @@ Row fleet_run(Settings& s, long n, const std::string& rcvbuf) {
   }
   double heap0 = 0;
   for (auto p : procs) heap0 += mem(f, p).heap;
-  const std::string opts = "protocols=c hb=" + std::to_string(s.fleet_hb_ms) + " ttl=" +
-                           std::to_string(6 * s.fleet_hb_ms) + " quiet=1 await=" + std::to_string(n - 1);
+  const std::string opts = "protocols=c hb=" + std::to_string(hb_ms) + " ttl=" + std::to_string(6 * hb_ms) + " quiet=1 await=" + std::to_string(n - 1);
   const std::uint64_t drops0 = udp_in_errors();
-  r.stagger_ms = s.fleet_stagger_ms;
+  r.stagger_ms = spec.stagger_ms;
   // Cold start: every process joins all its instances in one go (one loop call), the processes
   // --fleet-stagger ms apart; convergence counts from the last process' join.
   std::int64_t t0 = now_ns();
   for (std::size_t i = 0; i < procs.size(); ++i) {
-    if (i > 0 && s.fleet_stagger_ms > 0) f.sleep_pumping(static_cast<int>(s.fleet_stagger_ms));
+    if (i > 0 && spec.stagger_ms > 0) f.sleep_pumping(static_cast<int>(spec.stagger_ms));
     t0 = now_ns();
     f.cmd(procs[i], "join " + std::to_string(per[i]) + " " + f.join_options(opts), 120000);
   }
-  const int limit_ms = static_cast<int>(std::max<long>(30000, 8 * s.fleet_hb_ms));
+  const int limit_ms = static_cast<int>(std::max<long>(30000, 8 * hb_ms));
   f.pump([&] { return f.reached.size() >= static_cast<std::size_t>(n); }, limit_ms);
   std::vector<double> conv;
   for (const auto& [u, t] : f.reached) conv.push_back(static_cast<double>(t - t0) / 1e6);
@@ -358,7 +362,7 @@ int scale_main(int argc, char** argv) {
     else {
       std::fprintf(stderr,
                    "usage: cluster_bench scale --plugins DIR [--quick] [--csv FILE] [--sizes 0,1000,...] [--hb MS] "
-                   "[--burst MS] [--window S] [--fleet N,...|0] [--fleet-per K] [--fleet-hb MS] [--fleet-stagger MS] "
+                   "[--burst MS] [--window S] [--fleet N[:HB[:STAGGER]],...|0] [--fleet-per K] [--fleet-hb MS] [--fleet-stagger MS] "
                    "[--fleet-rcvbuf default,4194304]\n");
       return 2;
     }
@@ -378,8 +382,13 @@ int scale_main(int argc, char** argv) {
   if (rcvbufs.empty()) rcvbufs = "default";
   s.fleet_rcvbufs = split(rcvbufs, ',');
   if (fleets.empty()) fleets = s.quick ? "200" : "200,500,1000";
-  for (const auto& x : split(fleets, ','))
-    if (std::atol(x.c_str()) > 1) s.fleets.push_back(std::atol(x.c_str()));
+  for (const auto& x : split(fleets, ',')) {
+    const auto f = split(x, ':');  // N[:hb ms[:stagger ms]]
+    const long n = std::atol(f[0].c_str());
+    const long hb = f.size() > 1 ? std::atol(f[1].c_str()) : s.fleet_hb_ms;
+    const long st = f.size() > 2 ? std::atol(f[2].c_str()) : s.fleet_stagger_ms;
+    if (n > 1 && hb > 0 && st >= 0) s.fleets.push_back({n, hb, st});
+  }
   char tmpl[] = "/tmp/cbench-scale-XXXXXX";
   if (::mkdtemp(tmpl) == nullptr) {
     std::perror("mkdtemp");
@@ -407,12 +416,13 @@ int scale_main(int argc, char** argv) {
       progress("synth " + std::to_string(n) + " FAILED: " + e.what());
     }
   }
-  for (long n : s.fleets)
+  for (const auto& spec : s.fleets)
     for (const auto& rb : s.fleet_rcvbufs) {
-      progress("real fleet: " + std::to_string(n) + " instances, " + std::to_string(s.fleet_per) +
-               " per process, receive_buffer " + rb + "...");
+      progress("real fleet: " + std::to_string(spec.n) + " instances, " + std::to_string(s.fleet_per) +
+               " per process, hb " + std::to_string(spec.hb_ms) + " ms, processes " + std::to_string(spec.stagger_ms) +
+               " ms apart, receive_buffer " + rb + "...");
       try {
-        rows.push_back(fleet_run(s, n, rb));
+        rows.push_back(fleet_run(s, spec, rb));
       } catch (const std::exception& e) {
         rc = 1;
         progress(std::string("fleet FAILED: ") + e.what());
