@@ -12,7 +12,7 @@
 // Commands (one reply line each, or "error <text>"):
 //   join K key=value...   K new instances; keys: port group protocols(a,b) hb ttl pdelay pgrace
 //                         precent (ms) tags(a,b) label sealer remote maxm (max_members)
-//                         quiet (1: no D/L lines) await (N: one A line at N known)
+//                         quiet (1: no D/L lines, 2: no D lines) await (N: one A line at N known)
 //                         -> joined <first idx> <K>
 //   leave IDX | leave-all -> left <n>
 //   send IDX SID PROTO    Cluster::send to member SID restricted to PROTO ("any" = default
@@ -122,7 +122,7 @@ struct Instance {
   std::map<std::string, cluster::ServicePtr> ack_to;
   Blast blast;
   std::uint64_t blast_gen = 0;  ///< which blast a stall timer belongs to
-  bool quiet = false;           ///< no D/L lines (the scale suite: N² of them at 1,000)
+  int quiet = 0;                ///< 1: no D/L lines (the scale suite: N² of them at 1,000); 2: no D lines
   std::int64_t known = 0;       ///< service_discovered minus service_lost
   std::int64_t await = -1;      ///< emit "A" once `known` reaches it (-1: never)
 };
@@ -197,12 +197,12 @@ class Host {
         emit("A " + std::to_string(in->idx) + " " + std::to_string(in->known) + " " + std::to_string(now_ns()));
         in->await = -1;
       }
-      if (!in->quiet) emit("D " + std::to_string(in->idx) + " " + ctx.service->uuid + " " + std::to_string(now_ns()));
+      if (in->quiet == 0) emit("D " + std::to_string(in->idx) + " " + ctx.service->uuid + " " + std::to_string(now_ns()));
       return Verdict::pass;
     });
     c.hook(HookPoint::service_lost, "bench.lost", [this, in](HookContext& ctx) {
       --in->known;
-      if (!in->quiet)
+      if (in->quiet != 1)
         emit("L " + std::to_string(in->idx) + " " + ctx.service->uuid + " " + ctx.reason + " " + std::to_string(now_ns()));
       return Verdict::pass;
     });
@@ -319,7 +319,7 @@ std::string Host::command(const std::string& line, bool& quit) {
     const int k = std::atoi(w[1].c_str());
     cluster::Options o;
     o.log_level = cluster::sdk::LogLevel::error;
-    bool quiet = false;
+    int quiet = 0;
     std::int64_t await = -1;
     for (std::size_t i = 2; i < w.size(); ++i) {
       const auto eq = w[i].find('=');
@@ -339,7 +339,7 @@ std::string Host::command(const std::string& line, bool& quit) {
       else if (key == "sealer") o.sealer = v;
       else if (key == "remote") o.remote = static_cast<unsigned>(std::atoi(v.c_str()));
       else if (key == "maxm") o.max_members = std::strtoull(v.c_str(), nullptr, 10);
-      else if (key == "quiet") quiet = v == "1";
+      else if (key == "quiet") quiet = std::atoi(v.c_str());
       else if (key == "await") await = std::atoll(v.c_str());
       else return "error unknown option " + key;
     }

@@ -154,6 +154,8 @@ struct Settings {
     long n, hb_ms, stagger_ms;
   };
   std::vector<FleetSpec> fleets;  ///< real fleets: N[:hb ms[:stagger ms]]
+  long evict_n = 10000;           ///< mass eviction: synthetic members (0 = none)
+  double evict_frac = 0.1;        ///< ... of which this fraction stops at once
   long fleet_per = 100, fleet_hb_ms = 5000, fleet_stagger_ms = 0;
   std::vector<std::string> fleet_rcvbufs;
   std::string csv;
@@ -260,6 +262,108 @@ Row synth_run(Settings& s, long n, double base_cpu_ns_per_s) {
   return r;
 }
 
+/// Mass eviction: n synthetic members known by one observer (hb --hb, ttl 3 periods), then
+/// a fraction of them stops at once (at a period start; their last heartbeats spread over the
+/// period before). Measures when each is lost (from its own last heartbeat), the spread of the
+/// service_lost times, and the observer's CPU in 250 ms samples against its steady rate.
+struct Evict {
+  long n = 0, k = 0, lost = 0;
+  long ttl_ms = 0;
+  double delay_p50_ms = NAN, delay_max_ms = NAN, delay_min_ms = NAN, spread_ms = NAN;
+  double steady_pct = NAN, peak_pct = NAN, extra_us_per_eviction = NAN;
+  double seconds = NAN;
+};
+
+Evict evict_run(Settings& s, long n, double frac) {
+  const std::int64_t began = now_ns();
+  Evict e;
+  e.n = n;
+  e.ttl_ms = 3 * s.hb_ms;
+  const std::uint16_t port = s.next_port++;
+  Fleet f(s.fc, port);
+  const std::size_t obs = f.spawn("scale-evict-" + std::to_string(n));
+  f.cmd(obs, "join 1 " + f.join_options("protocols=c hb=1000 ttl=" + std::to_string(e.ttl_ms) +
+                                        " remote=1 quiet=2 maxm=" + std::to_string(n + 1000) + " await=" + std::to_string(n)));
+  const pid_t pid = f.proc(obs).child->pid();
+  const std::string uuid = f.proc(obs).uuid_by_idx.at(0);
+  const double stop_after = 8 + 2.0 * static_cast<double>(s.hb_ms) / 1000;  // converged (~3 periods) and steady first
+  Child synth({s.fc.self, "synth", "--group", s.fc.group, "--port", std::to_string(port), "--members", std::to_string(n),
+               "--hb", std::to_string(s.hb_ms), "--burst", "0", "--seconds", fmt(stop_after + 30, 0), "--stop-after",
+               fmt(stop_after, 1), "--stop-frac", fmt(frac, 3)},
+              s.fc.tmp + "/synth-evict.err");
+  std::int64_t t_stop = 0;
+  auto read_synth = [&] {
+    synth.read_available([&](const std::string& l) {
+      const auto w = split(l);
+      if (w.size() == 3 && w[0] == "stopped") {
+        t_stop = std::atoll(w[1].c_str());
+        e.k = std::atol(w[2].c_str());
+      }
+    });
+  };
+  if (!f.pump([&] {
+        read_synth();
+        return f.reached.count(uuid) != 0;
+      }, 30000))
+    throw std::runtime_error("eviction: the observer did not discover all " + std::to_string(n));
+  // Steady CPU: from now until the stop.
+  f.sleep_pumping(1000);
+  const long long c_steady0 = sched_ns(pid);
+  const std::int64_t ts0 = now_ns();
+  f.pump([&] {
+    read_synth();
+    return t_stop != 0;
+  }, static_cast<int>(stop_after * 1000) + 10000);
+  if (t_stop == 0) throw std::runtime_error("eviction: the synth did not report its stop");
+  f.pump([&] { return now_ns() >= t_stop; }, 5000);
+  const long long c_steady1 = sched_ns(pid);
+  const double steady_ns_per_s = static_cast<double>(c_steady1 - c_steady0) / (static_cast<double>(now_ns() - ts0) / 1e9);
+  e.steady_pct = steady_ns_per_s / 1e7;
+  // 250 ms CPU samples until ttl + grace + 2 periods after the stop, or until all k are lost.
+  std::vector<std::pair<std::int64_t, long long>> samples{{now_ns(), sched_ns(pid)}};
+  const std::int64_t end = t_stop + (e.ttl_ms + 2 * s.hb_ms + 2000) * 1'000'000LL;
+  f.pump([&] {
+    const std::int64_t t = now_ns();
+    if (t - samples.back().first >= 250'000'000) samples.emplace_back(t, sched_ns(pid));
+    return t >= end;
+  }, static_cast<int>((end - now_ns()) / 1'000'000) + 1000);
+  // Who was lost, when, relative to its last heartbeat (member i: about t_stop - hb + i * hb / n).
+  std::vector<double> delays, at;
+  const auto it = f.lost.find(uuid);
+  if (it != f.lost.end())
+    for (const auto& [peer, tr] : it->second) {
+      if (peer.empty() || peer[0] != 'S') continue;
+      const long i = std::atol(peer.c_str() + 1);
+      const double last = static_cast<double>(t_stop) - static_cast<double>(s.hb_ms) * 1e6 +
+                          static_cast<double>(i) * static_cast<double>(s.hb_ms) * 1e6 / static_cast<double>(n);
+      delays.push_back((static_cast<double>(tr.first) - last) / 1e6);
+      at.push_back(static_cast<double>(tr.first));
+    }
+  e.lost = static_cast<long>(delays.size());
+  if (!delays.empty()) {
+    e.delay_min_ms = minimum(delays);
+    e.delay_max_ms = maximum(delays);
+    e.delay_p50_ms = percentile(delays, 50);
+    e.spread_ms = (maximum(at) - minimum(at)) / 1e6;
+    // Extra CPU: the samples covering the losses, above the steady rate.
+    const double first = minimum(at) - 250e6, last = maximum(at) + 250e6;
+    double extra = 0, peak = 0;
+    for (std::size_t j = 1; j < samples.size(); ++j) {
+      const double dt = static_cast<double>(samples[j].first - samples[j - 1].first) / 1e9;
+      const double rate = static_cast<double>(samples[j].second - samples[j - 1].second) / dt;
+      peak = std::max(peak, rate / 1e7);
+      if (static_cast<double>(samples[j].first) >= first && static_cast<double>(samples[j - 1].first) <= last)
+        extra += (rate - steady_ns_per_s) * dt;
+    }
+    e.peak_pct = peak;
+    e.extra_us_per_eviction = extra / 1000 / static_cast<double>(e.lost);
+  }
+  synth.close_stdin();
+  synth.wait_exit(std::chrono::milliseconds(5000));
+  e.seconds = static_cast<double>(now_ns() - began) / 1e9;
+  return e;
+}
+
 Row fleet_run(Settings& s, const Settings::FleetSpec& spec, const std::string& rcvbuf) {
   const long n = spec.n, hb_ms = spec.hb_ms;
   const std::int64_t began = now_ns();
@@ -356,6 +460,8 @@ int scale_main(int argc, char** argv) {
     else if (a == "--window" && has) s.window = std::atof(argv[++i]);
     else if (a == "--fleet" && has) fleets = argv[++i];
     else if (a == "--fleet-per" && has) s.fleet_per = std::atol(argv[++i]);
+    else if (a == "--evict" && has) s.evict_n = std::atol(argv[++i]);
+    else if (a == "--evict-frac" && has) s.evict_frac = std::atof(argv[++i]);
     else if (a == "--fleet-hb" && has) s.fleet_hb_ms = std::atol(argv[++i]);
     else if (a == "--fleet-stagger" && has) s.fleet_stagger_ms = std::atol(argv[++i]);
     else if (a == "--fleet-rcvbuf" && has) rcvbufs = argv[++i];
@@ -363,7 +469,7 @@ int scale_main(int argc, char** argv) {
       std::fprintf(stderr,
                    "usage: cluster_bench scale --plugins DIR [--quick] [--csv FILE] [--sizes 0,1000,...] [--hb MS] "
                    "[--burst MS] [--window S] [--fleet N[:HB[:STAGGER]],...|0] [--fleet-per K] [--fleet-hb MS] [--fleet-stagger MS] "
-                   "[--fleet-rcvbuf default,4194304]\n");
+                   "[--fleet-rcvbuf default,4194304] [--evict N|0] [--evict-frac F]\n");
       return 2;
     }
   }
@@ -399,7 +505,10 @@ int scale_main(int argc, char** argv) {
   s.fc.self = fs::read_symlink("/proc/self/exe").string();
   s.fc.group = "239.255.91.7";
 
+  if (s.quick && s.evict_n == 10000) s.evict_n = 2000;
+  if (s.evict_frac <= 0 || s.evict_frac > 1) s.evict_frac = 0.1;
   std::vector<Row> rows;
+  std::vector<Evict> evicts;
   int rc = 0;
   double base = NAN;
   for (long n : s.sizes) {
@@ -429,6 +538,20 @@ int scale_main(int argc, char** argv) {
       }
     }
 
+  if (s.evict_n > 0) {
+    progress("mass eviction: " + fmt(s.evict_frac * 100, 0) + " % of " + std::to_string(s.evict_n) + " synthetic members stop...");
+    try {
+      const Evict e = evict_run(s, s.evict_n, s.evict_frac);
+      progress("eviction: " + std::to_string(e.lost) + " of " + std::to_string(e.k) + " lost, " + num(e.delay_p50_ms, 0) +
+               " ms after their last heartbeat (max " + num(e.delay_max_ms, 0) + "), spread " + num(e.spread_ms, 0) +
+               " ms, CPU peak " + num(e.peak_pct, 1) + " % (steady " + num(e.steady_pct, 1) + " %) (" + num(e.seconds, 1) + " s)");
+      evicts.push_back(e);
+    } catch (const std::exception& ex) {
+      rc = 1;
+      progress(std::string("eviction FAILED: ") + ex.what());
+    }
+  }
+
   // ---- report ----
   std::printf("| members | how | heap / member | RssAnon / member | CPU / heartbeat (raw floor) | heartbeats/s received | bytes/s received per member | convergence (cold start) | drops (start + window) |\n");
   std::printf("|---|---|---|---|---|---|---|---|---|\n");
@@ -453,6 +576,22 @@ int scale_main(int argc, char** argv) {
                 num(r.drops_conv, 0).c_str(), num(r.drops_window, 0).c_str());
   }
   std::printf("\n");
+  for (const auto& e : evicts) {
+    std::printf("Mass eviction: %ld of %ld synthetic members (hb %ld ms, observer ttl %ld ms) stopped at once; %ld lost "
+                "(reason expired or otherwise), %s ms after each one's last heartbeat (p50; min %s, max %s); "
+                "service_lost spread over %s ms; observer CPU in 250 ms samples: peak %s %% of a core against %s %% "
+                "steady, %s µs extra per eviction.\n\n",
+                e.k, e.n, s.hb_ms, e.ttl_ms, e.lost, num(e.delay_p50_ms, 0).c_str(), num(e.delay_min_ms, 0).c_str(),
+                num(e.delay_max_ms, 0).c_str(), num(e.spread_ms, 0).c_str(), num(e.peak_pct, 1).c_str(),
+                num(e.steady_pct, 1).c_str(), num(e.extra_us_per_eviction, 1).c_str());
+    const std::string k = "scale.evict." + std::to_string(e.n);
+    std::printf("RESULT %s.lost %ld members\n", k.c_str(), e.lost);
+    std::printf("RESULT %s.delay_p50_ms %s ms\n", k.c_str(), num(e.delay_p50_ms, 0).c_str());
+    std::printf("RESULT %s.delay_max_ms %s ms\n", k.c_str(), num(e.delay_max_ms, 0).c_str());
+    std::printf("RESULT %s.spread_ms %s ms\n", k.c_str(), num(e.spread_ms, 0).c_str());
+    std::printf("RESULT %s.cpu_peak_pct %s %%\n", k.c_str(), num(e.peak_pct, 1).c_str());
+    std::printf("RESULT %s.extra_us_per_eviction %s us\n", k.c_str(), num(e.extra_us_per_eviction, 1).c_str());
+  }
   for (const auto& r : rows) {
     const std::string k = "scale." + r.kind + "." + std::to_string(r.n) + (r.kind == "fleet" ? "." + r.rcvbuf : "");
     std::printf("RESULT %s.heap_per_member_b %s B\n", k.c_str(), num(r.mem_per_member, 0).c_str());

@@ -8,10 +8,14 @@
 // lo, TTL 0): nothing leaves the machine.
 //
 //   cluster_bench synth --group G --port P --members N [--hb MS] [--burst MS] [--hids H] [--seconds S]
+//                       [--stop-after S --stop-frac F]
 //
 // Output lines: "sizes <full B> <bare B>", "start <t>" (now_ns before the first send),
-// "full-done <t>", and at the end "sent <datagrams> <send errors>". Stops when stdin closes or
-// after --seconds (default 120), whichever comes first.
+// "full-done <t>", "stopped <t> <k>" (with --stop-after: from the first period starting at or
+// after S seconds, members 0..k-1, k = F * N, send nothing more; <t> is that period's start, so
+// member i's last heartbeat went out at about t - hb + i * hb / N), and at the end
+// "sent <datagrams> <send errors>". Stops when stdin closes or after --seconds (default 120),
+// whichever comes first.
 #include <arpa/inet.h>
 #include <net/if.h>
 #include <netinet/in.h>
@@ -51,7 +55,7 @@ int synth_main(int argc, char** argv) {
   int port = 0;
   std::size_t members = 0, hids = 0;
   long hb_ms = 1000, burst_ms = 0;
-  double seconds = 120;
+  double seconds = 120, stop_after = -1, stop_frac = 0;
   for (int i = 2; i + 1 < argc; i += 2) {
     const std::string a = argv[i], v = argv[i + 1];
     if (a == "--group") group = v;
@@ -61,8 +65,11 @@ int synth_main(int argc, char** argv) {
     else if (a == "--burst") burst_ms = std::atol(v.c_str());
     else if (a == "--hids") hids = std::strtoull(v.c_str(), nullptr, 10);
     else if (a == "--seconds") seconds = std::atof(v.c_str());
+    else if (a == "--stop-after") stop_after = std::atof(v.c_str());
+    else if (a == "--stop-frac") stop_frac = std::atof(v.c_str());
   }
-  if (group.empty() || port <= 0 || members == 0 || hb_ms <= 0 || burst_ms < 0 || members > 1000000) {
+  if (group.empty() || port <= 0 || members == 0 || hb_ms <= 0 || burst_ms < 0 || members > 1000000 || stop_frac < 0 ||
+      stop_frac > 1) {
     std::fprintf(stderr, "usage: cluster_bench synth --group G --port P --members N [--hb MS] [--burst MS] [--hids H] [--seconds S]\n");
     return 2;
   }
@@ -146,25 +153,36 @@ int synth_main(int argc, char** argv) {
   std::fflush(stdout);
   const std::int64_t ms = 1'000'000;
   bool stop = false;
-  // Sends v[i] for i in [0, n) evenly over `ticks` 1-ms ticks from `start` (ns).
-  auto paced = [&](const std::vector<std::string>& v, std::int64_t start, long ticks) {
+  // Sends v[i] for i in [skip, n) evenly over `ticks` 1-ms ticks from `start` (ns): member i
+  // in tick i * ticks / n.
+  auto paced = [&](const std::vector<std::string>& v, std::int64_t start, long ticks, std::size_t skip) {
     const std::size_t n = v.size();
     for (long t = 0; t < ticks && !stop; ++t) {
       const std::int64_t at = start + t * ms;
       const std::int64_t wait = at - now_ns();
       if (wait > 0) std::this_thread::sleep_for(std::chrono::nanoseconds(wait));
-      send_range(v, n * static_cast<std::size_t>(t) / static_cast<std::size_t>(ticks),
-                 n * static_cast<std::size_t>(t + 1) / static_cast<std::size_t>(ticks));
+      const std::size_t from = n * static_cast<std::size_t>(t) / static_cast<std::size_t>(ticks);
+      const std::size_t to = n * static_cast<std::size_t>(t + 1) / static_cast<std::size_t>(ticks);
+      send_range(v, std::max(from, std::min(skip, to)), to);
       if ((t & 15) == 0 && (stdin_closed() || now_ns() >= deadline)) stop = true;
     }
   };
   if (burst_ms == 0) send_range(full, 0, members);
-  else paced(full, t0, burst_ms);
+  else paced(full, t0, burst_ms, 0);
   std::printf("full-done %lld\n", static_cast<long long>(now_ns()));
   std::fflush(stdout);
   // Bare heartbeats: member i's first one a period after the start, then every period.
-  for (std::int64_t period = t0 + std::max<long>(hb_ms, burst_ms) * ms; !stop && now_ns() < deadline; period += hb_ms * ms)
-    paced(bare, period, hb_ms);
+  const std::int64_t stop_at = stop_after < 0 ? -1 : t0 + static_cast<std::int64_t>(stop_after * 1e9);
+  const std::size_t stopping = static_cast<std::size_t>(stop_frac * static_cast<double>(members));
+  bool stopped = false;
+  for (std::int64_t period = t0 + std::max<long>(hb_ms, burst_ms) * ms; !stop && now_ns() < deadline; period += hb_ms * ms) {
+    if (!stopped && stop_at >= 0 && period >= stop_at) {
+      stopped = true;
+      std::printf("stopped %lld %zu\n", static_cast<long long>(period), stopping);
+      std::fflush(stdout);
+    }
+    paced(bare, period, hb_ms, stopped ? stopping : 0);
+  }
   std::printf("sent %llu %llu\n", static_cast<unsigned long long>(sent), static_cast<unsigned long long>(errors));
   std::fflush(stdout);
   ::close(fd);
