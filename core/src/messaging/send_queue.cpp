@@ -8,8 +8,14 @@ SendQueue::SendQueue(EventLoop& loop, std::size_t limit, SendQueueFull policy, s
                      Sink sink)
     : loop_(loop), limit_(limit), policy_(policy), block_(block), sink_(std::move(sink)) {}
 
+namespace {
+constexpr std::size_t kRecycledBytes = 1024;  // larger data is moved, not copied
+constexpr std::size_t kMaxSpare = 1024;       // buffers kept for reuse (at most 1 MiB)
+}  // namespace
+
 Queued SendQueue::push(SendRequest r) {
   bool first = false;
+  std::string callers;  // the caller's buffer when copied: freed here, on the caller's thread
   {
     std::unique_lock<std::mutex> lock(mu_);
     if (closed_) return Queued::closed;
@@ -18,8 +24,11 @@ Queued SendQueue::push(SendRequest r) {
         full_.fetch_add(1, std::memory_order_relaxed);
         return Queued::full;
       }
-      if (policy_ == SendQueueFull::drop_oldest) {
-        dropped_.push_back(std::move(in_[head_++]));  // reported on the loop thread
+      if (policy_ == SendQueueFull::drop_oldest && !in_.empty()) {
+        // The oldest not yet taken by the loop (what it took is being sent; when it took all,
+        // this waits as `block` does). O(n), only when shedding load.
+        dropped_.push_back(std::move(in_.front()));  // reported on the loop thread
+        in_.erase(in_.begin());
         dropped_count_.fetch_add(1, std::memory_order_relaxed);
       } else {
         ++waiters_;
@@ -32,16 +41,23 @@ Queued SendQueue::push(SendRequest r) {
         }
       }
     }
-    // The consumed front is dropped once it is most of the vector: amortized O(1) per push.
-    if (head_ > 4096 && head_ * 2 > in_.size()) {
-      in_.erase(in_.begin(), in_.begin() + static_cast<std::ptrdiff_t>(head_));
-      head_ = 0;
+    if (r.data.size() <= kRecycledBytes && !spare_.empty()) {
+      callers.swap(r.data);
+      r.data.swap(spare_.back());
+      spare_.pop_back();
+      r.data.assign(callers);
     }
     in_.push_back(std::move(r));
     first = !std::exchange(scheduled_, true);
   }
   if (first) loop_.post([q = shared_from_this()] { q->drain(); });
   return Queued::queued;
+}
+
+void SendQueue::recycle(std::vector<std::string>& used) {
+  for (auto& b : used)
+    if (spare_.size() < kMaxSpare) spare_.push_back(std::move(b));
+  used.clear();
 }
 
 void SendQueue::run(SendRequest& r) {
@@ -73,32 +89,35 @@ void SendQueue::report_dropped(std::vector<SendRequest>& dropped) {
 
 void SendQueue::drain() {
   std::vector<SendRequest> dropped;
-  bool more = false;
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (closed_) return;  // close_and_flush took everything
-    const std::size_t n = std::min(kDrainPerTurn, waiting());
-    out_.clear();
-    pos_ = 0;
-    for (std::size_t i = 0; i < n; ++i) out_.push_back(std::move(in_[head_++]));
-    if (head_ == in_.size()) {
-      in_.clear();  // keeps its capacity: no reallocation in steady state
-      head_ = 0;
+    if (pos_ == out_.size()) {  // the last batch is sent: take everything waiting
+      out_.clear();             // keeps its capacity, as in_ keeps out_'s
+      pos_ = 0;
+      out_.swap(in_);
+      taken_ = out_.size();
     }
     dropped.swap(dropped_);
-    more = waiting() > 0;
-    scheduled_ = more;
-    if (waiters_ > 0) space_.notify_all();
   }
   report_dropped(dropped);
   // By index, moved out first: a done that calls leave() flushes the rest through close_and_flush.
-  while (pos_ < out_.size()) {
+  const std::size_t end = std::min(out_.size(), pos_ + kDrainPerTurn);
+  const std::size_t from = pos_;
+  while (pos_ < end) {
     SendRequest r = std::move(out_[pos_++]);
     run(r);
+    if (r.data.capacity() <= kRecycledBytes && !r.data.empty()) used_.push_back(std::move(r.data));
   }
-  if (more) {
+  bool more = false;
+  {
     std::lock_guard<std::mutex> lock(mu_);
     if (closed_) return;
+    taken_ -= std::min(taken_, pos_ - from);
+    recycle(used_);  // at once: the producers' next pushes copy into them
+    more = waiting() > 0;
+    scheduled_ = more;
+    if (waiters_ > 0) space_.notify_all();
   }
   if (more) loop_.post([q = shared_from_this()] { q->drain(); });
 }
@@ -109,9 +128,9 @@ void SendQueue::close_and_flush() {
     std::lock_guard<std::mutex> lock(mu_);
     if (closed_) return;
     closed_ = true;
-    for (std::size_t i = head_; i < in_.size(); ++i) rest.push_back(std::move(in_[i]));
-    in_.clear();
-    head_ = 0;
+    rest.swap(in_);
+    taken_ = 0;
+    spare_.clear();
     dropped.swap(dropped_);
     space_.notify_all();
   }
