@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "cluster/sdk.hpp"
+#include "datagram_batch.hpp"
 #include "multicast_group.hpp"
 #include "net.hpp"
 #include "reassembly.hpp"
@@ -44,9 +45,7 @@ constexpr ConfigKey kKeys[] = {
      "with CAP_NET_ADMIN, else capped there); 0 = the system default"},
 };
 
-constexpr std::size_t kDatagramBuffer = 65536;
 constexpr int kDatagramsPerWakeup = 256;  // then let other sockets run (epoll is level-triggered)
-constexpr std::chrono::milliseconds kBusyGap{2};
 
 constexpr cluster::sdk::ConfigRange kRanges[] = {
     {"receive_buffer", 0, 1 << 30},
@@ -360,30 +359,35 @@ class UdpMulticastProtocol final : public cluster::sdk::Protocol {
   }
 
   void on_readable() {
-    if (buffer_.size() != kDatagramBuffer) buffer_.resize(kDatagramBuffer);
-    // Reading until EAGAIN costs one extra system call per wake-up; when datagrams trickle in
-    // (an idle member's heartbeats) one per wake-up is enough, and the level-triggered loop
-    // comes back for any other. Wake-ups closer than kBusyGap mean a burst: read them all.
+    // recvmmsg, kBatch datagrams per call, again only after a full batch: an idle member's
+    // heartbeat costs one call per wake-up, a burst one call per kBatch datagrams. After
+    // kDatagramsPerWakeup, other sockets get their turn (the loop is level-triggered).
     const auto now = host_.loop().now();
-    const int limit = now - last_wakeup_ < kBusyGap ? kDatagramsPerWakeup : 1;
-    last_wakeup_ = now;
-    for (int i = 0; i < limit && fd_ >= 0; ++i) {
-      sockaddr_storage from{};
-      socklen_t len = sizeof from;
-      const ssize_t n = ::recvfrom(fd_, buffer_.data(), buffer_.size(), 0, reinterpret_cast<sockaddr*>(&from), &len);
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        if (errno != EAGAIN && errno != EWOULDBLOCK)
-          host_.log(LogLevel::warning, "udp-multicast: " + net::sys_error("recvfrom"));
-        return;
+    const net::BatchReceiver::Outcome out = receiver_.read(fd_, kDatagramsPerWakeup, [&](const net::Datagram& d) {
+      if (d.truncated) {
+        note_truncated(d.bytes.size());
+        return fd_ >= 0;
       }
       // A reference member's packet over 4096 bytes comes in pieces (reassembly.hpp).
-      current_source_ = source_key(from, len);
-      current_origin_ = &origin_of(from, len);
-      reassembler_.feed(current_source_, std::string_view(buffer_.data(), static_cast<std::size_t>(n)), now, deliver_);
+      current_source_ = source_key(*d.from, d.from_len);
+      current_origin_ = &origin_of(*d.from, d.from_len);
+      reassembler_.feed(current_source_, d.bytes, now, deliver_);
       if (fd_ >= 0 && (reassembler_.pending() != 0 || !piece_origins_.empty())) remember_piece_origin();
-    }
+      return fd_ >= 0;  // a hook may have left the cluster inside received(): stop() closed it
+    });
     current_origin_ = nullptr;
+    if (out.error != 0) host_.log(LogLevel::warning, "udp-multicast: recvmmsg: " + net::errno_text(out.error));
+  }
+
+  /// A datagram larger than a slot (64 KiB: never over IPv4; an IPv6 jumbogram) is not whole:
+  /// dropped, counted, logged at most once a minute.
+  void note_truncated(std::size_t kept) {
+    ++truncated_;
+    const auto now = host_.loop().now();
+    if (truncated_logged_at_ != decltype(now){} && now - truncated_logged_at_ < std::chrono::minutes(1)) return;
+    truncated_logged_at_ = now;
+    host_.log(LogLevel::warning, "udp-multicast: dropped a datagram over " + std::to_string(kept) +
+                                     " bytes (truncated); " + std::to_string(truncated_) + " so far");
   }
 
   void close_socket() noexcept {
@@ -398,6 +402,7 @@ class UdpMulticastProtocol final : public cluster::sdk::Protocol {
     fallback_lo_ = false;
     chosen_ = false;
     piece_origins_.clear();
+    receiver_.release();
   }
 
   ProtocolHost& host_;
@@ -414,9 +419,10 @@ class UdpMulticastProtocol final : public cluster::sdk::Protocol {
   sockaddr_storage cached_from_{};
   bool cached_valid_ = false;
   cluster::sdk::EventLoop::Clock::time_point cached_at_{};
-  std::vector<char> buffer_;
+  net::BatchReceiver receiver_;  ///< recvmmsg into the slab shared on this thread
+  std::uint64_t truncated_ = 0;  ///< datagrams dropped as truncated (see note_truncated)
+  cluster::sdk::EventLoop::Clock::time_point truncated_logged_at_{};
   net::LocalAddresses locals_;
-  cluster::sdk::EventLoop::Clock::time_point last_wakeup_{};
   net::DatagramReassembler reassembler_;
   std::vector<std::pair<std::uint64_t, cluster::sdk::Origin>> piece_origins_;  ///< see deliver()
   std::uint64_t current_source_ = 0;                     ///< of the datagram being fed

@@ -15,8 +15,10 @@
 #include <cstdlib>
 #include <fstream>
 #include <functional>
+#include <thread>
 
 #include "protocol_harness.hpp"
+#include "syscall_counter.hpp"
 
 namespace cluster::test {
 namespace {
@@ -162,6 +164,61 @@ TEST_F(UdpMulticast, ManyDatagramsInABurst) {
   }
   for (int i = 0; i < 300; ++i)
     EXPECT_EQ(b.host->packets[static_cast<std::size_t>(i)].packet, make_packet("sidA0001", std::to_string(i)));
+}
+
+// Receive batching: datagrams waiting on the socket are read kBatch (32) per recvmmsg call.
+TEST_F(UdpMulticast, ABurstIsReadInBatches) {
+  Harness h("udp-multicast");
+  Node& b = h.start(settings("sidB0002"));
+  const int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_in group{};
+  group.sin_family = AF_INET;
+  group.sin_port = htons(port());
+  ::inet_pton(AF_INET, "239.255.77.1", &group.sin_addr);
+  std::vector<std::string> sent;
+  for (unsigned i = 0; i < 100; ++i) {  // sizes 30..~330 B: 100 of them fit any receive buffer
+    sent.push_back(make_packet("sidR0001", pattern(1 + (i * 37) % 300, i)));
+    EXPECT_EQ(::sendto(fd, sent.back().data(), sent.back().size(), 0, reinterpret_cast<const sockaddr*>(&group),
+                       sizeof group),
+              static_cast<ssize_t>(sent.back().size()));
+  }
+  ::close(fd);
+  std::this_thread::sleep_for(100ms);  // all 100 wait on b's socket before its first wake-up
+  const SyscallCounts before = syscall_counts();
+  ASSERT_TRUE(h.run_until([&] { return b.host->packets.size() >= 100; }));
+  const SyscallCounts after = syscall_counts();
+  ASSERT_EQ(b.host->packets.size(), 100u);
+  for (std::size_t i = 0; i < 100; ++i) EXPECT_EQ(b.host->packets[i].packet, sent[i]) << "datagram " << i;
+  EXPECT_EQ(after.recvmmsg_datagrams - before.recvmmsg_datagrams, 100u);
+  // 32 + 32 + 32 + 4: the short fourth batch says the socket is drained.
+  EXPECT_GE(after.recvmmsg_calls - before.recvmmsg_calls, 4u);
+  EXPECT_LE(after.recvmmsg_calls - before.recvmmsg_calls, 5u);
+  h.settle(20ms);
+  EXPECT_EQ(b.host->packets.size(), 100u);
+}
+
+// The receive buffers are one slab per thread, shared by every instance on it: 20 instances
+// that each read a datagram map 2 MiB once, not 20 times.
+TEST_F(UdpMulticast, InstancesOnOneThreadShareTheReceiveSlab) {
+  auto vm_kib = [] {
+    std::ifstream in("/proc/self/status");
+    std::string line;
+    while (std::getline(in, line))
+      if (line.rfind("VmSize:", 0) == 0) return std::atol(line.c_str() + 7);
+    return 0L;
+  };
+  Harness h("udp-multicast");
+  Node& a = h.start(settings("sidA0001"));
+  std::vector<Node*> readers;
+  for (int i = 0; i < 20; ++i) readers.push_back(&h.start(settings("sidR" + std::to_string(1000 + i))));
+  const long before = vm_kib();
+  ASSERT_TRUE(a.proto->multicast(make_packet("sidA0001", pattern(20000))));
+  ASSERT_TRUE(h.run_until([&] {
+    return std::all_of(readers.begin(), readers.end(), [](Node* n) { return n->host->packets.size() == 1; });
+  }));
+  const long grown = vm_kib() - before;
+  EXPECT_LT(grown, 8 * 1024) << "KiB of address space for the receive buffers of 20 instances";
 }
 
 TEST_F(UdpMulticast, AnotherGroupOnTheSamePortIsNotReceived) {
