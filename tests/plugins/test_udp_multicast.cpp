@@ -198,6 +198,66 @@ TEST_F(UdpMulticast, ABurstIsReadInBatches) {
   EXPECT_EQ(b.host->packets.size(), 100u);
 }
 
+// Send batching: the first multicast of a loop turn goes out at once (sendto), the later ones
+// of the same turn together (sendmmsg, after the turn's callbacks); all arrive, in order.
+TEST_F(UdpMulticast, MulticastsOfOneLoopTurnGoOutInOneBatch) {
+  Harness h("udp-multicast");
+  Node& a = h.start(settings("sidA0001"));
+  Node& b = h.start(settings("sidB0002"));
+  std::vector<std::string> sent;
+  for (int i = 0; i < 10; ++i) sent.push_back(make_packet("sidA0001", "turn " + std::to_string(i)));
+  SyscallCounts in_turn;
+  const SyscallCounts before = syscall_counts();
+  h.loop.post([&] {
+    for (const std::string& p : sent) EXPECT_TRUE(a.proto->multicast(p));
+    in_turn = syscall_counts();
+  });
+  ASSERT_TRUE(h.run_until([&] { return b.host->packets.size() >= sent.size(); }));
+  const SyscallCounts after = syscall_counts();
+  ASSERT_EQ(b.host->packets.size(), sent.size());
+  for (std::size_t i = 0; i < sent.size(); ++i) EXPECT_EQ(b.host->packets[i].packet, sent[i]) << "multicast " << i;
+  EXPECT_EQ(in_turn.sendmmsg_calls, before.sendmmsg_calls) << "queued until the turn's callbacks ran";
+  EXPECT_EQ(after.sendmmsg_calls - before.sendmmsg_calls, 1u);
+  EXPECT_EQ(after.sendmmsg_datagrams - before.sendmmsg_datagrams, 9u);
+  // A turn with one multicast sends it at once: no batch.
+  h.loop.post([&] { EXPECT_TRUE(a.proto->multicast(make_packet("sidA0001", "alone"))); });
+  ASSERT_TRUE(h.run_until([&] { return b.host->packets.size() == sent.size() + 1; }));
+  EXPECT_EQ(syscall_counts().sendmmsg_calls, after.sendmmsg_calls);
+  EXPECT_EQ(b.host->packets.back().packet, make_packet("sidA0001", "alone"));
+}
+
+// What a turn queued still goes out when the protocol stops in that turn (a leave), and a
+// datagram too large to send is refused at once, not queued.
+TEST_F(UdpMulticast, StopSendsWhatTheTurnQueuedAndTooLargeIsRefused) {
+  Harness h("udp-multicast");
+  Node& a = h.start(settings("sidA0001"));
+  Node& b = h.start(settings("sidB0002"));
+  std::vector<std::string> sent;
+  for (int i = 0; i < 5; ++i) sent.push_back(make_packet("sidA0001", "last words " + std::to_string(i)));
+  h.loop.post([&] {
+    for (const std::string& p : sent) EXPECT_TRUE(a.proto->multicast(p));
+    a.proto->stop();
+  });
+  ASSERT_TRUE(h.run_until([&] { return b.host->packets.size() >= sent.size(); }));
+  h.settle(50ms);
+  ASSERT_EQ(b.host->packets.size(), sent.size());
+  for (std::size_t i = 0; i < sent.size(); ++i) EXPECT_EQ(b.host->packets[i].packet, sent[i]);
+  // Started again: a turn with a queued datagram, then one over the limit.
+  ASSERT_TRUE(a.proto->start());
+  const std::string first = make_packet("sidA0001", "first"), second = make_packet("sidA0001", "second");
+  sdk::Result too_large = sdk::Result::success();
+  h.loop.post([&] {
+    EXPECT_TRUE(a.proto->multicast(first));
+    EXPECT_TRUE(a.proto->multicast(second));
+    too_large = a.proto->multicast(make_packet("sidA0001", pattern(70000)));
+  });
+  ASSERT_TRUE(h.run_until([&] { return b.host->packets.size() >= sent.size() + 2; }));
+  EXPECT_FALSE(too_large) << "queued instead of refused";
+  EXPECT_THAT(too_large.message(), HasSubstr("70"));
+  EXPECT_EQ(b.host->packets[sent.size()].packet, first);
+  EXPECT_EQ(b.host->packets[sent.size() + 1].packet, second);
+}
+
 // The receive buffers are one slab per thread, shared by every instance on it: 20 instances
 // that each read a datagram map 2 MiB once, not 20 times.
 TEST_F(UdpMulticast, InstancesOnOneThreadShareTheReceiveSlab) {
