@@ -429,15 +429,22 @@ class UdpMulticastProtocol final : public cluster::sdk::Protocol {
   /// ENOBUFS) drops the rest, as a sendto would have failed for each; they are counted and
   /// logged (throttled).
   void flush_queued() {
-    const std::size_t n = queued_.size();
+    if (queued_.empty()) return;
+    // Taken out first: a datagram queued while this runs (a log hook that multicasts) waits for
+    // the next timer instead of being cleared with these.
+    std::string arena;
+    std::vector<std::pair<std::size_t, std::size_t>> queued;
+    arena.swap(arena_);
+    queued.swap(queued_);
+    const std::size_t n = queued.size();
     std::size_t i = 0;
     while (i < n && send_fd_ >= 0) {
       mmsghdr msgs[kSendBatch];
       iovec iov[kSendBatch];
       const unsigned count = static_cast<unsigned>(std::min<std::size_t>(n - i, kSendBatch));
       for (unsigned k = 0; k < count; ++k) {
-        iov[k].iov_base = arena_.data() + queued_[i + k].first;
-        iov[k].iov_len = queued_[i + k].second;
+        iov[k].iov_base = arena.data() + queued[i + k].first;
+        iov[k].iov_len = queued[i + k].second;
         msgs[k] = mmsghdr{};
         msgs[k].msg_hdr.msg_name = const_cast<sockaddr*>(group_.sa());
         msgs[k].msg_hdr.msg_namelen = group_.length;
@@ -453,15 +460,19 @@ class UdpMulticastProtocol final : public cluster::sdk::Protocol {
       const int err = r < 0 ? errno : EIO;
       if (err == EAGAIN || err == EWOULDBLOCK || err == ENOBUFS) {
         note_dropped(n - i, err);
+        i = n;
         break;
       }
       note_dropped(1, err);  // that datagram cannot go (no route, ...): the next may
       ++i;
     }
-    if (i < n && send_fd_ < 0) note_dropped(n - i, EBADF);
-    queued_.clear();
-    arena_.clear();
-    if (arena_.capacity() > kKeepBytes) std::string().swap(arena_);
+    if (i < n) note_dropped(n - i, EBADF);  // the socket was closed meanwhile
+    if (queued_.empty() && arena.capacity() <= kKeepBytes) {  // keep the buffers for the next turn
+      arena.clear();
+      queued.clear();
+      arena_.swap(arena);
+      queued_.swap(queued);
+    }
   }
 
   void note_dropped(std::size_t count, int err) {
