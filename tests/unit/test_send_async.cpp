@@ -97,6 +97,30 @@ TEST_F(SendAsync, EachThreadsSendsArriveInOrder) {
   }
 }
 
+// A blocking call (send, tags_append, ...) from a thread waits behind that thread's earlier
+// send_async: more than one drain's batch (1,024) is queued while the loop is held, so a call
+// posted beside the queue would overtake the requests the next turns send.
+TEST_F(SendAsync, BlockingCallsKeepTheOrderOfTheThreadsEarlierAsyncSends) {
+  pair();
+  constexpr int kBefore = 3000;
+  test::LoopThread runner(loop);
+  pause();
+  std::thread producer([&] {
+    for (int i = 0; i < kBefore; ++i) ASSERT_EQ(a->send_async(to, "a" + std::to_string(i)), Queued::queued);
+    EXPECT_EQ(a->send({to}, "B"), 1u);  // blocks until sent
+    a->tags_append({"after-b"});
+    EXPECT_EQ(a->send_async(to, "C"), Queued::queued);
+  });
+  std::this_thread::sleep_for(50ms);  // the producer has queued its requests and waits in send()
+  release();
+  producer.join();
+  ASSERT_TRUE(wait_for([&] { return received() == kBefore + 2; })) << received();
+  runner.stop();
+  for (int i = 0; i < kBefore; ++i) ASSERT_EQ(got[static_cast<std::size_t>(i)], "a" + std::to_string(i));
+  EXPECT_EQ(got[kBefore], "B") << "the blocking send overtook the thread's queued ones";
+  EXPECT_EQ(got[kBefore + 1], "C");
+}
+
 TEST_F(SendAsync, OutcomeTellsReachedOnTheLoopThread) {
   pair();
   auto c = member(fast({"other"}), "127.0.0.3");

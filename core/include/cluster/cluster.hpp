@@ -153,7 +153,8 @@ class CLUSTER_API Cluster {
   /// thread it sends at once (`sent`, done has run). From any other thread the request waits in
   /// the cluster's send queue (`queued`; done runs on the loop thread after the send), or is
   /// refused (`full` per [cluster] send_queue_full, `closed` once leave() began: done is not
-  /// called then). Requests of one thread are sent in the order made; none between threads.
+  /// called then). Requests of one thread are sent in the order made, and that thread's later
+  /// blocking calls (send, tags_*, ...) wait behind them; no order between threads.
   /// Must not race ~Cluster, like every call here.
   Queued send_async(std::vector<ServicePtr> to, std::string data, SendFlags flags = {}, SendDone done = {});
   /// The same to one member, without a vector.

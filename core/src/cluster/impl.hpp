@@ -350,12 +350,16 @@ struct Cluster::Impl {
   template <class F>
   auto on_loop(F&& f) -> decltype(f()) {
     if (!joined || loop_->in_loop_thread()) return f();
+    // Through the send queue while it is open: behind this thread's earlier send_async.
+    const auto run = [this](const std::function<void()>& g) {
+      if (!send_queue || !send_queue->call(g)) loop_->call(g);
+    };
     using R = decltype(f());
     if constexpr (std::is_void_v<R>) {
-      loop_->call([&] { f(); });
+      run([&] { f(); });
     } else {
       std::optional<R> r;
-      loop_->call([&] { r.emplace(f()); });
+      run([&] { r.emplace(f()); });
       return std::move(*r);
     }
   }

@@ -61,11 +61,11 @@ Queued Cluster::Impl::submit_send(SendRequest r) {
 }
 
 Queued Cluster::send_async(std::vector<ServicePtr> to, std::string data, SendFlags flags, SendDone done) {
-  return impl_->submit_send(SendRequest{nullptr, std::move(to), std::move(data), std::move(flags), std::move(done)});
+  return impl_->submit_send(SendRequest{nullptr, std::move(to), std::move(data), std::move(flags), std::move(done), {}});
 }
 
 Queued Cluster::send_async(ServicePtr to, std::string data, SendFlags flags, SendDone done) {
-  return impl_->submit_send(SendRequest{std::move(to), {}, std::move(data), std::move(flags), std::move(done)});
+  return impl_->submit_send(SendRequest{std::move(to), {}, std::move(data), std::move(flags), std::move(done), {}});
 }
 
 Queued Service::send_async(std::string data, std::uint64_t channel, SendDone done) {
@@ -73,7 +73,7 @@ Queued Service::send_async(std::string data, std::uint64_t channel, SendDone don
   life_->with([&](Cluster::Impl& im) {
     SendFlags flags;
     flags.channel = channel;
-    q = im.submit_send(SendRequest{shared_from_this(), {}, std::move(data), std::move(flags), std::move(done)});
+    q = im.submit_send(SendRequest{shared_from_this(), {}, std::move(data), std::move(flags), std::move(done), {}});
   });
   return q;
 }

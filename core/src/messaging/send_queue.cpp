@@ -54,6 +54,29 @@ Queued SendQueue::push(SendRequest r) {
   return Queued::queued;
 }
 
+bool SendQueue::call(const std::function<void()>& fn) {
+  std::promise<void> finished;
+  SendRequest r;
+  r.call = [&fn, &finished] {
+    try {
+      fn();
+      finished.set_value();
+    } catch (...) {
+      finished.set_exception(std::current_exception());
+    }
+  };
+  bool first = false;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (closed_) return false;
+    in_.push_back(std::move(r));
+    first = !std::exchange(scheduled_, true);
+  }
+  if (first) loop_.post([q = shared_from_this()] { q->drain(); });
+  finished.get_future().get();
+  return true;
+}
+
 void SendQueue::recycle(std::vector<std::string>& used) {
   for (auto& b : used)
     if (spare_.size() < kMaxSpare) spare_.push_back(std::move(b));
@@ -61,6 +84,12 @@ void SendQueue::recycle(std::vector<std::string>& used) {
 }
 
 void SendQueue::run(SendRequest& r) {
+  if (r.call) {
+    // Behind leave() (its flush runs the rest) a waiting call runs after it, as a post would.
+    if (flushing_) loop_.post(std::move(r.call));
+    else r.call();
+    return;
+  }
   try {
     if (sink_) {
       sink_(r);  // calls done
@@ -128,6 +157,7 @@ void SendQueue::close_and_flush() {
     std::lock_guard<std::mutex> lock(mu_);
     if (closed_) return;
     closed_ = true;
+    flushing_ = true;
     rest.swap(in_);
     taken_ = 0;
     spare_.clear();

@@ -16,6 +16,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <future>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -32,6 +33,9 @@ struct SendRequest {
   std::string data;
   SendFlags flags;
   SendDone done;
+  /// Set instead of the fields above: a blocking call from another thread (Impl::on_loop), run
+  /// in its place in the queue so it keeps the order of that thread's earlier send_async.
+  std::function<void()> call;
 };
 
 class SendQueue : public std::enable_shared_from_this<SendQueue> {
@@ -44,6 +48,10 @@ class SendQueue : public std::enable_shared_from_this<SendQueue> {
 
   /// Any thread except the loop's (which sends inline): queued, full or closed.
   Queued push(SendRequest r);
+  /// Any thread except the loop's: runs fn on the loop thread behind every request queued so
+  /// far, and waits (rethrows what fn threw). Never refused for room. False, without running
+  /// fn, once the queue is closed.
+  bool call(const std::function<void()>& fn);
   /// Loop thread: refuses further pushes (blocked producers get `closed`), then sends everything
   /// accepted before and reports what drop_oldest dropped. Idempotent.
   void close_and_flush();
@@ -78,6 +86,7 @@ class SendQueue : public std::enable_shared_from_this<SendQueue> {
   std::vector<SendRequest> out_;  // taken from in_, sent from pos_ on (loop thread)
   std::size_t pos_ = 0;
   std::vector<std::string> used_;  // data buffers of sent requests, for spare_ (loop thread)
+  bool flushing_ = false;  // inside close_and_flush: calls still queued are posted (loop thread)
 
   std::atomic<std::uint64_t> full_{0}, dropped_count_{0};
 };
