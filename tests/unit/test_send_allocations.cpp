@@ -18,7 +18,12 @@ thread_local bool count_this_thread = false;  // the loop thread's news and dele
 thread_local long thread_news = 0, thread_deletes = 0;
 }  // namespace
 
-#if !defined(__SANITIZE_ADDRESS__)
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define CLUSTER_UNDER_ASAN 1
+#endif
+#endif
+#if !defined(__SANITIZE_ADDRESS__) && !defined(CLUSTER_UNDER_ASAN)
 void* operator new(std::size_t n) {
   if (counting.load(std::memory_order_relaxed)) allocations.fetch_add(1, std::memory_order_relaxed);
   if (count_this_thread) ++thread_news;
