@@ -169,6 +169,8 @@ JsonPtr status(cluster::Cluster& c) {
   counters->set("dropped_plain", static_cast<Poco::UInt64>(n.dropped_plain));
   counters->set("dropped_unopened", static_cast<Poco::UInt64>(n.dropped_unopened));
   counters->set("dropped_replay", static_cast<Poco::UInt64>(n.dropped_replay));
+  counters->set("send_queue_full", static_cast<Poco::UInt64>(n.send_queue_full));
+  counters->set("send_queue_dropped", static_cast<Poco::UInt64>(n.send_queue_dropped));
   r->set("counters", counters);
   return r;
 }

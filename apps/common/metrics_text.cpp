@@ -119,6 +119,10 @@ std::string prometheus_text(const MetricsSnapshot& s) {
   w.sample("cluster_send_failures_total", k.send_failures);
   w.family("cluster_unreachable_total", "counter", "Sends no protocol could deliver.");
   w.sample("cluster_unreachable_total", k.unreachable);
+  w.family("cluster_send_queue_full_total", "counter", "send_async requests refused: the send queue stayed full.");
+  w.sample("cluster_send_queue_full_total", k.send_queue_full);
+  w.family("cluster_send_queue_dropped_total", "counter", "Queued send_async requests dropped by send_queue_full = drop_oldest.");
+  w.sample("cluster_send_queue_dropped_total", k.send_queue_dropped);
   w.family("cluster_members_refused_total", "counter", "Newcomers refused because max_members were known.");
   w.sample("cluster_members_refused_total", k.refused_members);
   w.by_label("cluster_connections_closed_total", "Stream connections closed or refused to bound memory and descriptors.",

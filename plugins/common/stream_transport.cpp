@@ -324,7 +324,8 @@ void StreamTransport::compact(Conn& c) {
 bool StreamTransport::usable(ConnectionId id) {
   Conn* c = find(id);
   if (c == nullptr || c->closing) return false;
-  if (c->connecting || c->batching) return true;  // nothing to peek yet / checked this turn
+  // Nothing to peek yet / checked this turn.
+  if (c->connecting || c->batching || c->written_turn == host_.loop().now()) return true;
   // Data came in on it during this loop turn (a reply to a request): the peer was there.
   if (c->last_read == host_.loop().now()) return true;
   // A peer that closed its side leaves a readable EOF we may not have processed yet: writing
@@ -347,12 +348,18 @@ Result StreamTransport::write(ConnectionId id, std::string_view bytes, bool& ove
   Conn* c = find(id);
   if (c == nullptr) return Result::failure(options_.name + ": connection " + std::to_string(id) + " is closed");
   // The first packet of a turn goes out at once when nothing is queued; later ones (and any
-  // behind a full socket or a connect in progress) are appended for the batch timer.
-  const bool first = !c->batching && !c->connecting;
-  if (first) start_batch(*c);
-  if (c->filter) return write_filtered(*c, bytes, first, overflow);
+  // behind a full socket or a connect in progress) are appended for the batch timer, which is
+  // armed only then: a lone request or reply costs no timer.
+  if (c->filter) {
+    const bool first = !c->batching && !c->connecting;
+    if (first) start_batch(*c);
+    return write_filtered(*c, bytes, first, overflow);
+  }
+  const auto now = host_.loop().now();
+  const bool first = !c->batching && !c->connecting && c->written_turn != now;
   std::size_t done = 0;
   if (first && c->out_pos == c->out.size()) {
+    c->written_turn = now;
     while (done < bytes.size()) {
       const ssize_t n = ::send(c->fd, bytes.data() + done, bytes.size() - done, MSG_NOSIGNAL);
       if (n > 0) {
@@ -377,6 +384,7 @@ Result StreamTransport::write(ConnectionId id, std::string_view bytes, bool& ove
     close_now(id, err);
     return Result::failure(options_.name + ": " + err);
   }
+  if (!c->batching && !c->connecting) start_batch(*c);
   compact(*c);
   c->out.append(bytes.data() + done, rest);  // the batch timer (or writable) flushes it
   return Result::success();

@@ -143,6 +143,9 @@ class StreamTransport {
     bool closing = false;     ///< close once `out` is flushed
     bool want_write = false;  ///< watching for writable
     bool batching = false;    ///< written to this turn: append, the batch timer flushes
+    /// Loop time of the turn whose first packet went out at once: a second packet in that turn
+    /// starts the batch (the timer is armed only when something is appended).
+    sdk::EventLoop::Clock::time_point written_turn{};
     sdk::EventLoop::Clock::time_point last_read{};  ///< loop time of the last read with data
     bool connecting = false;        ///< connect in progress: output waits, writable ends it
     sdk::TimerId connect_timer = 0;  ///< closes it when the connect takes too long

@@ -8,6 +8,7 @@
 #include <net/if.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -21,6 +22,7 @@
 #include <vector>
 
 #include "cluster/sdk.hpp"
+#include "datagram_batch.hpp"
 #include "multicast_group.hpp"
 #include "net.hpp"
 #include "reassembly.hpp"
@@ -44,9 +46,10 @@ constexpr ConfigKey kKeys[] = {
      "with CAP_NET_ADMIN, else capped there); 0 = the system default"},
 };
 
-constexpr std::size_t kDatagramBuffer = 65536;
 constexpr int kDatagramsPerWakeup = 256;  // then let other sockets run (epoll is level-triggered)
-constexpr std::chrono::milliseconds kBusyGap{2};
+constexpr unsigned kSendBatch = 64;             // datagrams per sendmmsg
+constexpr std::size_t kQueueBytes = 1 << 20;    // queued in one turn beyond this: sent at once
+constexpr std::size_t kKeepBytes = 256 << 10;   // queue capacity kept between turns
 
 constexpr cluster::sdk::ConfigRange kRanges[] = {
     {"receive_buffer", 0, 1 << 30},
@@ -75,17 +78,19 @@ class UdpMulticastProtocol final : public cluster::sdk::Protocol {
     return multicast(packet);
   }
 
+  /// The first datagram of a loop turn is sent at once (its error goes back to the core); later
+  /// ones of the same turn are queued and sent together by a zero-delay timer (sendmmsg).
   Result multicast(std::string_view packet) noexcept override {
     return cluster::sdk::guard("udp-multicast: send", [&] {
       if (send_fd_ < 0) return Result::failure("udp-multicast: not started");
-      for (;;) {
-        const ssize_t n = ::sendto(send_fd_, packet.data(), packet.size(), 0, group_.sa(), group_.length);
-        if (n >= 0 && static_cast<std::size_t>(n) == packet.size()) return Result::success();
-        if (n < 0 && errno == EINTR) continue;
-        if (n >= 0) return Result::failure("udp-multicast: short send");
-        return Result::failure("udp-multicast: send " + std::to_string(packet.size()) + " bytes to " + group_.text +
-                               ": " + net::errno_text(errno));
-      }
+      const auto now = host_.loop().now();  // the same for every call of one loop turn
+      if (now == turn_ && turn_sent_ && queue(packet)) return Result::success();
+      flush_queued();  // (empty unless queue() refused): keeps the order
+      turn_ = now;
+      Result r = send_now(packet);
+      // After a failure, the rest of this turn goes out one by one too, so the core sees each error.
+      turn_sent_ = r.ok();
+      return r;
     });
   }
 
@@ -360,33 +365,133 @@ class UdpMulticastProtocol final : public cluster::sdk::Protocol {
   }
 
   void on_readable() {
-    if (buffer_.size() != kDatagramBuffer) buffer_.resize(kDatagramBuffer);
-    // Reading until EAGAIN costs one extra system call per wake-up; when datagrams trickle in
-    // (an idle member's heartbeats) one per wake-up is enough, and the level-triggered loop
-    // comes back for any other. Wake-ups closer than kBusyGap mean a burst: read them all.
+    // recvmmsg, kBatch datagrams per call, again only after a full batch: an idle member's
+    // heartbeat costs one call per wake-up, a burst one call per kBatch datagrams. After
+    // kDatagramsPerWakeup, other sockets get their turn (the loop is level-triggered).
     const auto now = host_.loop().now();
-    const int limit = now - last_wakeup_ < kBusyGap ? kDatagramsPerWakeup : 1;
-    last_wakeup_ = now;
-    for (int i = 0; i < limit && fd_ >= 0; ++i) {
-      sockaddr_storage from{};
-      socklen_t len = sizeof from;
-      const ssize_t n = ::recvfrom(fd_, buffer_.data(), buffer_.size(), 0, reinterpret_cast<sockaddr*>(&from), &len);
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        if (errno != EAGAIN && errno != EWOULDBLOCK)
-          host_.log(LogLevel::warning, "udp-multicast: " + net::sys_error("recvfrom"));
-        return;
+    const net::BatchReceiver::Outcome out = receiver_.read(fd_, kDatagramsPerWakeup, [&](const net::Datagram& d) {
+      if (d.truncated) {
+        note_truncated(d.bytes.size());
+        return fd_ >= 0;
       }
       // A reference member's packet over 4096 bytes comes in pieces (reassembly.hpp).
-      current_source_ = source_key(from, len);
-      current_origin_ = &origin_of(from, len);
-      reassembler_.feed(current_source_, std::string_view(buffer_.data(), static_cast<std::size_t>(n)), now, deliver_);
+      current_source_ = source_key(*d.from, d.from_len);
+      current_origin_ = &origin_of(*d.from, d.from_len);
+      reassembler_.feed(current_source_, d.bytes, now, deliver_);
       if (fd_ >= 0 && (reassembler_.pending() != 0 || !piece_origins_.empty())) remember_piece_origin();
-    }
+      return fd_ >= 0;  // a hook may have left the cluster inside received(): stop() closed it
+    });
     current_origin_ = nullptr;
+    if (out.error != 0) host_.log(LogLevel::warning, "udp-multicast: recvmmsg: " + net::errno_text(out.error));
+  }
+
+  /// A datagram larger than a slot (64 KiB: never over IPv4; an IPv6 jumbogram) is not whole:
+  /// dropped, counted, logged at most once a minute.
+  void note_truncated(std::size_t kept) {
+    ++truncated_;
+    const auto now = host_.loop().now();
+    if (truncated_logged_at_ != decltype(now){} && now - truncated_logged_at_ < std::chrono::minutes(1)) return;
+    truncated_logged_at_ = now;
+    host_.log(LogLevel::warning, "udp-multicast: dropped a datagram over " + std::to_string(kept) +
+                                     " bytes (truncated); " + std::to_string(truncated_) + " so far");
+  }
+
+  Result send_now(std::string_view packet) {
+    for (;;) {
+      const ssize_t n = ::sendto(send_fd_, packet.data(), packet.size(), 0, group_.sa(), group_.length);
+      if (n >= 0 && static_cast<std::size_t>(n) == packet.size()) return Result::success();
+      if (n < 0 && errno == EINTR) continue;
+      if (n >= 0) return Result::failure("udp-multicast: short send");
+      return Result::failure("udp-multicast: send " + std::to_string(packet.size()) + " bytes to " + group_.text +
+                             ": " + net::errno_text(errno));
+    }
+  }
+
+  /// Copies a datagram for flush_queued(), arming its zero-delay timer; false when it must be
+  /// sent at once instead (too large to send at all: the kernel's error is the answer; no timer).
+  bool queue(std::string_view packet) {
+    const std::size_t limit = group_.family == AF_INET6 ? 65527 : 65507;
+    if (packet.size() > limit) return false;
+    if (arena_.size() + packet.size() > kQueueBytes) flush_queued();  // bounded; keeps the order
+    if (flush_timer_ == 0) {
+      flush_timer_ = host_.loop().after(std::chrono::milliseconds(0), [this]() noexcept {
+        flush_timer_ = 0;
+        cluster::sdk::guard_log(host_, "udp-multicast: batched send", [this] { flush_queued(); });
+      });
+      if (flush_timer_ == 0) return false;
+    }
+    queued_.emplace_back(arena_.size(), packet.size());
+    arena_.append(packet.data(), packet.size());
+    return true;
+  }
+
+  /// Sends the queued datagrams, kSendBatch per sendmmsg. A full socket buffer (EAGAIN,
+  /// ENOBUFS) drops the rest, as a sendto would have failed for each; they are counted and
+  /// logged (throttled).
+  void flush_queued() {
+    if (queued_.empty()) return;
+    // Taken out first: a datagram queued while this runs (a log hook that multicasts) waits for
+    // the next timer instead of being cleared with these.
+    std::string arena;
+    std::vector<std::pair<std::size_t, std::size_t>> queued;
+    arena.swap(arena_);
+    queued.swap(queued_);
+    const std::size_t n = queued.size();
+    std::size_t i = 0;
+    while (i < n && send_fd_ >= 0) {
+      mmsghdr msgs[kSendBatch];
+      iovec iov[kSendBatch];
+      const unsigned count = static_cast<unsigned>(std::min<std::size_t>(n - i, kSendBatch));
+      for (unsigned k = 0; k < count; ++k) {
+        iov[k].iov_base = arena.data() + queued[i + k].first;
+        iov[k].iov_len = queued[i + k].second;
+        msgs[k] = mmsghdr{};
+        msgs[k].msg_hdr.msg_name = const_cast<sockaddr*>(group_.sa());
+        msgs[k].msg_hdr.msg_namelen = group_.length;
+        msgs[k].msg_hdr.msg_iov = &iov[k];
+        msgs[k].msg_hdr.msg_iovlen = 1;
+      }
+      const int r = ::sendmmsg(send_fd_, msgs, count, 0);
+      if (r > 0) {
+        i += static_cast<std::size_t>(r);  // a short count: the next call reports the error
+        continue;
+      }
+      if (r < 0 && errno == EINTR) continue;
+      const int err = r < 0 ? errno : EIO;
+      if (err == EAGAIN || err == EWOULDBLOCK || err == ENOBUFS) {
+        note_dropped(n - i, err);
+        i = n;
+        break;
+      }
+      note_dropped(1, err);  // that datagram cannot go (no route, ...): the next may
+      ++i;
+    }
+    if (i < n) note_dropped(n - i, EBADF);  // the socket was closed meanwhile
+    if (queued_.empty() && arena.capacity() <= kKeepBytes) {  // keep the buffers for the next turn
+      arena.clear();
+      queued.clear();
+      arena_.swap(arena);
+      queued_.swap(queued);
+    }
+  }
+
+  void note_dropped(std::size_t count, int err) {
+    dropped_ += count;
+    const auto now = host_.loop().now();
+    if (dropped_logged_at_ != decltype(now){} && now - dropped_logged_at_ < std::chrono::seconds(10)) return;
+    dropped_logged_at_ = now;
+    host_.log(LogLevel::warning, "udp-multicast: batched send to " + group_.text + ": " + net::errno_text(err) + ": " +
+                                     std::to_string(count) + " datagram(s) dropped; " + std::to_string(dropped_) +
+                                     " so far");
   }
 
   void close_socket() noexcept {
+    if (!queued_.empty()) cluster::sdk::guard_log(host_, "udp-multicast: batched send", [this] { flush_queued(); });
+    if (flush_timer_ != 0) {
+      host_.loop().cancel(flush_timer_);
+      flush_timer_ = 0;
+    }
+    turn_sent_ = false;
     if (watch_ != 0) {
       host_.loop().unwatch(watch_);
       watch_ = 0;
@@ -398,6 +503,7 @@ class UdpMulticastProtocol final : public cluster::sdk::Protocol {
     fallback_lo_ = false;
     chosen_ = false;
     piece_origins_.clear();
+    receiver_.release();
   }
 
   ProtocolHost& host_;
@@ -414,9 +520,18 @@ class UdpMulticastProtocol final : public cluster::sdk::Protocol {
   sockaddr_storage cached_from_{};
   bool cached_valid_ = false;
   cluster::sdk::EventLoop::Clock::time_point cached_at_{};
-  std::vector<char> buffer_;
+  // Send batching (multicast()): the turn of the last datagram sent at once, the rest of it.
+  cluster::sdk::EventLoop::Clock::time_point turn_{};
+  bool turn_sent_ = false;  ///< that datagram went out: later ones of the turn may be queued
+  std::string arena_;       ///< queued datagrams, back to back
+  std::vector<std::pair<std::size_t, std::size_t>> queued_;  ///< offset, size in arena_
+  cluster::sdk::TimerId flush_timer_ = 0;
+  std::uint64_t dropped_ = 0;  ///< queued datagrams the kernel refused (see note_dropped)
+  cluster::sdk::EventLoop::Clock::time_point dropped_logged_at_{};
+  net::BatchReceiver receiver_;  ///< recvmmsg into the slab shared on this thread
+  std::uint64_t truncated_ = 0;  ///< datagrams dropped as truncated (see note_truncated)
+  cluster::sdk::EventLoop::Clock::time_point truncated_logged_at_{};
   net::LocalAddresses locals_;
-  cluster::sdk::EventLoop::Clock::time_point last_wakeup_{};
   net::DatagramReassembler reassembler_;
   std::vector<std::pair<std::uint64_t, cluster::sdk::Origin>> piece_origins_;  ///< see deliver()
   std::uint64_t current_source_ = 0;                     ///< of the datagram being fed

@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <iterator>
@@ -16,6 +17,7 @@
 #include <vector>
 
 #include "cluster/sdk.hpp"
+#include "datagram_batch.hpp"
 #include "net.hpp"
 #include "udp_socket.hpp"
 
@@ -67,8 +69,6 @@ UdpConfig parse_config(const PluginConfig& cfg) {
   return out;
 }
 
-// 64 KiB holds any UDP payload (65527 at most, over IPv6); MSG_TRUNC still reports a larger one.
-constexpr std::size_t kReceiveBuffer = 65536;
 constexpr int kDatagramsPerWakeup = 64;  // then let other sockets run (epoll is level-triggered)
 
 class UdpProtocol final : public cluster::sdk::Protocol {
@@ -105,6 +105,7 @@ class UdpProtocol final : public cluster::sdk::Protocol {
       watch_ = 0;
     }
     socket_.close();
+    receiver_.release();
   }
 
   // refresh(): a peer's send over "d" can only fail on its side (size, route, family): a new
@@ -188,27 +189,37 @@ class UdpProtocol final : public cluster::sdk::Protocol {
       if (::getsockopt(socket_.fd, SOL_SOCKET, SO_ERROR, &err, &elen) == 0 && err != 0)
         host_.log(LogLevel::debug, "udp: socket error: " + net::errno_text(err));
     }
-    if (buffer_.size() != kReceiveBuffer) buffer_.resize(kReceiveBuffer);
-    for (int i = 0; i < kDatagramsPerWakeup && socket_.fd >= 0; ++i) {
-      sockaddr_storage from{};
-      socklen_t len = sizeof from;
-      const ssize_t n = ::recvfrom(socket_.fd, buffer_.data(), buffer_.size(), MSG_TRUNC,
-                                   reinterpret_cast<sockaddr*>(&from), &len);
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        if (errno == EAGAIN || errno == EWOULDBLOCK) return;
-        // ECONNREFUSED and the like report an earlier send's ICMP error: nothing to read.
-        host_.log(LogLevel::debug, "udp: " + net::sys_error("recvfrom"));
-        continue;
-      }
-      // Empty datagrams carry no packet; a truncated one (IPv6 jumbograms only) is not whole.
-      if (n == 0 || static_cast<std::size_t>(n) > buffer_.size()) continue;
-      origin_.ip = net::address_text(reinterpret_cast<const sockaddr*>(&from), len);
-      origin_.local = locals_.is_local(origin_.ip);
-      origin_.conn = 0;
-      host_.received(std::string_view(buffer_.data(), static_cast<std::size_t>(n)), origin_);
-      // A hook may have left the cluster inside received(): then stop() closed the socket.
+    // recvmmsg, a batch per call, again only after a full batch (see datagram_batch.hpp).
+    int left = kDatagramsPerWakeup;
+    while (left > 0 && socket_.fd >= 0) {
+      const net::BatchReceiver::Outcome out = receiver_.read(socket_.fd, left, [this](const net::Datagram& d) {
+        // Empty datagrams carry no packet; a truncated one (IPv6 jumbograms only) is not whole.
+        if (d.truncated) {
+          note_truncated(d.bytes.size());
+        } else if (!d.bytes.empty()) {
+          origin_.ip = net::address_text(reinterpret_cast<const sockaddr*>(d.from), d.from_len);
+          origin_.local = locals_.is_local(origin_.ip);
+          origin_.conn = 0;
+          host_.received(d.bytes, origin_);
+        }
+        return socket_.fd >= 0;  // a hook may have left the cluster inside received(): stop() closed it
+      });
+      if (out.error == 0) return;  // drained, or the limit
+      // ECONNREFUSED and the like report an earlier send's ICMP error: nothing to read. Read on.
+      host_.log(LogLevel::debug, "udp: recvmmsg: " + net::errno_text(out.error));
+      left -= out.datagrams + 1;
     }
+  }
+
+  /// A datagram larger than a slot (an IPv6 jumbogram) is not whole: dropped, counted, logged
+  /// at most once a minute.
+  void note_truncated(std::size_t kept) {
+    ++truncated_;
+    const auto now = host_.loop().now();
+    if (truncated_logged_at_ != decltype(now){} && now - truncated_logged_at_ < std::chrono::minutes(1)) return;
+    truncated_logged_at_ = now;
+    host_.log(LogLevel::warning, "udp: dropped a datagram over " + std::to_string(kept) + " bytes (truncated); " +
+                                     std::to_string(truncated_) + " so far");
   }
 
   ProtocolHost& host_;
@@ -216,7 +227,9 @@ class UdpProtocol final : public cluster::sdk::Protocol {
   net::UdpSocket socket_;
   std::string advertised_;  ///< [cluster] advertise, numeric: our `host` prop
   cluster::sdk::WatchId watch_ = 0;
-  std::vector<char> buffer_;
+  net::BatchReceiver receiver_;  ///< recvmmsg into the slab shared on this thread
+  std::uint64_t truncated_ = 0;  ///< datagrams dropped as truncated (see note_truncated)
+  cluster::sdk::EventLoop::Clock::time_point truncated_logged_at_{};
   cluster::sdk::Origin origin_;
   net::LocalAddresses locals_;
 };

@@ -583,6 +583,15 @@ void throughput(Settings& s, Report& rep) {
     std::string proto;
     std::size_t size;
     bool foreign;  ///< Cluster::send from a non-loop thread
+    int async_threads = 0;  ///< > 0: Cluster::send_async from this many host threads
+    std::string name() const {
+      return proto + ":" + std::to_string(size) +
+             (async_threads ? ":async" + std::to_string(async_threads) : foreign ? ":foreign" : "");
+    }
+    std::string host_text() const {
+      if (async_threads) return "send_async() from " + std::to_string(async_threads) + " host thread(s) (queued)";
+      return "send() from the main thread (posted + waited)";
+    }
   };
   struct Best {
     double rate = 0, loss = 0, send_rate = 0;
@@ -595,7 +604,9 @@ void throughput(Settings& s, Report& rep) {
     f.cmd(1, "recv 0 " + std::string(stream ? "1024" : "0"));
     const std::string what = " 0 " + rsids[vi] + " " + c.proto + " " + std::to_string(c.size) + " " +
                              std::to_string(count) + " " + fmt(seconds, 2);
-    const std::string cmd = c.foreign ? "fblast" + what : "blast" + what + " " + std::to_string(window);
+    const std::string cmd = c.async_threads ? "ablast" + what + " " + std::to_string(c.async_threads)
+                            : c.foreign     ? "fblast" + what
+                                            : "blast" + what + " " + std::to_string(window);
     const auto r = split(f.cmd(0, cmd, static_cast<int>(seconds * 1000) + 30000));
     // B sent failures first last stalled
     const std::uint64_t sent = std::strtoull(r.at(1).c_str(), nullptr, 10);
@@ -626,9 +637,12 @@ void throughput(Settings& s, Report& rep) {
   std::vector<Case> cases = {{"u", 64, false}, {"u", 1024, false}, {"t", 64, false},
                              {"t", 1024, false}, {"c", 64, false}, {"c", 1024, false}};
   if (!s.quick) cases.push_back({"u", 64, true});
+  // Sends from host threads without waiting (issue 17): 1, 2 and 4 producers.
+  if (!s.quick)
+    for (int n : {1, 2, 4}) cases.push_back({"u", 64, true, n});
   for (const auto& c : cases) {
     if (!s.tput_cases.empty() &&
-        !s.tput_cases.count(c.proto + ":" + std::to_string(c.size) + (c.foreign ? ":foreign" : "")))
+        !s.tput_cases.count(c.name()))
       continue;
     const std::size_t wire = wire_size(cluster::PayloadType::event, c.size, false);
     const bool stream = c.proto != "c";
@@ -651,7 +665,10 @@ void throughput(Settings& s, Report& rep) {
     const std::uint64_t window = stream ? std::min<std::uint64_t>(65536, (8u << 20) / wire) : 0;
     const double best_v = best[0].rate, best_loss = best[0].loss, best_send_rate = best[0].send_rate;
     const std::uint64_t failures = best[0].failures, stalls = best[0].stalls;
-    const std::string key = "throughput." + c.proto + "." + std::to_string(c.size) + (c.foreign ? ".foreign_thread" : "");
+    const std::string key = "throughput." + c.proto + "." + std::to_string(c.size) +
+                            (c.async_threads ? ".host_async.t" + std::to_string(c.async_threads)
+                             : c.foreign     ? ".foreign_thread"
+                                             : "");
     const double ratio = best_raw > 0 ? best_v / best_raw : NAN;
     // The ZeroMQ baseline: PUSH/PULL over ipc (next to u) and tcp (next to t), same wire size.
     std::string zmq_text;
@@ -686,8 +703,10 @@ void throughput(Settings& s, Report& rep) {
     progress(key + ": " + fmt_rate(best_v) + " msg/s (loss " + fmt(best_loss, 1) + "%), raw " + fmt_rate(best_raw));
     const std::string what = "events " + c.proto + " " + size;
     rep.rows.push_back(
-        {"4", what + (c.foreign ? ", Cluster::send from a non-loop thread" : ""),
-         "sender process → receiver process, " + std::string(c.foreign ? "send() from the main thread (posted + waited)"
+        {"4", what + (c.async_threads ? ", Cluster::send_async from " + std::to_string(c.async_threads) + " host thread(s)"
+                      : c.foreign     ? ", Cluster::send from a non-loop thread"
+                                      : ""),
+         "sender process → receiver process, " + std::string(c.foreign ? c.host_text()
                                                                        : "send() on the loop thread, 256 per loop turn") +
              (stream && !c.foreign ? ", ≤ " + std::to_string(window) + " un-acked (1 ack event per 1024)"
                                    : ", no flow control") +

@@ -90,7 +90,7 @@ void Fleet::kill9(std::size_t p) {
 
 void Fleet::on_line(std::size_t p, const std::string& line) {
   Proc& pr = *procs_[p];
-  if (line.size() > 2 && line[1] == ' ' && (line[0] == 'J' || line[0] == 'D' || line[0] == 'L')) {
+  if (line.size() > 2 && line[1] == ' ' && (line[0] == 'J' || line[0] == 'D' || line[0] == 'L' || line[0] == 'A')) {
     const auto w = split(line);
     if (line[0] == 'J' && w.size() == 5) {
       const int idx = std::atoi(w[1].c_str());
@@ -101,6 +101,8 @@ void Fleet::on_line(std::size_t p, const std::string& line) {
     } else if (line[0] == 'D' && w.size() == 4) {
       auto& m = disc[pr.uuid_by_idx[std::atoi(w[1].c_str())]];
       m.emplace(w[2], std::atoll(w[3].c_str()));
+    } else if (line[0] == 'A' && w.size() == 4) {
+      reached.emplace(pr.uuid_by_idx[std::atoi(w[1].c_str())], std::atoll(w[3].c_str()));
     } else if (line[0] == 'L' && w.size() == 5) {
       auto& m = lost[pr.uuid_by_idx[std::atoi(w[1].c_str())]];
       m.emplace(w[2], std::make_pair(static_cast<std::int64_t>(std::atoll(w[4].c_str())), w[3]));

@@ -1,5 +1,5 @@
 // The driver's view of its member processes (`cluster_bench member`, bench_member.cpp): spawns
-// them, sends commands, and collects their J/D/L event lines into per-instance tables.
+// them, sends commands, and collects their J/D/L/A event lines into per-instance tables.
 #pragma once
 
 #include <sys/types.h>
@@ -69,9 +69,13 @@ class Fleet {
   std::unordered_map<std::string, std::unordered_map<std::string, std::int64_t>> disc;
   /// observer uuid -> peer uuid -> (time, reason) of service_lost
   std::unordered_map<std::string, std::unordered_map<std::string, std::pair<std::int64_t, std::string>>> lost;
+  /// uuid -> when its discovered-minus-lost count first reached the join option `await=N`
+  /// (the A lines of quiet instances: one line per instance instead of one per pair)
+  std::unordered_map<std::string, std::int64_t> reached;
   void clear_events() {
     disc.clear();
     lost.clear();
+    reached.clear();
   }
   /// Every live instance uuid (all processes).
   std::vector<std::string> live() const;

@@ -7,9 +7,13 @@
 //   J <idx> <uuid> <t> <t2>       instance idx joined (t = just before Cluster::join, t2 = after)
 //   D <idx> <uuid> <t>            instance idx fired service_discovered for uuid
 //   L <idx> <uuid> <reason> <t>   instance idx fired service_lost
+//   A <idx> <n> <t>               instance idx knows n members (discovered minus lost) for the
+//                                 first time, n = its join option await=N (the scale suite)
 // Commands (one reply line each, or "error <text>"):
 //   join K key=value...   K new instances; keys: port group protocols(a,b) hb ttl pdelay pgrace
-//                         precent (ms) tags(a,b) label sealer -> joined <first idx> <K>
+//                         precent (ms) tags(a,b) label sealer remote maxm (max_members)
+//                         quiet (1: no D/L lines, 2: no D lines) await (N: one A line at N known)
+//                         -> joined <first idx> <K>
 //   leave IDX | leave-all -> left <n>
 //   send IDX SID PROTO    Cluster::send to member SID restricted to PROTO ("any" = default
 //                         flags), multicast fallback off -> sent <n> <t>
@@ -22,18 +26,25 @@
 //   fblast IDX SID PROTO SIZE COUNT SECONDS
 //                         the same, but Cluster::send called from the main thread (each call is
 //                         posted to the loop and waited for), no window
+//   ablast IDX SID PROTO SIZE COUNT SECONDS THREADS
+//                         the same from THREADS host threads with Cluster::send_async (queued,
+//                         not waited for), no window
 //   query IDX COUNT WARMUP PROTO SIZE TIMEOUT_MS TERM
 //                         COUNT sequential queries (after WARMUP) to the members matching TERM
 //                         -> Q <n> <errors> <p50 us> <p90 us> <p99 us> <min us> <max us>
 //   known IDX             -> K <known services>
 //   counters              -> C key=value... (Counters summed over the instances)
+//   mem                   -> M <heap in use: mallinfo2 uordblks + hblkhd> <RssAnon kB> <VmRSS kB>
+//   traffic IDX           -> T <bytes received over "c"> <packets received over "c"> <Counters::received>
 //   quit                  -> bye (then leaves everything and exits)
+#include <malloc.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
+#include <fstream>
 #include <cerrno>
 #include <csignal>
 #include <cstdio>
@@ -52,6 +63,7 @@
 #include "bench_util.hpp"
 #include "cluster/cluster.hpp"
 #include "cluster/ini.hpp"
+#include "cluster/stats.hpp"
 #include "loop_thread.hpp"
 
 namespace bench {
@@ -110,6 +122,9 @@ struct Instance {
   std::map<std::string, cluster::ServicePtr> ack_to;
   Blast blast;
   std::uint64_t blast_gen = 0;  ///< which blast a stall timer belongs to
+  int quiet = 0;                ///< 1: no D/L lines (the scale suite: N² of them at 1,000); 2: no D lines
+  std::int64_t known = 0;       ///< service_discovered minus service_lost
+  std::int64_t await = -1;      ///< emit "A" once `known` reaches it (-1: never)
 };
 
 struct QueryRun {
@@ -177,11 +192,18 @@ class Host {
     using cluster::HookPoint;
     using cluster::Verdict;
     c.hook(HookPoint::service_discovered, "bench.discovered", [this, in](HookContext& ctx) {
-      emit("D " + std::to_string(in->idx) + " " + ctx.service->uuid + " " + std::to_string(now_ns()));
+      ++in->known;
+      if (in->await >= 0 && in->known >= in->await) {
+        emit("A " + std::to_string(in->idx) + " " + std::to_string(in->known) + " " + std::to_string(now_ns()));
+        in->await = -1;
+      }
+      if (in->quiet == 0) emit("D " + std::to_string(in->idx) + " " + ctx.service->uuid + " " + std::to_string(now_ns()));
       return Verdict::pass;
     });
     c.hook(HookPoint::service_lost, "bench.lost", [this, in](HookContext& ctx) {
-      emit("L " + std::to_string(in->idx) + " " + ctx.service->uuid + " " + ctx.reason + " " + std::to_string(now_ns()));
+      --in->known;
+      if (in->quiet != 1)
+        emit("L " + std::to_string(in->idx) + " " + ctx.service->uuid + " " + ctx.reason + " " + std::to_string(now_ns()));
       return Verdict::pass;
     });
     c.hook(HookPoint::event, "bench.event", [this, in](HookContext& ctx) {
@@ -297,6 +319,8 @@ std::string Host::command(const std::string& line, bool& quit) {
     const int k = std::atoi(w[1].c_str());
     cluster::Options o;
     o.log_level = cluster::sdk::LogLevel::error;
+    int quiet = 0;
+    std::int64_t await = -1;
     for (std::size_t i = 2; i < w.size(); ++i) {
       const auto eq = w[i].find('=');
       if (eq == std::string::npos) return "error bad option " + w[i];
@@ -313,6 +337,10 @@ std::string Host::command(const std::string& line, bool& quit) {
       else if (key == "tags") o.tags = list_arg(v);
       else if (key == "label") o.label = v;
       else if (key == "sealer") o.sealer = v;
+      else if (key == "remote") o.remote = static_cast<unsigned>(std::atoi(v.c_str()));
+      else if (key == "maxm") o.max_members = std::strtoull(v.c_str(), nullptr, 10);
+      else if (key == "quiet") quiet = std::atoi(v.c_str());
+      else if (key == "await") await = std::atoll(v.c_str());
       else return "error unknown option " + key;
     }
     int first = 0;
@@ -321,6 +349,8 @@ std::string Host::command(const std::string& line, bool& quit) {
       for (int i = 0; i < k; ++i) {
         auto in = std::make_unique<Instance>();
         in->idx = next_idx_++;
+        in->quiet = quiet;
+        in->await = await;
         Instance* p = in.get();
         const std::int64_t t = now_ns();
         in->c = cluster::Cluster::join(o, plugins_, loop_, [this, p](cluster::Cluster& c) { prepare(p, c); });
@@ -413,12 +443,40 @@ std::string Host::command(const std::string& line, bool& quit) {
       << " dropped_envelope=" << t.dropped_label + t.dropped_plain + t.dropped_unopened + t.dropped_replay;
     return o.str();
   }
+  if (cmd == "mem") {  // process-wide: heap in use and anonymous RSS
+    std::size_t heap = 0;
+    loop_.call([&] {  // on the loop thread: nothing allocates meanwhile
+      const struct mallinfo2 mi = ::mallinfo2();
+      heap = mi.uordblks + mi.hblkhd;
+    });
+    long long anon = -1, rss = -1;
+    std::ifstream f("/proc/self/status");
+    for (std::string l; std::getline(f, l);) {
+      if (starts_with(l, "RssAnon:")) anon = std::atoll(l.c_str() + 8);
+      if (starts_with(l, "VmRSS:")) rss = std::atoll(l.c_str() + 6);
+    }
+    return "M " + std::to_string(heap) + " " + std::to_string(anon) + " " + std::to_string(rss);
+  }
+  if (cmd == "traffic" && w.size() == 2) {
+    std::uint64_t bytes = 0, packets = 0, received = 0;
+    loop_.call([&] {
+      Instance* in = get(w[1]);
+      const cluster::Stats st = in->c->stats();
+      for (const auto& t : st.protocols)
+        if (t.protocol == "c") {
+          bytes = t.bytes_received;
+          packets = t.packets_received;
+        }
+      received = in->c->counters().received;
+    });
+    return "T " + std::to_string(bytes) + " " + std::to_string(packets) + " " + std::to_string(received);
+  }
   if (cmd == "known" && w.size() == 2) {
     std::size_t n = 0;
     loop_.call([&] { n = get(w[1])->c->known_services(); });
     return "K " + std::to_string(n);
   }
-  if ((cmd == "blast" && w.size() == 8) || (cmd == "fblast" && w.size() == 7)) {
+  if ((cmd == "blast" && w.size() == 8) || (cmd == "fblast" && w.size() == 7) || (cmd == "ablast" && w.size() == 8)) {
     Instance* in = nullptr;
     std::future<void> done;
     const std::size_t size = std::strtoull(w[4].c_str(), nullptr, 10);
@@ -449,6 +507,30 @@ std::string Host::command(const std::string& line, bool& quit) {
     });
     if (!err.empty()) return err;
     Blast& b = in->blast;
+    if (cmd == "ablast") {
+      // THREADS host threads share COUNT Cluster::send_async calls (queued, not waited for);
+      // refusals (full after send_queue_block_ms) count as failures.
+      const std::uint64_t threads = std::max<std::uint64_t>(1, std::strtoull(w[7].c_str(), nullptr, 10));
+      std::atomic<std::uint64_t> sent{0}, failures{0};
+      b.t_first = now_ns();
+      std::vector<std::thread> producers;
+      for (std::uint64_t t = 0; t < threads; ++t)
+        producers.emplace_back([&, t] {
+          const std::uint64_t n = b.count / threads + (t < b.count % threads ? 1 : 0);
+          std::uint64_t mine = 0, bad = 0;
+          while (mine < n) {
+            if (in->c->send_async(b.to, b.data, b.flags) != cluster::Queued::queued) ++bad;
+            if ((mine++ & 255) == 0 && now_ns() >= b.deadline) break;
+          }
+          sent += mine;
+          failures += bad;
+        });
+      for (auto& p : producers) p.join();
+      b.t_last = now_ns();
+      b.sent = sent;
+      b.failures = failures;
+      loop_.call([&] { finish(in); });
+    }
     if (cmd == "fblast") {
       // Every Cluster::send from this (non-loop) thread is posted to the loop and waited for.
       for (std::uint64_t i = 0; i < b.count; ++i) {

@@ -210,6 +210,13 @@ TEST_P(Stream, PacketsOfOneLoopTurnGoOutTogether) {
   const std::string next = make_packet("sidA0001", "next turn");
   ASSERT_TRUE(a.proto->send(peer.info(), next, {}));
   EXPECT_EQ(peer.read_available(), next);
+  // That lone packet armed no batch timer (issue 17: one per request and one per reply); a
+  // second packet in the same turn does.
+  EXPECT_GT(h->loop.next_timeout(std::chrono::milliseconds(1000)).count(), 0) << "a lone packet armed a timer";
+  ASSERT_TRUE(a.proto->send(peer.info(), make_packet("sidA0001", "second"), {}));
+  EXPECT_EQ(h->loop.next_timeout(std::chrono::milliseconds(1000)).count(), 0);
+  h->loop.run_once(std::chrono::milliseconds(0));
+  EXPECT_EQ(peer.read_available(), make_packet("sidA0001", "second"));
 }
 
 TEST_P(Stream, OneMebibytePacketArrivesIntact) {

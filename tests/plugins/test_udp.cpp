@@ -8,8 +8,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <thread>
+
 #include "net.hpp"
 #include "protocol_harness.hpp"
+#include "syscall_counter.hpp"
 
 namespace cluster::test {
 namespace {
@@ -151,6 +154,35 @@ TEST(Udp, GarbageAndEmptyDatagramsAreHandedOnOrSkipped) {
   ASSERT_TRUE(h.run_until([&] { return b.host->packets.size() == 1; }));
   EXPECT_EQ(b.host->packets[0].packet, ok);
   EXPECT_EQ(b.host->datagrams, 3u) << "the empty datagram is skipped, the others go to the core";
+}
+
+// Datagrams waiting on the socket are read 32 per recvmmsg call, whole and in order.
+TEST(Udp, ABurstIsReadInBatches) {
+  Harness h("udp");
+  Node& b = h.start("sidB0002");
+  sockaddr_storage to{};
+  socklen_t len = 0;
+  ASSERT_TRUE(transport::make_address("127.0.0.1", static_cast<std::uint16_t>(std::stoi(b.prop("port"))), to, len));
+  const int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(fd, 0);
+  std::vector<std::string> sent;
+  for (unsigned i = 0; i < 100; ++i) {
+    sent.push_back(make_packet("sidA0001", pattern(1 + (i * 37) % 300, i)));
+    EXPECT_EQ(::sendto(fd, sent.back().data(), sent.back().size(), 0, reinterpret_cast<const sockaddr*>(&to), len),
+              static_cast<ssize_t>(sent.back().size()));
+  }
+  ::close(fd);
+  std::this_thread::sleep_for(50ms);
+  const SyscallCounts before = syscall_counts();
+  ASSERT_TRUE(h.run_until([&] { return b.host->packets.size() >= 100; }));
+  const SyscallCounts after = syscall_counts();
+  ASSERT_EQ(b.host->packets.size(), 100u);
+  for (std::size_t i = 0; i < 100; ++i) EXPECT_EQ(b.host->packets[i].packet, sent[i]) << "datagram " << i;
+  EXPECT_EQ(b.host->packets[0].origin.ip, "127.0.0.1");
+  EXPECT_EQ(after.recvmmsg_datagrams - before.recvmmsg_datagrams, 100u);
+  // 64 per wake-up (two full batches), then 32 + 4 on the next.
+  EXPECT_GE(after.recvmmsg_calls - before.recvmmsg_calls, 4u);
+  EXPECT_LE(after.recvmmsg_calls - before.recvmmsg_calls, 6u);
 }
 
 TEST(Udp, StopInsideReceivedReadsNoFurther) {

@@ -15,8 +15,10 @@
 #include <cstdlib>
 #include <fstream>
 #include <functional>
+#include <thread>
 
 #include "protocol_harness.hpp"
+#include "syscall_counter.hpp"
 
 namespace cluster::test {
 namespace {
@@ -162,6 +164,121 @@ TEST_F(UdpMulticast, ManyDatagramsInABurst) {
   }
   for (int i = 0; i < 300; ++i)
     EXPECT_EQ(b.host->packets[static_cast<std::size_t>(i)].packet, make_packet("sidA0001", std::to_string(i)));
+}
+
+// Receive batching: datagrams waiting on the socket are read kBatch (32) per recvmmsg call.
+TEST_F(UdpMulticast, ABurstIsReadInBatches) {
+  Harness h("udp-multicast");
+  Node& b = h.start(settings("sidB0002"));
+  const int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_in group{};
+  group.sin_family = AF_INET;
+  group.sin_port = htons(port());
+  ::inet_pton(AF_INET, "239.255.77.1", &group.sin_addr);
+  std::vector<std::string> sent;
+  for (unsigned i = 0; i < 100; ++i) {  // sizes 30..~330 B: 100 of them fit any receive buffer
+    sent.push_back(make_packet("sidR0001", pattern(1 + (i * 37) % 300, i)));
+    EXPECT_EQ(::sendto(fd, sent.back().data(), sent.back().size(), 0, reinterpret_cast<const sockaddr*>(&group),
+                       sizeof group),
+              static_cast<ssize_t>(sent.back().size()));
+  }
+  ::close(fd);
+  std::this_thread::sleep_for(100ms);  // all 100 wait on b's socket before its first wake-up
+  const SyscallCounts before = syscall_counts();
+  ASSERT_TRUE(h.run_until([&] { return b.host->packets.size() >= 100; }));
+  const SyscallCounts after = syscall_counts();
+  ASSERT_EQ(b.host->packets.size(), 100u);
+  for (std::size_t i = 0; i < 100; ++i) EXPECT_EQ(b.host->packets[i].packet, sent[i]) << "datagram " << i;
+  EXPECT_EQ(after.recvmmsg_datagrams - before.recvmmsg_datagrams, 100u);
+  // 32 + 32 + 32 + 4: the short fourth batch says the socket is drained.
+  EXPECT_GE(after.recvmmsg_calls - before.recvmmsg_calls, 4u);
+  EXPECT_LE(after.recvmmsg_calls - before.recvmmsg_calls, 5u);
+  h.settle(20ms);
+  EXPECT_EQ(b.host->packets.size(), 100u);
+}
+
+// Send batching: the first multicast of a loop turn goes out at once (sendto), the later ones
+// of the same turn together (sendmmsg, after the turn's callbacks); all arrive, in order.
+TEST_F(UdpMulticast, MulticastsOfOneLoopTurnGoOutInOneBatch) {
+  Harness h("udp-multicast");
+  Node& a = h.start(settings("sidA0001"));
+  Node& b = h.start(settings("sidB0002"));
+  std::vector<std::string> sent;
+  for (int i = 0; i < 10; ++i) sent.push_back(make_packet("sidA0001", "turn " + std::to_string(i)));
+  SyscallCounts in_turn;
+  const SyscallCounts before = syscall_counts();
+  h.loop.post([&] {
+    for (const std::string& p : sent) EXPECT_TRUE(a.proto->multicast(p));
+    in_turn = syscall_counts();
+  });
+  ASSERT_TRUE(h.run_until([&] { return b.host->packets.size() >= sent.size(); }));
+  const SyscallCounts after = syscall_counts();
+  ASSERT_EQ(b.host->packets.size(), sent.size());
+  for (std::size_t i = 0; i < sent.size(); ++i) EXPECT_EQ(b.host->packets[i].packet, sent[i]) << "multicast " << i;
+  EXPECT_EQ(in_turn.sendmmsg_calls, before.sendmmsg_calls) << "queued until the turn's callbacks ran";
+  EXPECT_EQ(after.sendmmsg_calls - before.sendmmsg_calls, 1u);
+  EXPECT_EQ(after.sendmmsg_datagrams - before.sendmmsg_datagrams, 9u);
+  // A turn with one multicast sends it at once: no batch.
+  h.loop.post([&] { EXPECT_TRUE(a.proto->multicast(make_packet("sidA0001", "alone"))); });
+  ASSERT_TRUE(h.run_until([&] { return b.host->packets.size() == sent.size() + 1; }));
+  EXPECT_EQ(syscall_counts().sendmmsg_calls, after.sendmmsg_calls);
+  EXPECT_EQ(b.host->packets.back().packet, make_packet("sidA0001", "alone"));
+}
+
+// What a turn queued still goes out when the protocol stops in that turn (a leave), and a
+// datagram too large to send is refused at once, not queued.
+TEST_F(UdpMulticast, StopSendsWhatTheTurnQueuedAndTooLargeIsRefused) {
+  Harness h("udp-multicast");
+  Node& a = h.start(settings("sidA0001"));
+  Node& b = h.start(settings("sidB0002"));
+  std::vector<std::string> sent;
+  for (int i = 0; i < 5; ++i) sent.push_back(make_packet("sidA0001", "last words " + std::to_string(i)));
+  h.loop.post([&] {
+    for (const std::string& p : sent) EXPECT_TRUE(a.proto->multicast(p));
+    a.proto->stop();
+  });
+  ASSERT_TRUE(h.run_until([&] { return b.host->packets.size() >= sent.size(); }));
+  h.settle(50ms);
+  ASSERT_EQ(b.host->packets.size(), sent.size());
+  for (std::size_t i = 0; i < sent.size(); ++i) EXPECT_EQ(b.host->packets[i].packet, sent[i]);
+  // Started again: a turn with a queued datagram, then one over the limit.
+  ASSERT_TRUE(a.proto->start());
+  const std::string first = make_packet("sidA0001", "first"), second = make_packet("sidA0001", "second");
+  sdk::Result too_large = sdk::Result::success();
+  h.loop.post([&] {
+    EXPECT_TRUE(a.proto->multicast(first));
+    EXPECT_TRUE(a.proto->multicast(second));
+    too_large = a.proto->multicast(make_packet("sidA0001", pattern(70000)));
+  });
+  ASSERT_TRUE(h.run_until([&] { return b.host->packets.size() >= sent.size() + 2; }));
+  EXPECT_FALSE(too_large) << "queued instead of refused";
+  EXPECT_THAT(too_large.message(), HasSubstr("70"));
+  EXPECT_EQ(b.host->packets[sent.size()].packet, first);
+  EXPECT_EQ(b.host->packets[sent.size() + 1].packet, second);
+}
+
+// The receive buffers are one slab per thread, shared by every instance on it: 20 instances
+// that each read a datagram map 2 MiB once, not 20 times.
+TEST_F(UdpMulticast, InstancesOnOneThreadShareTheReceiveSlab) {
+  auto vm_kib = [] {
+    std::ifstream in("/proc/self/status");
+    std::string line;
+    while (std::getline(in, line))
+      if (line.rfind("VmSize:", 0) == 0) return std::atol(line.c_str() + 7);
+    return 0L;
+  };
+  Harness h("udp-multicast");
+  Node& a = h.start(settings("sidA0001"));
+  std::vector<Node*> readers;
+  for (int i = 0; i < 20; ++i) readers.push_back(&h.start(settings("sidR" + std::to_string(1000 + i))));
+  const long before = vm_kib();
+  ASSERT_TRUE(a.proto->multicast(make_packet("sidA0001", pattern(20000))));
+  ASSERT_TRUE(h.run_until([&] {
+    return std::all_of(readers.begin(), readers.end(), [](Node* n) { return n->host->packets.size() == 1; });
+  }));
+  const long grown = vm_kib() - before;
+  EXPECT_LT(grown, 8 * 1024) << "KiB of address space for the receive buffers of 20 instances";
 }
 
 TEST_F(UdpMulticast, AnotherGroupOnTheSamePortIsNotReceived) {

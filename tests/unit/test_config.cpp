@@ -220,6 +220,25 @@ TEST(Options, StreamLimits) {
   EXPECT_NE(error_of("[cluster]\npartial_timeout = 0\n").find("must be positive"), std::string::npos);
 }
 
+TEST(Options, SendQueue) {
+  const Options d = Options::from_ini(IniFile::parse("", "x"));
+  EXPECT_EQ(d.send_queue_limit, 65536u);
+  EXPECT_EQ(d.send_queue_full, SendQueueFull::block);
+  EXPECT_EQ(d.send_queue_block_ms, 1000ms);
+  const Options o = Options::from_ini(IniFile::parse(
+      "[cluster]\nsend_queue_limit = 8\nsend_queue_full = drop_oldest\nsend_queue_block_ms = 0\n", "x"));
+  EXPECT_EQ(o.send_queue_limit, 8u);
+  EXPECT_EQ(o.send_queue_full, SendQueueFull::drop_oldest);
+  EXPECT_EQ(o.send_queue_block_ms, 0ms);
+  EXPECT_EQ(Options::from_ini(IniFile::parse("[cluster]\nsend_queue_full = fail\n", "x")).send_queue_full,
+            SendQueueFull::fail);
+  EXPECT_EQ(Options::from_ini(IniFile::parse("[cluster]\nsend_queue_block_ms = 2s\n", "x")).send_queue_block_ms, 2000ms);
+  EXPECT_EQ(error_of("[cluster]\nsend_queue_limit = 0\n"), "node.ini:2: [cluster] send_queue_limit = '0': must be at least 1");
+  EXPECT_EQ(error_of("[cluster]\nsend_queue_full = wait\n"),
+            "node.ini:2: [cluster] send_queue_full = 'wait': not a policy (block, fail, drop_oldest)");
+  EXPECT_NE(error_of("[cluster]\nsend_queue_block_ms = soon\n").find("not a duration"), std::string::npos);
+}
+
 // [cluster] address may be an IPv4 or an IPv6 multicast group (docs/transports.md).
 TEST(OptionsIpv6, AcceptsAnIpv6MulticastGroup) {
   for (const char* group : {"ff15::c1:5", "ff02::1:2", "ff0e::1"}) {

@@ -93,6 +93,32 @@ TEST(EventLoopForeignHost, DescriptorIsReadableWhenWorkIsPending) {
   ::close(fds[1]);
 }
 
+// Work posted by the loop's own thread during a turn needs no wake-up (issue 17: three system
+// calls per query round trip): nothing is written to the eventfd, next_timeout says 0 and the
+// next turn runs it. Posted by the owner thread between turns (a Tcl command), it must wake.
+TEST(EventLoopForeignHost, PostFromInsideATurnDoesNotWakeButBetweenTurnsDoes) {
+  EventLoop loop;
+  loop.set_owner(std::this_thread::get_id());
+  const auto readable = [&] {
+    pollfd p{loop.descriptor(), POLLIN, 0};
+    return ::poll(&p, 1, 0) == 1 && (p.revents & POLLIN) != 0;
+  };
+  int inner = 0;
+  loop.post([&] { loop.post([&] { ++inner; }); });  // between turns: wakes
+  EXPECT_TRUE(readable());
+  loop.run_once(std::chrono::milliseconds(0));
+  EXPECT_EQ(inner, 0);
+  EXPECT_FALSE(readable()) << "a post from inside a turn wrote the wake-up eventfd";
+  EXPECT_EQ(loop.next_timeout(std::chrono::milliseconds(1000)).count(), 0);
+  loop.run_once(std::chrono::milliseconds(0));
+  EXPECT_EQ(inner, 1);
+  EXPECT_FALSE(readable());
+  loop.post([&] { ++inner; });  // the owner thread again, outside a turn
+  EXPECT_TRUE(readable());
+  loop.run_once(std::chrono::milliseconds(0));
+  EXPECT_EQ(inner, 2);
+}
+
 TEST(EventLoopForeignHost, NextTimeoutFollowsTheEarliestTimer) {
   using std::chrono::milliseconds;
   EventLoop loop;

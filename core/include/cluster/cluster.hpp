@@ -17,6 +17,7 @@
 #include "cluster/resolver.hpp"
 #include "cluster/sdk/hooks.hpp"
 #include "cluster/sdk/sealer.hpp"
+#include "cluster/send_outcome.hpp"
 #include "cluster/service.hpp"
 
 namespace cluster {
@@ -62,6 +63,9 @@ struct Counters {
   std::uint64_t dropped_plain = 0;     ///< not sealed, and we seal (a downgrade)
   std::uint64_t dropped_unopened = 0;  ///< sealed and not opened: unknown key, forged, tampered, no sealer
   std::uint64_t dropped_replay = 0;    ///< sealed and authentic, but replayed or outside the time window
+  // The send queue of other threads' send_async ([cluster] send_queue_*).
+  std::uint64_t send_queue_full = 0;     ///< requests refused as `full` (fail, or block timed out)
+  std::uint64_t send_queue_dropped = 0;  ///< queued requests dropped by drop_oldest
 };
 
 struct SendFlags {
@@ -145,6 +149,16 @@ class CLUSTER_API Cluster {
   /// Sends an event (type 6) with `data` to each member: directly, or as one filtered multicast
   /// when there are more than 3 and flags allow it. Returns how many were reached.
   std::size_t send(const std::vector<ServicePtr>& to, const std::string& data, const SendFlags& flags = {});
+  /// Sends an event without waiting (docs/host-apps.md, "Sends from other threads"). On the loop
+  /// thread it sends at once (`sent`, done has run). From any other thread the request waits in
+  /// the cluster's send queue (`queued`; done runs on the loop thread after the send), or is
+  /// refused (`full` per [cluster] send_queue_full, `closed` once leave() began: done is not
+  /// called then). Requests of one thread are sent in the order made, and that thread's later
+  /// blocking calls (send, tags_*, ...) wait behind them; no order between threads.
+  /// Must not race ~Cluster, like every call here.
+  Queued send_async(std::vector<ServicePtr> to, std::string data, SendFlags flags = {}, SendDone done = {});
+  /// The same to one member, without a vector.
+  Queued send_async(ServicePtr to, std::string data, SendFlags flags = {}, SendDone done = {});
   /// Sends a payload we built to one member (negotiation, fallback, failure report).
   sdk::Result send_payload(const ServicePtr& to, Payload payload, const SendFlags& flags = {});
   /// Starts a query (see QueryOptions). Throws std::invalid_argument when neither resolve nor

@@ -85,6 +85,9 @@ class CLUSTER_API EventLoop final : public sdk::EventLoop {
   Clock::time_point now_;
   std::atomic<bool> stop_{false};
   std::atomic<std::thread::id> owner_{};
+  /// Inside run_once (read and written by the owner thread only): a post made there needs no
+  /// wake-up, the turn's end runs it or the next wait sees it pending (wait_timeout_ms).
+  bool in_turn_ = false;
   sdk::WatchId next_watch_ = 1;
   sdk::TimerId next_timer_ = 1;
   std::unordered_map<sdk::WatchId, std::shared_ptr<Watch>> watches_;

@@ -10,6 +10,7 @@
 #include "cluster/export.hpp"
 #include "cluster/ini.hpp"
 #include "cluster/sdk/protocol.hpp"
+#include "cluster/send_outcome.hpp"
 
 #include <functional>
 
@@ -75,6 +76,15 @@ struct CLUSTER_API Options {
   /// some expire or leave. Bounds memory (about 1 KiB a member) against forged heartbeats with
   /// fresh sids: without the auth hook set, anyone on the segment can announce members.
   std::size_t max_members = 16384;
+  // Sends from other threads (Cluster::send_async; docs/host-apps.md): they wait in one
+  // bounded queue per cluster until the loop sends them.
+  /// Requests queued at most (all threads together).
+  std::size_t send_queue_limit = 65536;
+  /// What a producer meets at the limit: block (wait for room, at most send_queue_block_ms,
+  /// then `full`), fail (`full` at once) or drop_oldest (the oldest queued request is dropped
+  /// and reported to its SendDone).
+  SendQueueFull send_queue_full = SendQueueFull::block;
+  std::chrono::milliseconds send_queue_block_ms = std::chrono::seconds(1);
   // Stream limits (docs/transports.md, "Limits"): what a peer, or anyone who can connect,
   // may make us hold for TCP and Unix streams.
   /// Largest packet body accepted over a stream; a larger one is skipped as damaged. The

@@ -10,6 +10,7 @@
 #include "cluster/export.hpp"
 #include "cluster/sdk/result.hpp"
 #include "cluster/sdk/service_info.hpp"
+#include "cluster/send_outcome.hpp"
 
 namespace cluster {
 
@@ -26,7 +27,8 @@ class CLUSTER_API Service : public std::enable_shared_from_this<Service> {
  public:
   const std::string& sid() const noexcept { return sid_; }
   const std::string& hid() const noexcept { return hid_; }
-  std::string uuid() const { return sid_ + "@" + hid_; }
+  /// sid@hid; kept, so a send by handle builds no string.
+  const std::string& uuid() const noexcept { return uuid_; }
   /// A snapshot of everything known (tags, protocols, props, ip, last_seen, local); the last
   /// one known when the member is lost or the cluster is gone.
   ServiceInfo info() const;
@@ -46,6 +48,9 @@ class CLUSTER_API Service : public std::enable_shared_from_this<Service> {
   bool alive() const;
   /// Sends an event (type 6) with `data` to this member on `channel`.
   sdk::Result send(const std::string& data, std::uint64_t channel = 0);
+  /// Like Cluster::send_async to this member (docs/host-apps.md); `closed` once the cluster
+  /// left or is gone.
+  Queued send_async(std::string data, std::uint64_t channel = 0, SendDone done = {});
   /// Queries this member alone (options.resolve/resolver are ignored).
   std::shared_ptr<class Query> query(const std::string& text, struct QueryOptions options);
 
@@ -58,7 +63,7 @@ class CLUSTER_API Service : public std::enable_shared_from_this<Service> {
   ServiceInfo last() const;
 
   std::shared_ptr<Lifeline> life_;
-  std::string sid_, hid_;
+  std::string sid_, hid_, uuid_;
   mutable std::mutex last_mu_;
   mutable ServiceInfo last_;  ///< refreshed by every info() while the cluster knows the member
 };

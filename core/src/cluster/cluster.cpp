@@ -3,6 +3,8 @@
 #include <future>
 #include <iostream>
 
+#include <boost/container/small_vector.hpp>
+
 #include "cluster/bpacket/payload_codec.hpp"
 #include "cluster/identity.hpp"
 #include "cluster/impl.hpp"
@@ -31,23 +33,32 @@ void Cluster::Impl::later(std::function<void()> fn) {
   outbox.push_back(std::move(fn));
   if (outbox_armed) return;
   outbox_armed = true;
-  after(std::chrono::milliseconds(0), [this] { flush_outbox(); });
+  // Straight on the loop (a closure of one pointer: no allocation), not through after(): this
+  // is armed for nearly every packet that asks for an answer; leave() cancels it.
+  outbox_timer = loop_->after(std::chrono::milliseconds(0), [this] {
+    outbox_timer = 0;
+    flush_outbox();
+  });
 }
 
 void Cluster::Impl::flush_outbox() {
   outbox_armed = false;
   // Each item may queue more only from inside another receive (it runs outside any): a swap
-  // per round keeps that correct without iterating a growing vector.
+  // per round keeps that correct without iterating a growing vector. The two vectors trade
+  // places and keep their capacity (a local one would allocate again every round).
   std::vector<std::function<void()>> now;
+  now.swap(outbox_running);
   now.swap(outbox);
   for (auto& fn : now) {
-    if (left) return;
+    if (left) break;
     try {
       fn();
     } catch (const std::exception& e) {
       log(sdk::LogLevel::error, std::string("handling a received packet failed: ") + e.what());
     }
   }
+  now.clear();
+  if (outbox_running.empty()) outbox_running.swap(now);
 }
 
 void Cluster::Impl::after(std::chrono::milliseconds d, std::function<void()> fn) {
@@ -363,17 +374,19 @@ bool Cluster::unsubscribe(std::uint64_t channel) {
 
 std::size_t Cluster::send(const std::vector<ServicePtr>& to, const std::string& data, const SendFlags& flags) {
   return impl_->on_loop([&] {
-    std::vector<ServiceState*> targets;
+    boost::container::small_vector<ServiceState*, 4> targets;
     for (const auto& s : to)
       if (s)
         if (auto* st = impl_->find(s->uuid())) targets.push_back(st);
-    Payload p = impl_->base(PayloadType::event, flags.channel);
-    p.data = data;
-    if (impl_->receiving == 0) return impl_->send_many(targets, p, flags);
+    auto lease = impl_->payloads.take();  // storage kept from the last send: no allocation
+    Payload& p = *lease;
+    impl_->fill_base(p, PayloadType::event, flags.channel);
+    p.data.set().assign(data);
+    if (impl_->receiving == 0) return impl_->send_many(targets.data(), targets.size(), p, flags);
     // From a hook inside a receive: sent once it is over, counted as reached.
     std::vector<std::string> uuids;
     for (auto* st : targets) uuids.push_back(st->info.uuid);
-    impl_->later([im = impl_.get(), uuids = std::move(uuids), p = std::move(p), flags]() mutable {
+    impl_->later([im = impl_.get(), uuids = std::move(uuids), p = Payload(p), flags]() mutable {
       std::vector<ServiceState*> still;
       for (const auto& u : uuids)
         if (auto* st = im->find(u)) still.push_back(st);
@@ -481,7 +494,14 @@ HookId Cluster::hook(HookPoint point, std::string name, HookFn fn, int order, st
 }
 
 Counters Cluster::counters() const {
-  return impl_->on_loop([&] { return impl_->counters; });
+  return impl_->on_loop([&] {
+    Counters c = impl_->counters;
+    if (const auto& q = impl_->send_queue) {  // atomics: producers count refusals
+      c.send_queue_full = q->refused_full();
+      c.send_queue_dropped = q->dropped();
+    }
+    return c;
+  });
 }
 
 Stats Cluster::stats() const {

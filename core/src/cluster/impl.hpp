@@ -18,6 +18,8 @@
 #include "cluster/sdk/failure_detector.hpp"
 #include "hooks/hook_table.hpp"
 #include "messaging/envelope.hpp"
+#include "messaging/reuse_pool.hpp"
+#include "messaging/send_queue.hpp"
 #include "cluster/lifeline.hpp"
 #include "cluster/log_throttle.hpp"
 #include "membership/member_table.hpp"
@@ -222,7 +224,15 @@ struct Cluster::Impl {
   // outbox and runs in a zero-delay timer, after the protocol's read callback returned.
   int receiving = 0;  ///< depth of ProtocolSlot::received calls
   std::vector<std::function<void()>> outbox;
+  /// Sends from other threads (send_async), created by start(), closed and flushed by leave().
+  std::shared_ptr<SendQueue> send_queue;
+  /// Sends an event request and calls its done (loop thread; after the receive when inside one).
+  void send_request(SendRequest& r);
+  /// send_async: inline on the loop thread (sent, or closed once leaving), else queued.
+  Queued submit_send(SendRequest r);
   bool outbox_armed = false;
+  sdk::TimerId outbox_timer = 0;  ///< the zero-delay timer that flushes the outbox
+  std::vector<std::function<void()>> outbox_running;  ///< spare storage for flush_outbox
   /// Runs fn now, or after the current receive when inside one.
   void later(std::function<void()> fn);
   void flush_outbox();
@@ -261,7 +271,8 @@ struct Cluster::Impl {
   // receiving (receive.cpp)
   void on_bytes(ProtocolSlot& slot, std::string_view bytes, const sdk::Origin& origin);
   void on_packet(ProtocolSlot& slot, std::string_view body, const sdk::Origin& origin);
-  void dispatch(ProtocolSlot& slot, ServiceState& s, Payload& p, const sdk::Origin& origin);
+  /// `uuid` is s's (a buffer of on_packet: it outlives s should a hook lose the member).
+  void dispatch(ProtocolSlot& slot, ServiceState& s, const std::string& uuid, Payload& p, const sdk::Origin& origin);
   void on_failed_report(const std::string& uuid, const Payload& p);
   /// A heartbeat or discovery carrying `op`: every discovery (SDK 1.3+) gets it after the packet.
   void tell_discoveries(const std::string& uuid, const Payload& p);
@@ -286,6 +297,10 @@ struct Cluster::Impl {
 
   // sending (send.cpp)
   Payload base(PayloadType type, std::uint64_t channel = 0) const;
+  /// base() into `p`, reusing its storage (a payload from payloads).
+  void fill_base(Payload& p, PayloadType type, std::uint64_t channel = 0) const;
+  ReusePool<Payload> payloads;  ///< payloads of sends, lent per send (reuse_pool.hpp)
+  ReusePool<std::string> buffers;  ///< encoded packets and received uuids, lent per use
   std::string props_string() const;
   enum class MulticastFailure { none, hook, too_large, transport };
   /// Multicasts through the send hooks; `why` tells a veto from a packet too large for a
@@ -297,7 +312,10 @@ struct Cluster::Impl {
   LogThrottle refused_member_log;
   sdk::Result send_to(ServiceState& s, Payload& p, const SendFlags& flags, sdk::ConnectionId via = 0,
                       std::string_view via_protocol = {});
-  std::size_t send_many(const std::vector<ServiceState*>& to, Payload& p, const SendFlags& flags);
+  std::size_t send_many(ServiceState* const* to, std::size_t n, Payload& p, const SendFlags& flags);
+  std::size_t send_many(const std::vector<ServiceState*>& to, Payload& p, const SendFlags& flags) {
+    return send_many(to.data(), to.size(), p, flags);
+  }
   /// send_to now, or (inside a receive: from a hook) once the receive is over, then reporting
   /// success.
   sdk::Result send_soon(ServiceState& s, Payload p, const SendFlags& flags);
@@ -332,12 +350,16 @@ struct Cluster::Impl {
   template <class F>
   auto on_loop(F&& f) -> decltype(f()) {
     if (!joined || loop_->in_loop_thread()) return f();
+    // Through the send queue while it is open: behind this thread's earlier send_async.
+    const auto run = [this](const std::function<void()>& g) {
+      if (!send_queue || !send_queue->call(g)) loop_->call(g);
+    };
     using R = decltype(f());
     if constexpr (std::is_void_v<R>) {
-      loop_->call([&] { f(); });
+      run([&] { f(); });
     } else {
       std::optional<R> r;
-      loop_->call([&] { r.emplace(f()); });
+      run([&] { r.emplace(f()); });
       return std::move(*r);
     }
   }

@@ -115,6 +115,8 @@ void Cluster::Impl::start_policies() {
   if (!detector->policy) throw std::runtime_error("failure detector '" + opt.failure_detector + "' could not be created");
   if (auto r = detector->policy->start(); !r)
     throw std::runtime_error("failure detector '" + opt.failure_detector + "' failed to start: " + r.message());
+  send_queue = std::make_shared<SendQueue>(*loop_, opt.send_queue_limit, opt.send_queue_full, opt.send_queue_block_ms,
+                                           [this](SendRequest& r) { send_request(r); });
   joined = true;
   // Before the discoveries' first timers: at each period, protocols repair first (a props
   // change then rides on the periodic heartbeat), as before the split.
@@ -207,6 +209,8 @@ void Cluster::Impl::leave() {
     // The goodbye goes out now even from a hook inside a receive (it would wait in the outbox,
     // which leaving clears): stopping protocols there is the documented exception anyway.
     const int was_receiving = std::exchange(receiving, 0);
+    // Sends accepted from other threads go out before the goodbye; later ones are refused.
+    if (send_queue) send_queue->close_and_flush();
     stop_discoveries();  // they say goodbye (the beacon multicasts a disconnect)
     receiving = was_receiving;
   }
@@ -215,6 +219,8 @@ void Cluster::Impl::leave() {
   if (maintenance_timer) loop_->cancel(maintenance_timer);
   for (auto id : timers) loop_->cancel(id);
   timers.clear();
+  if (outbox_timer) loop_->cancel(outbox_timer);
+  outbox_timer = 0;
   outbox.clear();
   outbox_armed = false;
   while (!queries.empty()) end_query(queries.begin()->second.query, false);

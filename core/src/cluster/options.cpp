@@ -80,7 +80,8 @@ Options Options::from_ini(const IniFile& ini) {
   static const std::set<std::string> known = {
       "address", "port", "remote", "ttl", "heartbeat", "protocols", "channels", "tags", "hid",
       "interface", "discovery", "failure_detector", "label", "sealer", "bind", "advertise", "ping_delay", "ping_grace", "ping_recent",
-      "max_multicast_packet", "max_members", "expiry_grace", "log_level", "max_packet", "max_buffered", "partial_timeout"};
+      "max_multicast_packet", "max_members", "expiry_grace", "log_level", "max_packet", "max_buffered", "partial_timeout",
+      "send_queue_limit", "send_queue_full", "send_queue_block_ms"};
   for (const auto& [key, v] : s->values) {
     if (key == "discovery_interval")  // documented once, never enforced: refused, not ignored
       throw ConfigError(v.where + ": [cluster] discovery_interval is no longer a setting (it was never enforced: "
@@ -170,6 +171,16 @@ Options Options::from_ini(const IniFile& ini) {
     } else if (key == "max_members") {
       o.max_members = parse_uint(v, key, 10'000'000);
       if (o.max_members == 0) bad(v, key, "must be at least 1");
+    } else if (key == "send_queue_limit") {
+      o.send_queue_limit = parse_uint(v, key, 1u << 30);
+      if (o.send_queue_limit == 0) bad(v, key, "must be at least 1");
+    } else if (key == "send_queue_full") {
+      if (v.value == "block") o.send_queue_full = SendQueueFull::block;
+      else if (v.value == "fail") o.send_queue_full = SendQueueFull::fail;
+      else if (v.value == "drop_oldest") o.send_queue_full = SendQueueFull::drop_oldest;
+      else bad(v, key, "not a policy (block, fail, drop_oldest)");
+    } else if (key == "send_queue_block_ms") {
+      o.send_queue_block_ms = parse_duration(v, key, std::chrono::milliseconds(1));
     } else if (key == "max_packet") {  // stream limits
       o.max_packet = parse_uint(v, key, 64u << 20);
       if (o.max_packet < 64 * 1024) bad(v, key, "must be at least 65536 (a datagram can be that large)");

@@ -10,10 +10,10 @@
 namespace cluster {
 
 Service::Service(std::shared_ptr<Lifeline> life, std::string sid, std::string hid)
-    : life_(std::move(life)), sid_(std::move(sid)), hid_(std::move(hid)) {
+    : life_(std::move(life)), sid_(std::move(sid)), hid_(std::move(hid)), uuid_(sid_ + "@" + hid_) {
   last_.sid = sid_;
   last_.hid = hid_;
-  last_.uuid = uuid();
+  last_.uuid = uuid_;
 }
 
 void Service::remember(const ServiceInfo& info) {

@@ -110,6 +110,9 @@ void EventLoop::cancel(sdk::TimerId id) noexcept {
 }
 
 void EventLoop::post(std::function<void()> fn) noexcept {
+  // The owner thread inside a turn: no eventfd write (and no read and epoll return after it),
+  // which a query round trip paid three system calls for. owner_ first: in_turn_ is the owner's.
+  const bool from_turn = owner_.load() == std::this_thread::get_id() && in_turn_;
   bool was_empty;
   {
     std::lock_guard<std::mutex> lock(posted_mu_);
@@ -120,7 +123,7 @@ void EventLoop::post(std::function<void()> fn) noexcept {
       return;
     }
   }
-  if (was_empty) wake();
+  if (was_empty && !from_turn) wake();
 }
 
 bool EventLoop::in_loop_thread() const noexcept {
@@ -183,6 +186,12 @@ int EventLoop::wait_timeout_ms(std::chrono::milliseconds cap) const {
 
 std::size_t EventLoop::run_once(std::chrono::milliseconds timeout) {
   owner_ = std::this_thread::get_id();
+  struct TurnFlag {  // restored, not cleared: a host may run a turn from inside a callback
+    bool& flag;
+    bool was;
+    explicit TurnFlag(bool& f) : flag(f), was(f) { flag = true; }
+    ~TurnFlag() { flag = was; }
+  } turn(in_turn_);
   epoll_event events[64];
   const int n = ::epoll_wait(epfd_, events, 64, wait_timeout_ms(timeout));
   now_ = Clock::now();

@@ -78,12 +78,11 @@ void Cluster::Impl::on_packet(ProtocolSlot& slot, std::string_view body, const s
     return;
   }
   const bool local = origin.local && *p.hid == settings_.hid;
-  auto make_uuid = [&p] {
-    std::string u;
-    u.reserve(p.sid->size() + 1 + p.hid->size());
-    return u.append(*p.sid).append(1, '@').append(*p.hid);
-  };
-  std::string uuid = make_uuid();
+  // sid@hid into a lent buffer: no allocation per packet once warm (on_packet may nest).
+  auto uuid_buffer = buffers.take();
+  std::string& uuid = *uuid_buffer;
+  auto make_uuid = [&p, &uuid] { uuid.assign(*p.sid).append(1, '@').append(*p.hid); };
+  make_uuid();
   ServiceState* known = find(uuid);
 
   // Check 4: hooks.
@@ -106,7 +105,7 @@ void Cluster::Impl::on_packet(ProtocolSlot& slot, std::string_view body, const s
     if (left) return;  // a hook may have left the cluster
     // Hooks may have rewritten identity fields: re-derive.
     if (!p.sid.has() || !p.hid.has() || !p.type.has()) { ++counters.dropped_invalid; return; }
-    uuid = make_uuid();
+    make_uuid();
     known = find(uuid);
   }
 
@@ -199,12 +198,12 @@ void Cluster::Impl::on_packet(ProtocolSlot& slot, std::string_view body, const s
       later([&slot, conn = origin.conn, uuid] { slot.proto->bind(conn, uuid); });
     }
   }
-  dispatch(slot, *known, p, origin);
+  dispatch(slot, *known, uuid, p, origin);
 }
 
-void Cluster::Impl::dispatch(ProtocolSlot& slot, ServiceState& s, Payload& p, const sdk::Origin& origin) {
+void Cluster::Impl::dispatch(ProtocolSlot& slot, ServiceState& s, const std::string& uuid, Payload& p,
+                             const sdk::Origin& origin) {
   const auto type = static_cast<PayloadType>(*p.type);
-  const std::string uuid = s.info.uuid;
   // Props first: the failure detector decides by them whom it probes (a swim member advertises
   // `swim {v 1}`), and a heartbeat or discovery carrying them may be the last for a while.
   if ((type == PayloadType::heartbeat || type == PayloadType::discovery) && p.data.has())

@@ -2,6 +2,8 @@
 // reports, filtered multicast, pings (PROTOCOL.md section 7).
 #include <algorithm>
 
+#include <boost/container/small_vector.hpp>
+
 #include "cluster/bpacket/payload_codec.hpp"
 #include "cluster/tcl.hpp"
 #include "cluster/impl.hpp"
@@ -10,12 +12,16 @@ namespace cluster {
 
 Payload Cluster::Impl::base(PayloadType type, std::uint64_t channel) const {
   Payload p;
-  p.sid = settings_.sid;
-  p.hid = settings_.hid;
+  fill_base(p, type, channel);
+  return p;
+}
+
+void Cluster::Impl::fill_base(Payload& p, PayloadType type, std::uint64_t channel) const {
+  p.sid.set().assign(settings_.sid);  // assign, not =: keeps a reused payload's storage
+  p.hid.set().assign(settings_.hid);
   p.type = static_cast<std::uint64_t>(type);
   p.channel = channel;
-  p.protocols = protocol_ids;
-  return p;
+  p.protocols.set() = protocol_ids;  // element-wise: no allocation when the sizes fit
 }
 
 std::string Cluster::Impl::props_string() const {
@@ -50,6 +56,7 @@ namespace {
 
 // evaluate send + channel send: once per packet, before any protocol is chosen.
 bool run_packet_send_hooks(const HookTable& hooks, Payload& p, const ServiceInfo* to, Counters& counters) {
+  if (hooks.empty(HookPoint::evaluate_send) && hooks.empty(HookPoint::channel_send)) return true;
   HookContext ctx;
   ctx.payload = &p;
   ctx.service = to;
@@ -79,7 +86,8 @@ sdk::Result Cluster::Impl::multicast(Payload& p, MulticastFailure* why, bool dir
     failure = MulticastFailure::hook;
     return sdk::Result::failure("dropped by a send hook");
   }
-  std::string bytes;
+  auto buffer = buffers.take();
+  std::string& bytes = *buffer;
   sdk::Result r = sdk::Result::success();
   if (!encode_for(*c, p, bytes)) {
     failure = MulticastFailure::transport;
@@ -111,12 +119,12 @@ sdk::Result Cluster::Impl::multicast(Payload& p, MulticastFailure* why, bool dir
 sdk::Result Cluster::Impl::send_to(ServiceState& s, Payload& p, const SendFlags& flags, sdk::ConnectionId via,
                                    std::string_view via_protocol) {
   if (left) return sdk::Result::failure("left the cluster");
-  if (!p.filter.has()) p.filter = StringList{s.info.sid};
+  if (!p.filter.has()) p.filter.set().assign(1, s.info.sid);  // a reused payload keeps the storage
   if (!p.keepalive.has()) p.keepalive = true;  // we reuse connections; reference peers honour it
   if (!run_packet_send_hooks(hook_table, p, &s.info, counters)) return sdk::Result::failure("dropped by a send hook");
 
   // Candidates: the peer's protocols in ITS priority order, that we also run.
-  std::vector<ProtocolSlot*> order;
+  boost::container::small_vector<ProtocolSlot*, 8> order;
   if (!via_protocol.empty())
     if (ProtocolSlot* sl = slot(via_protocol)) order.push_back(sl);
   for (const auto& id : s.info.protocols) {
@@ -132,8 +140,11 @@ sdk::Result Cluster::Impl::send_to(ServiceState& s, Payload& p, const SendFlags&
     order.push_back(sl);
   }
   std::vector<std::string> failed;
-  std::string last_error = "no common protocol";
-  const std::string uuid = s.info.uuid;
+  std::string last_error;  // built on failure only: most sends succeed at the first try
+  // Copied on the first failure only (a send that succeeds at once needs no copy): `s` stays
+  // valid through every attempt (a loss is never synchronous inside a protocol's send), but
+  // detector->policy->unreachable below may lose it.
+  std::string uuid;
   // A protocol send hook may rewrite the packet for one protocol only: then each attempt gets
   // its own copy; without such hooks the packet is encoded as it is (no copy per message).
   const bool protocol_hooks = !hook_table.empty(HookPoint::protocol_send);
@@ -145,7 +156,8 @@ sdk::Result Cluster::Impl::send_to(ServiceState& s, Payload& p, const SendFlags&
       attempt = &copy;
       if (!run_send_hooks(copy, sl->id, &s.info)) return sdk::Result::failure("dropped by a protocol send hook");
     }
-    std::string bytes;
+    auto buffer = buffers.take();
+    std::string& bytes = *buffer;
     if (!encode_for(*sl, *attempt, bytes)) return sdk::Result::failure("the sealer failed");
     sdk::Result r = sl->traits.multicast
                         ? (bytes.size() > opt.max_multicast_packet ? sdk::Result::failure("too large for multicast")
@@ -170,6 +182,7 @@ sdk::Result Cluster::Impl::send_to(ServiceState& s, Payload& p, const SendFlags&
       return r;
     }
     ++counters.send_failures;
+    if (uuid.empty()) uuid = s.info.uuid;
     // Without its props we only tried the connection the packet came on: the peer's server is
     // not to blame, and a failure report would make it recreate a healthy one.
     if (sl->traits.multicast || s.info.props_for(sl->id) != nullptr) failed.push_back(sl->id);
@@ -177,21 +190,23 @@ sdk::Result Cluster::Impl::send_to(ServiceState& s, Payload& p, const SendFlags&
     log(sdk::LogLevel::debug, "send to " + uuid + " over " + sl->id + " failed: " + r.message());
   }
   ++counters.unreachable;
+  if (uuid.empty()) uuid = s.info.uuid;
+  if (last_error.empty()) last_error = "no common protocol";
   if (find(uuid) != nullptr) detector->policy->unreachable(s.info);
   return sdk::Result::failure("cannot reach " + uuid + " (" + last_error + ")");
 }
 
-std::size_t Cluster::Impl::send_many(const std::vector<ServiceState*>& to, Payload& p, const SendFlags& flags) {
+std::size_t Cluster::Impl::send_many(ServiceState* const* to, std::size_t n, Payload& p, const SendFlags& flags) {
   std::size_t ok = 0;
   std::vector<ServiceState*> direct;
-  if (to.size() > 3 && flags.allow_multicast && flags.protocols.empty() && multicast_slot() != nullptr) {
+  if (n > 3 && flags.allow_multicast && flags.protocols.empty() && multicast_slot() != nullptr) {
     // One filtered multicast instead of N direct sends, for the targets on our segment (heard
     // over the group lately; others, found through seeds, DNS or etcd, would never get it),
     // when it fits in a datagram (the filter alone passes 4096 bytes at about 450 targets) and
     // the group works; else direct sends of the packet as it was (hooks may have changed the
     // multicast copy).
     std::vector<ServiceState*> grouped;
-    for (auto* s : to) (on_our_segment(s->info) ? grouped : direct).push_back(s);
+    for (std::size_t i = 0; i < n; ++i) (on_our_segment(to[i]->info) ? grouped : direct).push_back(to[i]);
     if (grouped.size() > 3) {
       Payload filtered = p;
       StringList filter;
@@ -208,13 +223,14 @@ std::size_t Cluster::Impl::send_many(const std::vector<ServiceState*>& to, Paylo
     } else {
       direct.insert(direct.end(), grouped.begin(), grouped.end());
     }
-  } else {
-    direct = to;
+    to = direct.data();
+    n = direct.size();
   }
-  if (direct.size() == 1 && ok == 0) return send_to(*direct.front(), p, flags) ? 1 : 0;
-  for (auto* s : direct) {
-    Payload copy = p;  // send_to sets the filter and send hooks may rewrite it, per target
-    if (send_to(*s, copy, flags)) ++ok;
+  if (n == 1 && ok == 0) return send_to(*to[0], p, flags) ? 1 : 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    auto copy = payloads.take();  // send_to sets the filter and send hooks may rewrite it, per target
+    *copy = p;
+    if (send_to(*to[i], *copy, flags)) ++ok;
   }
   return ok;
 }

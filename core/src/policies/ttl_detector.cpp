@@ -120,9 +120,15 @@ class TtlDetector final : public sdk::FailureDetector {
   }
 
   void set_deadline(const std::string& uuid, Entry& e, Clock::time_point deadline) {
-    deadlines_.erase({e.deadline, &uuid});
+    // The node is moved, not freed and allocated again: this runs for every heartbeat and response.
+    auto node = deadlines_.extract({e.deadline, &uuid});
     e.deadline = deadline;
-    deadlines_.insert({deadline, &uuid});
+    if (node) {
+      node.value() = {deadline, &uuid};
+      deadlines_.insert(std::move(node));
+    } else {
+      deadlines_.insert({deadline, &uuid});
+    }
     schedule_expiry();
   }
 

@@ -174,23 +174,27 @@ void Cluster::Impl::launch_query(const QueryPtr& q, const QueryOptions& o, const
     end_query(q, false);
     return;
   }
-  Payload p = base(PayloadType::query, o.channel);
-  p.ruid = o.id;
-  p.data = o.query;
+  auto lease = payloads.take();  // storage kept from the last send: no allocation
+  Payload& p = *lease;
+  fill_base(p, PayloadType::query, o.channel);
+  p.ruid.set().assign(o.id);
+  p.data.set().assign(o.query);
   p.keepalive = true;
   SendFlags flags;
   flags.allow_multicast = o.broadcast;  // never over c unless -broadcast
   flags.protocols = o.protocols;
   flags.channel = o.channel;
-  std::vector<std::string> direct;
+  std::vector<std::string> grouped_out;  // broadcast: the targets the group does not reach
+  const std::vector<std::string>* direct = &targets;
   if (o.broadcast) {
+    direct = &grouped_out;
     // One filtered multicast for the targets the group reaches; members found through seeds,
     // DNS or etcd (and all of them, without a multicast protocol) get the query directly.
     StringList filter;
     for (const auto& uuid : targets) {
       ServiceState* s = find(uuid);
       if (s == nullptr) QueryControl::answer(*q, nullptr, QueryAnswer{uuid, true, "member lost"});  // gone since the start
-      else if (multicast_slot() == nullptr || beyond_our_segment(s->info)) direct.push_back(uuid);
+      else if (multicast_slot() == nullptr || beyond_our_segment(s->info)) grouped_out.push_back(uuid);
       else filter.push_back(s->info.sid);
     }
     if (!filter.empty()) {
@@ -198,21 +202,20 @@ void Cluster::Impl::launch_query(const QueryPtr& q, const QueryOptions& o, const
       group.filter = std::move(filter);
       if (!multicast(group)) log(sdk::LogLevel::warning, "query " + o.id + ": multicast failed");
     }
-  } else {
-    direct = targets;
   }
   {
-    for (const auto& uuid : direct) {
+    for (const auto& uuid : *direct) {
       if (q->done()) return;  // an answer's callback ended it
       ServiceState* s = find(uuid);
       if (s == nullptr) {  // gone since the query started: it cannot answer
         QueryControl::answer(*q, nullptr, QueryAnswer{uuid, true, "member lost"});
         continue;
       }
-      Payload copy = p;
+      auto copy = payloads.take();  // send_to sets the filter and hooks may rewrite it: one per target
+      *copy = p;
       const ServicePtr handle = s->handle;
       // Unreachable: an error answer at once, so the query does not wait for the timeout.
-      if (auto r = send_to(*s, copy, flags); !r) QueryControl::answer(*q, handle, QueryAnswer{uuid, true, r.message()});
+      if (auto r = send_to(*s, *copy, flags); !r) QueryControl::answer(*q, handle, QueryAnswer{uuid, true, r.message()});
     }
   }
   if (!q->done() && q->remaining() == 0) end_query(q, false);

@@ -1,0 +1,177 @@
+#include "messaging/send_queue.hpp"
+
+#include <utility>
+
+namespace cluster {
+
+SendQueue::SendQueue(EventLoop& loop, std::size_t limit, SendQueueFull policy, std::chrono::milliseconds block,
+                     Sink sink)
+    : loop_(loop), limit_(limit), policy_(policy), block_(block), sink_(std::move(sink)) {}
+
+namespace {
+constexpr std::size_t kRecycledBytes = 1024;  // larger data is moved, not copied
+constexpr std::size_t kMaxSpare = 1024;       // buffers kept for reuse (at most 1 MiB)
+}  // namespace
+
+Queued SendQueue::push(SendRequest r) {
+  bool first = false;
+  std::string callers;  // the caller's buffer when copied: freed here, on the caller's thread
+  {
+    std::unique_lock<std::mutex> lock(mu_);
+    if (closed_) return Queued::closed;
+    if (waiting() >= limit_) {
+      if (policy_ == SendQueueFull::fail) {
+        full_.fetch_add(1, std::memory_order_relaxed);
+        return Queued::full;
+      }
+      if (policy_ == SendQueueFull::drop_oldest && !in_.empty()) {
+        // The oldest not yet taken by the loop (what it took is being sent; when it took all,
+        // this waits as `block` does). O(n), only when shedding load.
+        dropped_.push_back(std::move(in_.front()));  // reported on the loop thread
+        in_.erase(in_.begin());
+        dropped_count_.fetch_add(1, std::memory_order_relaxed);
+      } else {
+        ++waiters_;
+        const bool room = space_.wait_for(lock, block_, [&] { return closed_ || waiting() < limit_; });
+        --waiters_;
+        if (closed_) return Queued::closed;
+        if (!room) {
+          full_.fetch_add(1, std::memory_order_relaxed);
+          return Queued::full;
+        }
+      }
+    }
+    if (r.data.size() <= kRecycledBytes && !spare_.empty()) {
+      callers.swap(r.data);
+      r.data.swap(spare_.back());
+      spare_.pop_back();
+      r.data.assign(callers);
+    }
+    in_.push_back(std::move(r));
+    first = !std::exchange(scheduled_, true);
+  }
+  if (first) loop_.post([q = shared_from_this()] { q->drain(); });
+  return Queued::queued;
+}
+
+bool SendQueue::call(const std::function<void()>& fn) {
+  std::promise<void> finished;
+  SendRequest r;
+  r.call = [&fn, &finished] {
+    try {
+      fn();
+      finished.set_value();
+    } catch (...) {
+      finished.set_exception(std::current_exception());
+    }
+  };
+  bool first = false;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (closed_) return false;
+    in_.push_back(std::move(r));
+    first = !std::exchange(scheduled_, true);
+  }
+  if (first) loop_.post([q = shared_from_this()] { q->drain(); });
+  finished.get_future().get();
+  return true;
+}
+
+void SendQueue::recycle(std::vector<std::string>& used) {
+  for (auto& b : used)
+    if (spare_.size() < kMaxSpare) spare_.push_back(std::move(b));
+  used.clear();
+}
+
+void SendQueue::run(SendRequest& r) {
+  if (r.call) {
+    // Behind leave() (its flush runs the rest) a waiting call runs after it, as a post would.
+    if (flushing_) loop_.post(std::move(r.call));
+    else r.call();
+    return;
+  }
+  try {
+    if (sink_) {
+      sink_(r);  // calls done
+    } else if (r.done) {
+      SendOutcome o;
+      o.result = sdk::Result::failure("left the cluster");
+      r.done(o);
+    }
+  } catch (...) {
+    // A throwing done must not cost the rest of the batch its sends.
+  }
+}
+
+void SendQueue::report_dropped(std::vector<SendRequest>& dropped) {
+  for (auto& r : dropped) {
+    if (!r.done) continue;
+    SendOutcome o;
+    o.result = sdk::Result::failure("dropped: send queue full");
+    try {
+      r.done(o);
+    } catch (...) {
+    }
+  }
+  dropped.clear();
+}
+
+void SendQueue::drain() {
+  std::vector<SendRequest> dropped;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (closed_) return;  // close_and_flush took everything
+    if (pos_ == out_.size()) {  // the last batch is sent: take everything waiting
+      out_.clear();             // keeps its capacity, as in_ keeps out_'s
+      pos_ = 0;
+      out_.swap(in_);
+      taken_ = out_.size();
+    }
+    dropped.swap(dropped_);
+  }
+  report_dropped(dropped);
+  // By index, moved out first: a done that calls leave() flushes the rest through close_and_flush.
+  const std::size_t end = std::min(out_.size(), pos_ + kDrainPerTurn);
+  const std::size_t from = pos_;
+  while (pos_ < end) {
+    SendRequest r = std::move(out_[pos_++]);
+    run(r);
+    if (r.data.capacity() <= kRecycledBytes && !r.data.empty()) used_.push_back(std::move(r.data));
+  }
+  bool more = false;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (closed_) return;
+    taken_ -= std::min(taken_, pos_ - from);
+    recycle(used_);  // at once: the producers' next pushes copy into them
+    more = waiting() > 0;
+    scheduled_ = more;
+    if (waiters_ > 0) space_.notify_all();
+  }
+  if (more) loop_.post([q = shared_from_this()] { q->drain(); });
+}
+
+void SendQueue::close_and_flush() {
+  std::vector<SendRequest> rest, dropped;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (closed_) return;
+    closed_ = true;
+    flushing_ = true;
+    rest.swap(in_);
+    taken_ = 0;
+    spare_.clear();
+    dropped.swap(dropped_);
+    space_.notify_all();
+  }
+  report_dropped(dropped);
+  // The batch in progress (a done called leave()) comes first: it is older.
+  while (pos_ < out_.size()) {
+    SendRequest r = std::move(out_[pos_++]);
+    run(r);
+  }
+  for (auto& r : rest) run(r);
+  sink_ = nullptr;  // drops the cluster pointer: a drain still posted finds nothing to do
+}
+
+}  // namespace cluster

@@ -1,0 +1,279 @@
+// Cluster::send_async: sends from other threads through the bounded send queue (order per
+// thread, back-pressure policies, outcomes, leave and destruction with requests queued).
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <future>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "memory_cluster.hpp"
+
+using namespace cluster;
+using namespace std::chrono_literals;
+
+namespace {
+
+class SendAsync : public test::MemoryClusterTest {
+ protected:
+  // a sees b as `to`; b records the events it gets.
+  void pair(Options ao = fast()) {
+    a = member(std::move(ao));
+    b = member(fast({"worker"}));
+    ASSERT_TRUE(run_until([&] { return a->resolve({"worker"}).size() == 1 && b->known_services() == 1; }));
+    to = a->resolve({"worker"}).front();
+    ASSERT_TRUE(run_until([&] { return !to->proto_props("t").empty(); }));
+    b->hook(HookPoint::event, "record", [this](HookContext& ctx) {
+      std::lock_guard<std::mutex> lock(mu);
+      got.push_back(ctx.payload->data.value_or(""));
+      return Verdict::pass;
+    });
+  }
+  std::size_t received() {
+    std::lock_guard<std::mutex> lock(mu);
+    return got.size();
+  }
+  // Keeps the loop (on its own thread) busy until release() or 5 s.
+  void pause() {
+    loop.post([f = released.get_future().share()] { f.wait_for(5s); });
+  }
+  void release() { released.set_value(); }
+  static bool wait_for(const std::function<bool()>& pred, std::chrono::milliseconds limit = 5000ms) {
+    const auto end = std::chrono::steady_clock::now() + limit;
+    while (!pred() && std::chrono::steady_clock::now() < end) std::this_thread::sleep_for(1ms);
+    return pred();
+  }
+  static Options limited(std::size_t limit, SendQueueFull policy, std::chrono::milliseconds block = 1000ms) {
+    Options o = fast();
+    o.send_queue_limit = limit;
+    o.send_queue_full = policy;
+    o.send_queue_block_ms = block;
+    return o;
+  }
+
+  std::promise<void> released;
+  std::mutex mu;
+  std::vector<std::string> got;
+  std::unique_ptr<Cluster> a, b;
+  ServicePtr to;
+};
+
+TEST_F(SendAsync, OnTheLoopThreadItIsSentAtOnce) {
+  pair();
+  bool ran = false;
+  const Queued q = a->send_async(to, "now", {}, [&](const SendOutcome& o) {
+    ran = true;
+    EXPECT_EQ(o.reached, 1u);
+    EXPECT_TRUE(o.result.ok());
+  });
+  EXPECT_EQ(q, Queued::sent);
+  EXPECT_TRUE(ran) << "done did not run before send_async returned";
+  EXPECT_TRUE(run_until([&] { return received() == 1; }));
+}
+
+TEST_F(SendAsync, EachThreadsSendsArriveInOrder) {
+  pair();
+  constexpr int kThreads = 4, kEach = 5000;
+  test::LoopThread runner(loop);
+  std::atomic<int> refused{0};
+  std::vector<std::thread> producers;
+  for (int t = 0; t < kThreads; ++t)
+    producers.emplace_back([&, t] {
+      for (int i = 0; i < kEach; ++i)
+        if (a->send_async(to, std::to_string(t) + ":" + std::to_string(i)) != Queued::queued) ++refused;
+    });
+  for (auto& p : producers) p.join();
+  EXPECT_EQ(refused.load(), 0);
+  ASSERT_TRUE(wait_for([&] { return received() == kThreads * kEach; })) << received();
+  runner.stop();
+  std::vector<int> next(static_cast<std::size_t>(kThreads), 0);
+  for (const auto& s : got) {
+    const auto t = static_cast<std::size_t>(std::stoi(s.substr(0, s.find(':'))));
+    const int i = std::stoi(s.substr(s.find(':') + 1));
+    ASSERT_EQ(i, next[t]) << "thread " << t << " out of order";
+    ++next[t];
+  }
+}
+
+// A blocking call (send, tags_append, ...) from a thread waits behind that thread's earlier
+// send_async: more than one drain's batch (1,024) is queued while the loop is held, so a call
+// posted beside the queue would overtake the requests the next turns send.
+TEST_F(SendAsync, BlockingCallsKeepTheOrderOfTheThreadsEarlierAsyncSends) {
+  pair();
+  constexpr int kBefore = 3000;
+  test::LoopThread runner(loop);
+  pause();
+  std::thread producer([&] {
+    for (int i = 0; i < kBefore; ++i) ASSERT_EQ(a->send_async(to, "a" + std::to_string(i)), Queued::queued);
+    EXPECT_EQ(a->send({to}, "B"), 1u);  // blocks until sent
+    a->tags_append({"after-b"});
+    EXPECT_EQ(a->send_async(to, "C"), Queued::queued);
+  });
+  std::this_thread::sleep_for(50ms);  // the producer has queued its requests and waits in send()
+  release();
+  producer.join();
+  ASSERT_TRUE(wait_for([&] { return received() == kBefore + 2; })) << received();
+  runner.stop();
+  for (int i = 0; i < kBefore; ++i) ASSERT_EQ(got[static_cast<std::size_t>(i)], "a" + std::to_string(i));
+  EXPECT_EQ(got[kBefore], "B") << "the blocking send overtook the thread's queued ones";
+  EXPECT_EQ(got[kBefore + 1], "C");
+}
+
+TEST_F(SendAsync, OutcomeTellsReachedOnTheLoopThread) {
+  pair();
+  auto c = member(fast({"other"}), "127.0.0.3");
+  ASSERT_TRUE(run_until([&] { return a->resolve({"other"}).size() == 1; }));
+  const ServicePtr gone = a->resolve({"other"}).front();
+  c.reset();  // says goodbye: a forgets it
+  ASSERT_TRUE(run_until([&] { return a->resolve({"other"}).empty(); }));
+  test::LoopThread runner(loop);
+  std::promise<SendOutcome> one, both;
+  std::atomic<bool> on_loop{true};
+  EXPECT_EQ(a->send_async(to, "x", {}, [&](const SendOutcome& o) {
+    on_loop = on_loop && loop.in_loop_thread();
+    one.set_value(o);
+  }), Queued::queued);
+  EXPECT_EQ(a->send_async({to, gone}, "y", {}, [&](const SendOutcome& o) {
+    on_loop = on_loop && loop.in_loop_thread();
+    both.set_value(o);
+  }), Queued::queued);
+  auto f1 = one.get_future(), f2 = both.get_future();
+  ASSERT_EQ(f1.wait_for(5s), std::future_status::ready);
+  ASSERT_EQ(f2.wait_for(5s), std::future_status::ready);
+  const SendOutcome o1 = f1.get(), o2 = f2.get();
+  EXPECT_EQ(o1.reached, 1u);
+  EXPECT_TRUE(o1.result.ok());
+  EXPECT_EQ(o2.reached, 1u);
+  EXPECT_FALSE(o2.result.ok());
+  EXPECT_EQ(o2.result.message(), "1 of 2 members not reached (gone, unknown or unreachable)");
+  EXPECT_TRUE(on_loop.load());
+}
+
+TEST_F(SendAsync, ServiceHandleSendsAndIsClosedOnceTheClusterIsGone) {
+  pair();
+  {
+    test::LoopThread runner(loop);
+    std::promise<SendOutcome> done;
+    EXPECT_EQ(to->send_async("via handle", 0, [&](const SendOutcome& o) { done.set_value(o); }), Queued::queued);
+    auto f = done.get_future();
+    ASSERT_EQ(f.wait_for(5s), std::future_status::ready);
+    EXPECT_EQ(f.get().reached, 1u);
+    ASSERT_TRUE(wait_for([&] { return received() == 1; }));
+  }
+  EXPECT_EQ(got.front(), "via handle");
+  a.reset();
+  EXPECT_EQ(to->send_async("late"), Queued::closed);
+}
+
+TEST_F(SendAsync, FailPolicyRefusesWhenFull) {
+  pair(limited(8, SendQueueFull::fail));
+  test::LoopThread runner(loop);
+  pause();
+  std::atomic<int> done{0};
+  for (int i = 0; i < 8; ++i) EXPECT_EQ(a->send_async(to, "m", {}, [&](const SendOutcome&) { ++done; }), Queued::queued);
+  EXPECT_EQ(a->send_async(to, "m", {}, [&](const SendOutcome&) { done += 100; }), Queued::full);
+  release();
+  ASSERT_TRUE(wait_for([&] { return received() == 8; }));
+  EXPECT_EQ(done.load(), 8) << "a refused request's done ran";
+  EXPECT_EQ(a->counters().send_queue_full, 1u);
+}
+
+TEST_F(SendAsync, BlockPolicyTimesOutToFull) {
+  pair(limited(4, SendQueueFull::block, 200ms));
+  test::LoopThread runner(loop);
+  pause();
+  for (int i = 0; i < 4; ++i) EXPECT_EQ(a->send_async(to, "m"), Queued::queued);
+  const auto t0 = std::chrono::steady_clock::now();
+  EXPECT_EQ(a->send_async(to, "m"), Queued::full);
+  EXPECT_GE(std::chrono::steady_clock::now() - t0, 190ms);
+  release();
+  ASSERT_TRUE(wait_for([&] { return received() == 4; }));
+  EXPECT_EQ(a->counters().send_queue_full, 1u);
+}
+
+TEST_F(SendAsync, BlockPolicyWaitsForRoom) {
+  pair(limited(4, SendQueueFull::block, 3000ms));
+  test::LoopThread runner(loop);
+  pause();
+  for (int i = 0; i < 4; ++i) EXPECT_EQ(a->send_async(to, "m"), Queued::queued);
+  auto later = std::async(std::launch::async, [&] {
+    std::this_thread::sleep_for(50ms);
+    release();
+  });
+  EXPECT_EQ(a->send_async(to, "m"), Queued::queued);
+  ASSERT_TRUE(wait_for([&] { return received() == 5; }));
+  EXPECT_EQ(a->counters().send_queue_full, 0u);
+}
+
+TEST_F(SendAsync, DropOldestDropsTheOldestAndReportsIt) {
+  pair(limited(4, SendQueueFull::drop_oldest));
+  test::LoopThread runner(loop);
+  pause();
+  std::mutex m;
+  std::vector<std::string> outcomes(6);
+  for (int i = 0; i < 6; ++i)
+    EXPECT_EQ(a->send_async(to, std::to_string(i), {}, [&, i](const SendOutcome& o) {
+      std::lock_guard<std::mutex> lock(m);
+      outcomes[static_cast<std::size_t>(i)] = o.result.ok() ? "ok" : o.result.message();
+    }), Queued::queued);
+  release();
+  ASSERT_TRUE(wait_for([&] { return received() == 4; }));
+  std::this_thread::sleep_for(20ms);
+  runner.stop();
+  EXPECT_EQ(got, (std::vector<std::string>{"2", "3", "4", "5"}));
+  EXPECT_EQ(outcomes, (std::vector<std::string>{"dropped: send queue full", "dropped: send queue full", "ok", "ok",
+                                                "ok", "ok"}));
+  EXPECT_EQ(a->counters().send_queue_dropped, 2u);
+}
+
+TEST_F(SendAsync, LeaveSendsWhatWasQueuedBeforeIt) {
+  pair();
+  std::vector<std::string> seen_by_b;
+  b->hook(HookPoint::service_lost, "lost", [&](HookContext&) {
+    std::lock_guard<std::mutex> lock(mu);
+    got.push_back("lost");
+    return Verdict::pass;
+  });
+  test::LoopThread runner(loop);
+  pause();
+  auto leaving = std::async(std::launch::async, [&] { a->leave(); });
+  std::this_thread::sleep_for(50ms);  // leave() waits behind the pause; the sends queue behind it
+  std::atomic<int> ok{0}, failed{0};
+  for (int i = 0; i < 100; ++i)
+    EXPECT_EQ(a->send_async(to, std::to_string(i), {}, [&](const SendOutcome& o) { o.result.ok() ? ++ok : ++failed; }),
+              Queued::queued);
+  release();
+  ASSERT_EQ(leaving.wait_for(5s), std::future_status::ready);
+  EXPECT_EQ(ok.load(), 100);
+  EXPECT_EQ(failed.load(), 0);
+  EXPECT_EQ(a->send_async(to, "late", {}, [&](const SendOutcome&) { ++failed; }), Queued::closed);
+  ASSERT_TRUE(wait_for([&] { return received() == 101; })) << received();
+  runner.stop();
+  for (int i = 0; i < 100; ++i) EXPECT_EQ(got[static_cast<std::size_t>(i)], std::to_string(i));
+  EXPECT_EQ(got.back(), "lost") << "the goodbye overtook queued sends";
+  EXPECT_EQ(failed.load(), 0);
+}
+
+// More than one drain's batch queued: the second drain is posted behind ~Cluster's leave and
+// runs after the Cluster is gone (ASan: no use after free); every done ran exactly once.
+TEST_F(SendAsync, DestroyingTheClusterWithAFullQueueReportsEverything) {
+  constexpr int kCount = 3000;
+  pair(limited(kCount, SendQueueFull::fail));
+  test::LoopThread runner(loop);
+  pause();
+  std::vector<std::atomic<int>> calls(kCount);
+  for (int i = 0; i < kCount; ++i)
+    ASSERT_EQ(a->send_async(to, "m", {}, [&calls, i](const SendOutcome&) { ++calls[static_cast<std::size_t>(i)]; }),
+              Queued::queued);
+  auto destroyed = std::async(std::launch::async, [&] { a.reset(); });
+  std::this_thread::sleep_for(50ms);
+  release();
+  ASSERT_EQ(destroyed.wait_for(5s), std::future_status::ready);
+  std::this_thread::sleep_for(50ms);  // the leftover drain runs
+  runner.stop();
+  for (int i = 0; i < kCount; ++i) ASSERT_EQ(calls[static_cast<std::size_t>(i)].load(), 1) << i;
+}
+
+}  // namespace
