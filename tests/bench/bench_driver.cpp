@@ -760,19 +760,6 @@ long long cpu_ticks(pid_t pid) {
   return std::atoll(w[11].c_str()) + std::atoll(w[12].c_str());
 }
 
-/// On-CPU time of every thread of a process in ns (/proc/PID/task/*/schedstat; exact, where
-/// utime+stime count 10 ms ticks). -1 when gone.
-long long sched_ns(pid_t pid) {
-  long long sum = 0;
-  std::error_code ec;
-  for (const auto& t : fs::directory_iterator("/proc/" + std::to_string(pid) + "/task", ec)) {
-    std::ifstream f(t.path() / "schedstat");
-    long long v = 0;
-    if (f >> v) sum += v;
-  }
-  return ec ? -1 : sum;
-}
-
 /// A "VmRSS:"-style line of /proc/PID/status, in kB (-1 when missing).
 long long status_kb(pid_t pid, const std::string& key) {
   std::ifstream f("/proc/" + std::to_string(pid) + "/status");

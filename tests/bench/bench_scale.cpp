@@ -55,18 +55,6 @@ void progress(const std::string& s) {
   std::fflush(stderr);
 }
 
-/// On-CPU time of every thread of a process in ns (/proc/PID/task/*/schedstat). -1 when gone.
-long long sched_ns(pid_t pid) {
-  long long sum = 0;
-  std::error_code ec;
-  for (const auto& t : fs::directory_iterator("/proc/" + std::to_string(pid) + "/task", ec)) {
-    std::ifstream f(t.path() / "schedstat");
-    long long v = 0;
-    if (f >> v) sum += v;
-  }
-  return ec ? -1 : sum;
-}
-
 /// Udp InErrors of this network namespace (/proc/net/snmp): datagrams dropped because a
 /// socket's receive buffer was full (RcvbufErrors) or UDP memory as a whole ran short
 /// (MemErrors: net.ipv4.udp_mem; 1,000 sockets × 4 MiB reach it).

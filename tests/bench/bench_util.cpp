@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <limits>
 #include <thread>
 
@@ -79,6 +81,18 @@ bool pump(const std::vector<Child*>& children, const std::function<void(std::siz
     for (std::size_t i = 0; i < children.size(); ++i)
       if (children[i] != nullptr) children[i]->read_available([&](const std::string& l) { on_line(i, l); });
   }
+}
+
+long long sched_ns(pid_t pid) {
+  namespace fs = std::filesystem;
+  long long sum = 0;
+  std::error_code ec;
+  for (const auto& t : fs::directory_iterator("/proc/" + std::to_string(pid) + "/task", ec)) {
+    std::ifstream f(t.path() / "schedstat");
+    long long v = 0;
+    if (f >> v) sum += v;
+  }
+  return ec ? -1 : sum;
 }
 
 }  // namespace bench

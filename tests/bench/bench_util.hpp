@@ -47,4 +47,8 @@ using test_support::Child;
 bool pump(const std::vector<Child*>& children, const std::function<void(std::size_t, const std::string&)>& on_line,
           const std::function<bool()>& done, std::int64_t deadline_ns, int step_ms = 20);
 
+/// On-CPU time of every thread of a process in ns (/proc/PID/task/*/schedstat; exact, where
+/// utime+stime count 10 ms ticks). -1 when gone.
+long long sched_ns(pid_t pid);
+
 }  // namespace bench

@@ -49,6 +49,30 @@ class UdpMulticast : public ::testing::Test {
     const std::string name = ::testing::UnitTest::GetInstance()->current_test_info()->name();
     return static_cast<std::uint16_t>(24000 + std::hash<std::string>{}(name) % 1000);
   }
+  /// A plain UDP socket sending datagrams to the test group (what another member would send).
+  class GroupSender {
+   public:
+    GroupSender() : fd_(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)) {
+      group_.sin_family = AF_INET;
+      group_.sin_port = htons(port());
+      ::inet_pton(AF_INET, "239.255.77.1", &group_.sin_addr);
+    }
+    ~GroupSender() {
+      if (fd_ >= 0) ::close(fd_);
+    }
+    GroupSender(const GroupSender&) = delete;
+    GroupSender& operator=(const GroupSender&) = delete;
+    bool ok() const { return fd_ >= 0; }
+    bool send(std::string_view d) const {
+      return ::sendto(fd_, d.data(), d.size(), 0, reinterpret_cast<const sockaddr*>(&group_), sizeof group_) ==
+             static_cast<ssize_t>(d.size());
+    }
+
+   private:
+    int fd_;
+    sockaddr_in group_{};
+  };
+
   static bool has(const TestHost& h, const std::string& packet) {
     return std::any_of(h.packets.begin(), h.packets.end(), [&](const Received& r) { return r.packet == packet; });
   }
@@ -121,21 +145,11 @@ TEST_F(UdpMulticast, PacketSentInPiecesArrivesWhole) {
   Node& b = h.start(settings("sidB0002"));
   const std::string big = make_packet("sidR0001", pattern(10000));
   const std::string small = make_packet("sidR0001", "after the big one");
-  const int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  ASSERT_GE(fd, 0);
-  sockaddr_in group{};
-  group.sin_family = AF_INET;
-  group.sin_port = htons(port());
-  ::inet_pton(AF_INET, "239.255.77.1", &group.sin_addr);
-  auto send_datagram = [&](std::string_view d) {
-    return ::sendto(fd, d.data(), d.size(), 0, reinterpret_cast<const sockaddr*>(&group), sizeof group) ==
-           static_cast<ssize_t>(d.size());
-  };
-  for (std::size_t at = 0; at < big.size(); at += 4096) EXPECT_TRUE(send_datagram(std::string_view(big).substr(at, 4096)));
-  EXPECT_TRUE(send_datagram(small));
-  const bool arrived = h.run_until([&] { return has(*b.host, big) && has(*b.host, small); });
-  ::close(fd);
-  ASSERT_TRUE(arrived);
+  GroupSender raw;
+  ASSERT_TRUE(raw.ok());
+  for (std::size_t at = 0; at < big.size(); at += 4096) EXPECT_TRUE(raw.send(std::string_view(big).substr(at, 4096)));
+  EXPECT_TRUE(raw.send(small));
+  ASSERT_TRUE(h.run_until([&] { return has(*b.host, big) && has(*b.host, small); }));
   EXPECT_EQ(b.host->packets.size(), 2u);
   EXPECT_EQ(b.host->packets[0].packet, big);
   EXPECT_EQ(b.host->datagrams, 2u);  // the reassembled packet, then the small one
@@ -170,20 +184,13 @@ TEST_F(UdpMulticast, ManyDatagramsInABurst) {
 TEST_F(UdpMulticast, ABurstIsReadInBatches) {
   Harness h("udp-multicast");
   Node& b = h.start(settings("sidB0002"));
-  const int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  ASSERT_GE(fd, 0);
-  sockaddr_in group{};
-  group.sin_family = AF_INET;
-  group.sin_port = htons(port());
-  ::inet_pton(AF_INET, "239.255.77.1", &group.sin_addr);
+  GroupSender raw;
+  ASSERT_TRUE(raw.ok());
   std::vector<std::string> sent;
   for (unsigned i = 0; i < 100; ++i) {  // sizes 30..~330 B: 100 of them fit any receive buffer
     sent.push_back(make_packet("sidR0001", pattern(1 + (i * 37) % 300, i)));
-    EXPECT_EQ(::sendto(fd, sent.back().data(), sent.back().size(), 0, reinterpret_cast<const sockaddr*>(&group),
-                       sizeof group),
-              static_cast<ssize_t>(sent.back().size()));
+    EXPECT_TRUE(raw.send(sent.back()));
   }
-  ::close(fd);
   std::this_thread::sleep_for(100ms);  // all 100 wait on b's socket before its first wake-up
   const SyscallCounts before = syscall_counts();
   ASSERT_TRUE(h.run_until([&] { return b.host->packets.size() >= 100; }));
