@@ -148,6 +148,7 @@ JsonPtr status(cluster::Cluster& c) {
   counters->set("dropped_remote", static_cast<Poco::UInt64>(n.dropped_remote));
   counters->set("dropped_malformed", static_cast<Poco::UInt64>(n.dropped_malformed));
   counters->set("dropped_own", static_cast<Poco::UInt64>(n.dropped_own));
+  counters->set("dropped_departed", static_cast<Poco::UInt64>(n.dropped_departed));
   counters->set("dropped_filter", static_cast<Poco::UInt64>(n.dropped_filter));
   counters->set("dropped_channel", static_cast<Poco::UInt64>(n.dropped_channel));
   counters->set("dropped_hook", static_cast<Poco::UInt64>(n.dropped_hook));

@@ -111,6 +111,7 @@ std::string prometheus_text(const MetricsSnapshot& s) {
               {"channel", k.dropped_channel},
               {"hook", k.dropped_hook},
               {"invalid", k.dropped_invalid},
+              {"departed", k.dropped_departed},
               {"label", k.dropped_label},
               {"plain", k.dropped_plain},
               {"unopened", k.dropped_unopened},

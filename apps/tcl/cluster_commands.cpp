@@ -302,6 +302,7 @@ int m_counters(ClusterObject& o, Tcl_Interp* ip, int, Args) {
   put("dropped_hook", c.dropped_hook);
   put("dropped_channel", c.dropped_channel);
   put("dropped_remote", c.dropped_remote);
+  put("dropped_departed", c.dropped_departed);
   put("send_failures", c.send_failures);
   Tcl_SetObjResult(ip, d);
   return TCL_OK;

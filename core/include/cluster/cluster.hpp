@@ -34,6 +34,7 @@ struct Counters {
   std::uint64_t dropped_channel = 0;   ///< channel not subscribed, or 1/2 from a remote sender
   std::uint64_t dropped_hook = 0;      ///< vetoed by a hook (or a hook threw)
   std::uint64_t dropped_invalid = 0;   ///< missing sid/hid/type/protocols, or no "c"
+  std::uint64_t dropped_departed = 0;  ///< from a member that said goodbye moments before (a straggler)
   std::uint64_t sent = 0;              ///< packets handed to a protocol successfully
   std::uint64_t send_failures = 0;     ///< a protocol failed (and the next one was tried)
   std::uint64_t unreachable = 0;       ///< no protocol could reach a member (ping scheduled)

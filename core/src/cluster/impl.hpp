@@ -23,6 +23,7 @@
 #include "cluster/lifeline.hpp"
 #include "cluster/log_throttle.hpp"
 #include "membership/member_table.hpp"
+#include "membership/recently_left.hpp"
 #include "membership/recently_lost.hpp"
 
 namespace cluster {
@@ -171,6 +172,8 @@ struct Cluster::Impl {
   MemberTable services;  ///< by uuid
   /// Expired members' tags and props, restored when they come back (see recently_lost.hpp).
   RecentlyLost recently_lost{0, {}};
+  /// Members that said goodbye a moment ago: their late packets are dropped (recently_left.hpp).
+  RecentlyLeft recently_left{0, {}};
   std::set<std::uint64_t> channels;
   std::vector<std::string> tags;
   bool tags_dirty = true;   ///< include tags in the next heartbeat (sdk::Record::changed)

@@ -59,6 +59,9 @@ void Cluster::Impl::start() {
   recently_lost = RecentlyLost(std::min<std::size_t>(opt.max_members, 1024),
                                std::clamp<Clock::duration>(opt.ttl * 10, std::chrono::minutes(1), std::chrono::hours(1)));
 
+  recently_left = RecentlyLeft(std::min<std::size_t>(opt.max_members, 1024),
+                               std::min<Clock::duration>(opt.ttl, std::chrono::seconds(10)));
+
   start_sealer();  // before any protocol: no packet goes out or comes in unsealed
 
   const auto stop_started = [this] {

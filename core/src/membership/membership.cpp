@@ -32,6 +32,7 @@ void Cluster::Impl::lose(const std::string& uuid, std::string_view why) {
   // A detector's verdict (expired, or a probing detector's dead) may be wrong or short-lived:
   // keep what we knew for its return. A member that left comes back with a new sid.
   if (why != "left") recently_lost.remember(s.info, loop_->now());
+  else recently_left.remember(uuid, loop_->now());
   // Thousands of (forged) members expiring leave megabytes glibc would keep: the sweep trims.
   freed_since_trim += kMemberFootprint;
   if (freed_since_trim >= kTrimAfterFreeing) schedule_stream_sweep();

@@ -117,6 +117,10 @@ void Cluster::Impl::on_packet(ProtocolSlot& slot, std::string_view body, const s
   const auto type = static_cast<PayloadType>(*p.type);
   if (known == nullptr) {
     if (type == PayloadType::disconnect) return;  // never heard of it: nothing to forget
+    if (recently_left.contains(uuid, loop_->now())) {  // sent before its goodbye, arrived after
+      ++counters.dropped_departed;
+      return;
+    }
     if (services.size() >= opt.max_members) {
       ++counters.refused_members;
       if (std::string more; refused_member_log.due(loop_->now(), more))
