@@ -62,6 +62,8 @@ class SendAllocations : public test::MemoryClusterTest {
     });
   }
 
+  void queued_sends_free_nothing_on_the_loop_thread(const SendFlags& flags);
+
   /// Allocations per call of `send` (the call alone: delivery runs uncounted), after warm-up.
   template <class Send>
   double per_send(Send send) {
@@ -101,11 +103,23 @@ TEST_F(SendAllocations, AnEventToOneMemberAllocatesOnlyWhatTheTransportNeeds) {
 // none of the callers' buffers (each is copied into a buffer the loop hands back, and freed on
 // its own thread: a free on another thread than the malloc is glibc's slow path on both sides)
 // and allocates only what the transport needs.
+// The same with a protocol list in the flags: the caller's copy of the list is a vector on the
+// heap, and it too is freed on the caller's thread (measured before: 1507 frees, 14 % of the
+// loop thread's time in the throughput bench).
 TEST_F(SendAllocations, QueuedSendsFromAHostThreadAreNotFreedOnTheLoopThread) {
+  for (const bool with_protocols : {false, true}) {
+    SCOPED_TRACE(with_protocols ? "flags.protocols = {t}" : "default flags");
+    SendFlags flags;
+    if (with_protocols) flags.protocols = {"t"};
+    queued_sends_free_nothing_on_the_loop_thread(flags);
+  }
+}
+
+void SendAllocations::queued_sends_free_nothing_on_the_loop_thread(const SendFlags& flags) {
   constexpr int kSends = 500;
   const auto round = [&](long& news, long& deletes) {
     std::thread([&] {
-      for (int i = 0; i < kSends; ++i) ASSERT_EQ(a->send_async(to, data), Queued::queued);
+      for (int i = 0; i < kSends; ++i) ASSERT_EQ(a->send_async(to, data, flags), Queued::queued);
     }).join();
     thread_news = thread_deletes = 0;
     count_this_thread = true;

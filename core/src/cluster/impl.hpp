@@ -232,7 +232,7 @@ struct Cluster::Impl {
   /// Sends an event request and calls its done (loop thread; after the receive when inside one).
   void send_request(SendRequest& r);
   /// send_async: inline on the loop thread (sent, or closed once leaving), else queued.
-  Queued submit_send(SendRequest r);
+  Queued submit_send(SendRequest&& r);
   bool outbox_armed = false;
   sdk::TimerId outbox_timer = 0;  ///< the zero-delay timer that flushes the outbox
   std::vector<std::function<void()>> outbox_running;  ///< spare storage for flush_outbox

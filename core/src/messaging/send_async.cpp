@@ -51,7 +51,7 @@ void Cluster::Impl::send_request(SendRequest& r) {
   });
 }
 
-Queued Cluster::Impl::submit_send(SendRequest r) {
+Queued Cluster::Impl::submit_send(SendRequest&& r) {
   if (!joined || loop_->in_loop_thread()) {
     if (leaving || left) return Queued::closed;
     send_request(r);

@@ -11,11 +11,12 @@ SendQueue::SendQueue(EventLoop& loop, std::size_t limit, SendQueueFull policy, s
 namespace {
 constexpr std::size_t kRecycledBytes = 1024;  // larger data is moved, not copied
 constexpr std::size_t kMaxSpare = 1024;       // buffers kept for reuse (at most 1 MiB)
+constexpr std::size_t kRecycledProtocols = 8;  // longer protocol lists are moved, not copied
 }  // namespace
 
-Queued SendQueue::push(SendRequest r) {
+Queued SendQueue::push(SendRequest&& r) {
   bool first = false;
-  std::string callers;  // the caller's buffer when copied: freed here, on the caller's thread
+  CallersStorage callers;  // what the caller allocated, when copied: freed here, on its thread
   {
     std::unique_lock<std::mutex> lock(mu_);
     if (closed_) return Queued::closed;
@@ -41,12 +42,7 @@ Queued SendQueue::push(SendRequest r) {
         }
       }
     }
-    if (r.data.size() <= kRecycledBytes && !spare_.empty()) {
-      callers.swap(r.data);
-      r.data.swap(spare_.back());
-      spare_.pop_back();
-      r.data.assign(callers);
-    }
+    adopt(r, callers);
     in_.push_back(std::move(r));
     first = !std::exchange(scheduled_, true);
   }
@@ -77,10 +73,29 @@ bool SendQueue::call(const std::function<void()>& fn) {
   return true;
 }
 
-void SendQueue::recycle(std::vector<std::string>& used) {
-  for (auto& b : used)
+void SendQueue::adopt(SendRequest& r, CallersStorage& callers) {
+  if (r.data.size() <= kRecycledBytes && !spare_.empty()) {
+    callers.data.swap(r.data);
+    r.data.swap(spare_.back());
+    spare_.pop_back();
+    r.data.assign(callers.data);
+  }
+  auto& protocols = r.flags.protocols;
+  if (!protocols.empty() && protocols.size() <= kRecycledProtocols && !spare_protocols_.empty()) {
+    callers.protocols.swap(protocols);
+    protocols.swap(spare_protocols_.back());
+    spare_protocols_.pop_back();
+    protocols.assign(callers.protocols.begin(), callers.protocols.end());  // short ids: no allocation
+  }
+}
+
+void SendQueue::recycle() {
+  for (auto& b : used_)
     if (spare_.size() < kMaxSpare) spare_.push_back(std::move(b));
-  used.clear();
+  used_.clear();
+  for (auto& p : used_protocols_)
+    if (spare_protocols_.size() < kMaxSpare) spare_protocols_.push_back(std::move(p));
+  used_protocols_.clear();
 }
 
 void SendQueue::run(SendRequest& r) {
@@ -137,13 +152,15 @@ void SendQueue::drain() {
     SendRequest r = std::move(out_[pos_++]);
     run(r);
     if (r.data.capacity() <= kRecycledBytes && !r.data.empty()) used_.push_back(std::move(r.data));
+    if (!r.flags.protocols.empty() && r.flags.protocols.capacity() <= kRecycledProtocols)
+      used_protocols_.push_back(std::move(r.flags.protocols));
   }
   bool more = false;
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (closed_) return;
     taken_ -= std::min(taken_, pos_ - from);
-    recycle(used_);  // at once: the producers' next pushes copy into them
+    recycle();  // at once: the producers' next pushes copy into them
     more = waiting() > 0;
     scheduled_ = more;
     if (waiters_ > 0) space_.notify_all();
@@ -161,6 +178,7 @@ void SendQueue::close_and_flush() {
     rest.swap(in_);
     taken_ = 0;
     spare_.clear();
+    spare_protocols_.clear();
     dropped.swap(dropped_);
     space_.notify_all();
   }

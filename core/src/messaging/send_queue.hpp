@@ -5,9 +5,11 @@
 //
 // Two vectors trade places (the loop takes everything waiting in O(1) and sends at most
 // kDrainPerTurn of it per turn), so a full queue costs no moving of requests. Small data is
-// copied into buffers the loop hands back (spare_): the caller's string is then freed on its
-// own thread, not on the loop's. A free on another thread than the malloc sent each message
-// through glibc's slow path on both sides (issue 17: most of the sender's time at 1M msg/s).
+// copied into buffers the loop hands back (spare_), and so is the list of protocols of the
+// flags (spare_protocols_): the caller's allocations are then freed on its own thread, not on
+// the loop's. A free on another thread than the malloc sent each message through glibc's slow
+// path on both sides (issue 17: most of the sender's time at 1M msg/s; the protocols' vector,
+// still 14 % of the loop thread's time, after the data).
 #pragma once
 
 #include <atomic>
@@ -47,7 +49,7 @@ class SendQueue : public std::enable_shared_from_this<SendQueue> {
   SendQueue(EventLoop& loop, std::size_t limit, SendQueueFull policy, std::chrono::milliseconds block, Sink sink);
 
   /// Any thread except the loop's (which sends inline): queued, full or closed.
-  Queued push(SendRequest r);
+  Queued push(SendRequest&& r);
   /// Any thread except the loop's: runs fn on the loop thread behind every request queued so
   /// far, and waits (rethrows what fn threw). Never refused for room. False, without running
   /// fn, once the queue is closed.
@@ -64,8 +66,15 @@ class SendQueue : public std::enable_shared_from_this<SendQueue> {
   void run(SendRequest& r);
   static void report_dropped(std::vector<SendRequest>& dropped);
   std::size_t waiting() const { return in_.size() + taken_; }  // under mu_
-  /// Gives the data buffers of sent requests back to spare_ (under mu_).
-  void recycle(std::vector<std::string>& used);
+  /// Gives the data buffers and protocol lists of sent requests back to the spares (under mu_).
+  void recycle();
+  /// Takes a request's data and protocols into spare storage (under mu_); what the caller
+  /// allocated goes into `callers`, to be freed outside the lock on the caller's thread.
+  struct CallersStorage {
+    std::string data;
+    std::vector<std::string> protocols;
+  };
+  void adopt(SendRequest& r, CallersStorage& callers);
 
   EventLoop& loop_;
   const std::size_t limit_;
@@ -79,6 +88,7 @@ class SendQueue : public std::enable_shared_from_this<SendQueue> {
   std::vector<SendRequest> in_;  // waiting to be taken by the loop
   std::size_t taken_ = 0;        // taken into out_, not sent yet: counts against the limit
   std::vector<std::string> spare_;  // data buffers for small requests, handed back by the loop
+  std::vector<std::vector<std::string>> spare_protocols_;  // flags.protocols lists, likewise
   std::vector<SendRequest> dropped_;  // by drop_oldest, reported by the next drain
   bool scheduled_ = false;
   bool closed_ = false;
@@ -86,6 +96,7 @@ class SendQueue : public std::enable_shared_from_this<SendQueue> {
   std::vector<SendRequest> out_;  // taken from in_, sent from pos_ on (loop thread)
   std::size_t pos_ = 0;
   std::vector<std::string> used_;  // data buffers of sent requests, for spare_ (loop thread)
+  std::vector<std::vector<std::string>> used_protocols_;  // for spare_protocols_ (loop thread)
   bool flushing_ = false;  // inside close_and_flush: calls still queued are posted (loop thread)
 
   std::atomic<std::uint64_t> full_{0}, dropped_count_{0};
