@@ -4,7 +4,9 @@
 // and prints a markdown table, RESULT lines and TARGET lines. docs/benchmarks.md explains
 // every figure.
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -768,6 +770,35 @@ long long status_kb(pid_t pid, const std::string& key) {
   return -1;
 }
 
+/// Members clusterd knows, from `{"cmd":"status"}` on its control socket (-1 when it does not
+/// answer within a second). Not its log: clusterd logs the first 20 discoveries of a 10 s
+/// window one by one and the rest as one summary line at the window's end.
+long control_members(const std::string& socket_path) {
+  const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -1;
+  sockaddr_un a{};
+  a.sun_family = AF_UNIX;
+  std::strncpy(a.sun_path, socket_path.c_str(), sizeof a.sun_path - 1);
+  timeval tv{1, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  long members = -1;
+  const std::string request = "{\"cmd\":\"status\"}\n";
+  if (::connect(fd, reinterpret_cast<const sockaddr*>(&a), sizeof a) == 0 &&
+      ::send(fd, request.data(), request.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(request.size())) {
+    std::string reply;
+    char buf[4096];
+    for (int reads = 0; reads < 64 && reply.find('\n') == std::string::npos; ++reads) {
+      const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+      if (n <= 0) break;
+      reply.append(buf, static_cast<std::size_t>(n));
+    }
+    const std::string key = "\"members\":";
+    if (const auto at = reply.find(key); at != std::string::npos) members = std::atol(reply.c_str() + at + key.size());
+  }
+  ::close(fd);
+  return members;
+}
+
 void footprint(Settings& s, Report& rep) {
   if (s.clusterd.empty() || ::access(s.clusterd.c_str(), X_OK) != 0) {
     rep.rows.push_back({"6", "footprint of an idle clusterd", "clusterd not built: skipped", "—", "—", "—", "—", "skipped"});
@@ -801,13 +832,7 @@ void footprint(Settings& s, Report& rep) {
       for (const auto& w : split(wrap)) dargv.push_back(dargv.empty() && w.find('/') == std::string::npos ? "/usr/bin/" + w : w);
   for (const auto& a : {s.clusterd, std::string("--config"), ini}) dargv.push_back(a);
   Child d(dargv, log);
-  const auto discovered = [&] {
-    std::ifstream in(log);
-    int n = 0;
-    for (std::string l; std::getline(in, l);)
-      if (l.find(" discovered ") != std::string::npos) ++n;
-    return n;
-  };
+  const auto discovered = [&] { return static_cast<int>(control_members(dir + "/clusterd.sock")); };
   int known = 0;
   const std::int64_t limit = now_ns() + 20'000'000'000;
   while (now_ns() < limit && (known = discovered()) < members) {
@@ -857,6 +882,19 @@ void footprint(Settings& s, Report& rep) {
   long long member_ticks = 0;
   for (std::size_t i = 0; i < procs.size(); ++i) member_ticks += cpu_ticks(f.proc(procs[i]).child->pid()) - member_t0[i];
   const long long rss = status_kb(pid, "VmRSS"), hwm = status_kb(pid, "VmHWM");
+  // RSS counts every shared-library page mapped, and how many the kernel maps per fault varies
+  // (large page-cache folios: a plain `sleep` maps 1.5 MiB of files on 6.18, ~1 MiB on 6.1).
+  // USS (private pages) is what this process alone costs.
+  long long uss = 0, pss = -1;
+  {
+    std::ifstream sr("/proc/" + std::to_string(pid) + "/smaps_rollup");
+    for (std::string l; std::getline(sr, l);) {
+      const auto w = split(l);
+      if (w.size() < 2) continue;
+      if (w[0] == "Pss:") pss = std::atoll(w[1].c_str());
+      if (w[0] == "Private_Clean:" || w[0] == "Private_Dirty:") uss += std::atoll(w[1].c_str());
+    }
+  }
   known = discovered();
   const double cpu = t0 < 0 || t1 < 0 ? NAN : 100.0 * static_cast<double>(t1 - t0) / static_cast<double>(clk_tck()) / wall;
   const double member_cpu = 100.0 * static_cast<double>(member_ticks) / static_cast<double>(clk_tck()) / wall;
@@ -869,6 +907,8 @@ void footprint(Settings& s, Report& rep) {
   rep.result("footprint.clusterd.hwm_kb", static_cast<double>(hwm), "kB");
   rep.result("footprint.clusterd.rss_anon_kb", static_cast<double>(anon), "kB");
   rep.result("footprint.clusterd.rss_file_kb", static_cast<double>(file), "kB");
+  rep.result("footprint.clusterd.pss_kb", static_cast<double>(pss), "kB");
+  rep.result("footprint.clusterd.uss_kb", static_cast<double>(uss), "kB");
   rep.result("footprint.raw_udp_sink.cpu_pct", sink_cpu, "%");
   rep.result("footprint.clusterd.cpu_pct_schedstat", cpu_exact, "%");
   rep.result("footprint.raw_udp_sink.cpu_pct_schedstat", sink_exact, "%");
@@ -890,7 +930,9 @@ void footprint(Settings& s, Report& rep) {
                       fmt(static_cast<double>(rss) / 1024, 2) + " MiB = " + fmt(static_cast<double>(rss) * 1024 / 1e6, 2) +
                           " MB (peak " + fmt(static_cast<double>(hwm) / 1024, 2) + " MiB); anon " +
                           fmt(static_cast<double>(anon) / 1024, 2) + " MiB, file-backed " +
-                          fmt(static_cast<double>(file) / 1024, 2) + " MiB",
+                          fmt(static_cast<double>(file) / 1024, 2) + " MiB; PSS " +
+                          fmt(static_cast<double>(pss) / 1024, 2) + " MiB, private (USS) " +
+                          fmt(static_cast<double>(uss) / 1024, 2) + " MiB",
                       "—", "—", "≤ 10 MiB (10240 kB)", s_rss});
   rep.rows.push_back({"6", "idle clusterd CPU", "utime+stime over " + fmt(wall, 1) + " s (10 ms ticks; schedstat: " +
                                                      fmt(cpu_exact, 2) + " %, floor " + fmt(sink_exact, 2) +
