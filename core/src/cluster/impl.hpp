@@ -152,8 +152,9 @@ struct LoopHookRegistry final : HookRegistry {
 
 /// Trimming walks the heap: only after a burst worth giving back (1 MiB), at most once a sweep.
 inline constexpr std::size_t kTrimAfterFreeing = 1u << 20;
-/// What a member costs us, roughly (its state, strings, props, handle), for the trim estimate.
-inline constexpr std::size_t kMemberFootprint = 1024;
+/// What a member costs us, roughly (its state, strings, props, handle, detector entry), for the
+/// trim estimate: 1.6-2.0 KB measured per known member (docs/benchmarks.md, "Scale").
+inline constexpr std::size_t kMemberFootprint = 2048;
 
 struct Cluster::Impl {
   Cluster* self = nullptr;
