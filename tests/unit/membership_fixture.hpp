@@ -6,6 +6,7 @@
 #include <memory>
 #include <string>
 
+#include "cluster/bpacket/payload_codec.hpp"
 #include "memory_cluster.hpp"
 
 namespace cluster::test {
@@ -30,6 +31,24 @@ class Membership : public MemoryClusterTest {
   std::unique_ptr<Cluster> member() { return member(fast()); }
 
   static bool knows(const Cluster& a, const Cluster& b) { return !a.resolve({b.sid()}).empty(); }
+
+  /// A packet of member sid@hid with only the fields every packet needs (channel 0); a test
+  /// adds what its case needs, then encoded() makes the bytes a protocol delivers.
+  static Payload packet_of(const std::string& sid, const std::string& hid, PayloadType type,
+                           StringList protocols = {"c"}) {
+    Payload p;
+    p.sid = sid;
+    p.hid = hid;
+    p.type = static_cast<std::uint64_t>(type);
+    p.channel = 0;
+    p.protocols = std::move(protocols);
+    return p;
+  }
+  static std::string encoded(const Payload& p) {
+    std::string bytes;
+    bpacket::encode_payload(p, bytes);
+    return bytes;
+  }
 
   test::MemoryProtocol* proto_of(const std::string& ip, const std::string& id) {
     test::MemoryProtocol* found = nullptr;

@@ -22,16 +22,9 @@ class MembershipBounds : public test::Membership {
   /// A heartbeat of a member that does not exist: a fresh sid every time, from 127.0.0.7.
   void forge_heartbeats(test::MemoryProtocol& into, int count, int first_id = 0) {
     for (int i = 0; i < count; ++i) {
-      Payload p;
-      p.sid = "f" + std::to_string(first_id + i);
-      p.hid = "02:00:00:00:00:01";
-      p.type = static_cast<std::uint64_t>(PayloadType::heartbeat);
-      p.channel = 0;
-      p.protocols = StringList{"c"};
+      Payload p = packet_of("f" + std::to_string(first_id + i), "02:00:00:00:00:01", PayloadType::heartbeat);
       p.data = std::string();
-      std::string bytes;
-      bpacket::encode_payload(p, bytes);
-      into.deliver(bytes, "127.0.0.7", 0);
+      into.deliver(encoded(p), "127.0.0.7", 0);
     }
   }
 };

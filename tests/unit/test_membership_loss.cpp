@@ -118,16 +118,9 @@ TEST_F(Membership, ABurstOfAsksIsAnsweredByAtMostTwoHeartbeats) {
   const int before = net.multicasts;
   const auto start = std::chrono::steady_clock::now();
   for (int i = 0; i < 10; ++i) {
-    Payload ask;
-    ask.sid = "asker" + std::to_string(i);
-    ask.hid = "02:00:00:00:00:01";
-    ask.type = static_cast<std::uint64_t>(PayloadType::discovery);
-    ask.channel = 0;
-    ask.protocols = StringList{"c"};
+    Payload ask = packet_of("asker" + std::to_string(i), "02:00:00:00:00:01", PayloadType::discovery);
     ask.filter = StringList{b->sid()};
-    std::string bytes;
-    bpacket::encode_payload(ask, bytes);
-    c->deliver(bytes, "127.0.0.1", 0);
+    c->deliver(encoded(ask), "127.0.0.1", 0);
     loop.run_once(0ms);  // asks in separate loop turns
   }
   // Within one 50 ms window: two heartbeats; a slow machine may spread them over more windows.

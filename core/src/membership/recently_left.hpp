@@ -27,7 +27,6 @@ class RecentlyLeft {
   void remember(const std::string& uuid, Clock::time_point now);
   /// True while `uuid` left less than keep ago.
   bool contains(const std::string& uuid, Clock::time_point now);
-  std::size_t size() const noexcept { return until_.size(); }
 
  private:
   void forget_old(Clock::time_point now);

@@ -36,7 +36,7 @@ using namespace std::chrono_literals;
 // Long enough to gather a cold start's discoveries, short next to a heartbeat period; longer
 // in big groups (see the top).
 constexpr std::chrono::milliseconds kBurstWindow{50};
-constexpr std::uint64_t kWindowKnee = 200;
+constexpr double kWindowKnee = 200;  // known members
 constexpr std::chrono::milliseconds kWindowMax{10000};
 constexpr std::size_t kDirectAnswersMax = 3;  // like sends to many: more targets, one multicast
 constexpr std::size_t kSidsPerAsk = 64;       // keeps an ask near 600 bytes
@@ -180,12 +180,11 @@ class MulticastBeacon final : public sdk::Discovery {
 
   // 50 ms up to kWindowKnee known members, then growing with the cube of the group (top).
   std::chrono::milliseconds window() const noexcept {
-    const std::uint64_t n = std::min<std::uint64_t>(host_.known(), 2 * kWindowKnee * 10);  // past the cap anyway
-    if (n <= kWindowKnee) return kBurstWindow;
-    const std::uint64_t k = kWindowKnee;
-    const auto grown = std::chrono::milliseconds(static_cast<std::int64_t>(
-        static_cast<std::uint64_t>(kBurstWindow.count()) * n * n * n / (k * k * k)));
-    return std::min(grown, kWindowMax);
+    const double x = static_cast<double>(host_.known()) / kWindowKnee;
+    if (x <= 1) return kBurstWindow;
+    const double ms = static_cast<double>(kBurstWindow.count()) * x * x * x;
+    return ms >= static_cast<double>(kWindowMax.count()) ? kWindowMax
+                                                          : std::chrono::milliseconds(static_cast<std::int64_t>(ms));
   }
 
   void ask_about(const std::string& uuid, const std::string& sid) {
