@@ -2,7 +2,6 @@
 #include "daemon_app.hpp"
 
 #include <Poco/Exception.h>
-#include <Poco/Net/SocketAddress.h>
 #include <Poco/Util/OptionException.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -21,6 +20,7 @@
 #include "daemon_config.hpp"
 #include "default_config.hpp"
 #include "exit_codes.hpp"
+#include "http_module.hpp"
 #include "membership_log.hpp"
 
 namespace clusterd {
@@ -166,6 +166,18 @@ int Daemon::serve() {
   // Said with the file and line of [plugins] load (the loader only knows the path).
   if (const std::string m = missing_plugin(settings.node); !m.empty()) return fail(code::config, m);
 
+  // Loaded first, so a missing or mismatched module (an installation fault: exit 78, like a
+  // plugin's) stops the daemon before it creates or announces anything. Declared before the
+  // servers it will start, so it outlives them.
+  std::unique_ptr<HttpModule> http_module;
+  if (!settings.metrics.listen.empty() || !settings.http.listen.empty()) {
+    try {
+      http_module = std::make_unique<HttpModule>();
+    } catch (const std::exception& e) {
+      return fail(code::config, e.what());
+    }
+  }
+
   clusterapp::ControlSocket socket;
   try {
     socket = clusterapp::ControlSocket::bind(settings.control.socket);
@@ -217,18 +229,20 @@ int Daemon::serve() {
                    " remote " + std::to_string(c->config().remote));
   log->information("control socket " + server->path());
   // [metrics] and [http]: one server when they name the same address, else one each.
-  std::vector<std::unique_ptr<MetricsServer>> http;
+  std::vector<std::unique_ptr<HttpEndpoint>> http;
+  const MetricsConfig& m = settings.metrics;
+  const MetricsConfig& h = settings.http;
   try {
-    const std::string& m = settings.metrics.listen;
-    const std::string& h = settings.http.listen;
-    // The same address however written (localhost:9469 and 127.0.0.1:9469): one server, since
-    // a second could not bind it.
-    const bool same = !m.empty() && !h.empty() && Poco::Net::SocketAddress(m) == Poco::Net::SocketAddress(h);
-    if (same) {
-      http.push_back(std::make_unique<MetricsServer>(*c, m, CLUSTER_VERSION, &tally, HttpRoutes{true, true}));
+    const auto start = [&](const MetricsConfig& where, HttpRoutes routes) {
+      http.push_back(http_module->start(HttpStart{c.get(), where.bind, CLUSTER_VERSION, &tally, routes}, where.listen));
+    };
+    // The same address however written (localhost:9469 and 127.0.0.1:9469) resolves alike: one
+    // server, since a second could not bind it.
+    if (!m.listen.empty() && !h.listen.empty() && m.bind == h.bind) {
+      start(m, HttpRoutes{true, true});
     } else {
-      if (!m.empty()) http.push_back(std::make_unique<MetricsServer>(*c, m, CLUSTER_VERSION, &tally, HttpRoutes{true, false}));
-      if (!h.empty()) http.push_back(std::make_unique<MetricsServer>(*c, h, CLUSTER_VERSION, &tally, HttpRoutes{false, true}));
+      if (!m.listen.empty()) start(m, HttpRoutes{true, false});
+      if (!h.listen.empty()) start(h, HttpRoutes{false, true});
     }
   } catch (const std::exception& e) {
     http.clear();

@@ -7,7 +7,7 @@
 #include "cluster/options.hpp"
 #include "control_config.hpp"
 #include "logging_config.hpp"
-#include "metrics_server.hpp"
+#include "http_config.hpp"
 
 namespace clusterd {
 

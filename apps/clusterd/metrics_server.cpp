@@ -127,35 +127,13 @@ class Factory final : public Poco::Net::HTTPRequestHandlerFactory {
 
 }  // namespace
 
-MetricsConfig MetricsConfig::from_ini(const cluster::IniFile& ini, const std::string& section) {
-  MetricsConfig m;
-  const cluster::IniSection* s = ini.section(section);
-  if (s == nullptr) return m;
-  for (const auto& [key, v] : s->values) {
-    if (key != "listen")
-      throw cluster::ConfigError(v.where + ": unknown key '" + key + "' in [" + section + "] (known: listen)");
-    if (v.value.empty()) continue;  // off
-    try {
-      const Poco::Net::SocketAddress a(v.value);
-      (void)a;
-    } catch (const Poco::Exception& e) {
-      throw cluster::ConfigError(v.where + ": [" + section + "] listen = '" + v.value +
-                                 "' is not HOST:PORT (e.g. 127.0.0.1:9469, [::1]:9469): " + e.displayText());
-    }
-    m.listen = v.value;
-    m.where = v.where;
-  }
-  return m;
-}
-
-MetricsServer::MetricsServer(cluster::Cluster& c, const std::string& listen, std::string version,
-                             const MembershipTally* tally, HttpRoutes routes)
-    : shared_(std::make_shared<Shared>(c, std::move(version), tally, routes)) {
+MetricsServer::MetricsServer(const HttpStart& s)
+    : shared_(std::make_shared<Shared>(*s.cluster, s.version, s.tally, s.routes)) {
   try {
     // Not ServerSocket(address, backlog): it sets SO_REUSEPORT, and a second daemon (or our
     // other server) on the same port would share it instead of failing.
     Poco::Net::ServerSocket socket;
-    socket.bind(Poco::Net::SocketAddress(listen), /*reuseAddress=*/true, /*reusePort=*/false);
+    socket.bind(Poco::Net::SocketAddress(s.bind), /*reuseAddress=*/true, /*reusePort=*/false);
     socket.listen(64);
     auto* params = new Poco::Net::HTTPServerParams;
     params->setMaxThreads(2 + kMaxStreams);  // scrapes and the page beside the event streams
@@ -166,7 +144,7 @@ MetricsServer::MetricsServer(cluster::Cluster& c, const std::string& listen, std
     server_ = std::make_unique<Poco::Net::HTTPServer>(new Factory(shared_), *pool_, socket, params);
     server_->start();
   } catch (const Poco::Exception& e) {
-    throw std::runtime_error("listen = " + listen + ": " + e.displayText());
+    throw std::runtime_error(e.displayText());
   }
 }
 
@@ -179,3 +157,18 @@ MetricsServer::~MetricsServer() {
 std::string MetricsServer::address() const { return server_ ? server_->socket().address().toString() : ""; }
 
 }  // namespace clusterd
+
+// The module's entry points (http_module.hpp): C names, and no exception crosses them.
+extern "C" __attribute__((visibility("default"))) const char* clusterd_http_build() { return clusterd::kHttpBuild; }
+
+extern "C" __attribute__((visibility("default"))) clusterd::HttpEndpoint* clusterd_http_start(
+    const clusterd::HttpStart& start, std::string& error) {
+  try {
+    return new clusterd::MetricsServer(start);
+  } catch (const std::exception& e) {
+    error = e.what();
+  } catch (...) {
+    error = "unknown error";
+  }
+  return nullptr;
+}

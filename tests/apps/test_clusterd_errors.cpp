@@ -96,6 +96,32 @@ TEST_F(ClusterdErrors, UnwritableFilesExit73) {
   expect({"--config", f}, 73, (dir / "file") + ": exists and is not a directory");
 }
 
+// [metrics] and [http] need clusterd-http.so (apps/clusterd/http_module.hpp). A clusterd copied
+// away from its module, or beside a library that is not it, stops with 78 before joining and
+// names every place it looked.
+TEST_F(ClusterdErrors, AMissingOrForeignHttpModuleExits78) {
+  namespace fs = std::filesystem;
+  fs::create_directory(dir / "bin");
+  const std::string copy = dir / "bin/clusterd";
+  fs::copy_file(CLUSTERD_BIN, copy);
+  fs::permissions(copy, fs::perms::owner_all);
+  const auto f = conf("m.ini", "[metrics]\nlisten = 127.0.0.1:0\n");
+  Ran r = run_process({copy, "--config", f}, env(), dir.path());
+  EXPECT_EQ(r.rc, 78) << r.err;
+  EXPECT_EQ(r.err.rfind("clusterd: cannot load clusterd-http.so for [metrics]/[http]: " + (dir / "bin/clusterd-http.so") +
+                            ": no such file; ",
+                        0),
+            0u)
+      << r.err;
+  EXPECT_NE(r.err.find("/cluster/clusterd-http.so: no such file\n"), std::string::npos) << r.err;  // beside libcluster
+  EXPECT_FALSE(exists(sock("m.ini"))) << "a control socket was made before the failure";
+
+  fs::copy_file(plugin_dir() + "/cluster-tcp.so", dir / "bin/clusterd-http.so");
+  r = run_process({copy, "--config", f}, env(), dir.path());
+  EXPECT_EQ(r.rc, 78) << r.err;
+  EXPECT_NE(r.err.find((dir / "bin/clusterd-http.so") + ": not clusterd's HTTP module"), std::string::npos) << r.err;
+}
+
 TEST_F(ClusterdErrors, UsageErrorsExit64) {
   Ran r = clusterd({"--bogus"});
   EXPECT_EQ(r.rc, 64);

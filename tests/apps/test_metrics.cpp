@@ -7,7 +7,7 @@
 #include <sstream>
 
 #include "cluster/options.hpp"
-#include "metrics_server.hpp"
+#include "http_config.hpp"
 #include "metrics_text.hpp"
 
 using namespace clusterapp;
@@ -117,8 +117,16 @@ TEST(Metrics, ListenIsCheckedAtLoad) {
   EXPECT_EQ(load("[metrics]\nlisten = 127.0.0.1:9469\n").listen, "127.0.0.1:9469");
   EXPECT_EQ(load("[metrics]\nlisten = [::1]:9469\n").listen, "[::1]:9469");
   EXPECT_EQ(load("[metrics]\nlisten =\n").listen, "");
+  // Resolved at load to the numeric address the module binds: two spellings of one address
+  // compare equal, so [metrics] and [http] share a server (Processes.HttpPortInUse...).
+  EXPECT_EQ(load("[metrics]\nlisten = 127.0.0.1:9469\n").bind, "127.0.0.1:9469");
+  EXPECT_EQ(load("[metrics]\nlisten = localhost:0\n").bind, "127.0.0.1:0");  // IPv4 first, as Poco
+  EXPECT_EQ(load("[metrics]\nlisten = [::1]:9469\n").bind, "[::1]:9469");
+  EXPECT_EQ(load("[metrics]\nlisten = [0:0::1]:65535\n").bind, "[::1]:65535");
   for (const char* bad : {"[metrics]\nlisten = 127.0.0.1\n", "[metrics]\nlisten = 127.0.0.1:99999\n",
-                          "[metrics]\nport = 1\n"}) {
+                          "[metrics]\nport = 1\n", "[metrics]\nlisten = ::1:9469\n",
+                          "[metrics]\nlisten = [::1]9469\n", "[metrics]\nlisten = 127.0.0.1:http\n",
+                          "[metrics]\nlisten = 127.0.0.1:-1\n", "[metrics]\nlisten = :9469\n"}) {
     try {
       load(bad);
       ADD_FAILURE() << "accepted: " << bad;

@@ -420,6 +420,24 @@ TEST_F(Processes, HttpPortInUseExits73AndOneAddressTwoSpellingsIsOneServer) {
   EXPECT_EQ(first->wait(5000ms), 0);
 }
 
+// The HTTP endpoints are a module (apps/clusterd/http_module.hpp): an idle daemon with both off
+// does not map it, nor Poco::Net (1.1 MiB resident); one with [metrics] on maps both.
+TEST_F(Processes, TheHttpModuleIsMappedOnlyWhenAnEndpointIsOn) {
+  const auto maps = [](const Process& p) { return read_file("/proc/" + std::to_string(p.pid()) + "/maps"); };
+  auto plain = daemon(node("plain", "plain"));
+  ASSERT_FALSE(ready(sock("plain")).empty()) << plain->err();
+  EXPECT_EQ(maps(*plain).find("clusterd-http.so"), std::string::npos);
+  EXPECT_EQ(maps(*plain).find("libPocoNet"), std::string::npos);
+  auto served = daemon(node("served", "served", "[metrics]\nlisten = 127.0.0.1:0\n"));
+  ASSERT_FALSE(ready(sock("served")).empty()) << served->err();
+  EXPECT_NE(maps(*served).find("/clusterd-http.so"), std::string::npos);
+  EXPECT_NE(maps(*served).find("libPocoNet"), std::string::npos);
+  for (auto* p : {&plain, &served}) {
+    (*p)->signal(SIGTERM);
+    EXPECT_EQ((*p)->wait(5000ms), 0) << (*p)->err();
+  }
+}
+
 // [http] listen: Debian's chromium (headless) loads the status page of a live daemon; a member
 // joins and leaves, and the page's DOM shows both (its row, then a "lost" event and no row). A
 // screenshot of the page is kept as status-page.png in the test's working folder.
