@@ -26,7 +26,6 @@ namespace {
 constexpr std::size_t kReadBuffer = 64 * 1024;
 constexpr int kReadsPerWakeup = 16;    // then let other sockets run (epoll is level-triggered)
 constexpr int kAcceptsPerWakeup = 64;
-constexpr std::size_t kCompactAt = 64 * 1024;
 constexpr std::size_t kShrinkAbove = 1u << 20;
 constexpr int kUnixSendBuffer = 1 << 20;
 // Under a flood, one warning per this period says how many were held back.
@@ -314,8 +313,11 @@ void StreamTransport::filter_failed(ConnectionId id, bool handshake, const std::
   close_now(id, "handshake failed: " + error);
 }
 
+// Only once half the buffer is sent: each byte is then moved at most once on average. A fixed
+// threshold (64 KiB sent) moved all that was pending behind a full socket at every append:
+// 8 % of a sender's time at 2M msg/s (issue 17).
 void StreamTransport::compact(Conn& c) {
-  if (c.out_pos >= kCompactAt || (c.out_pos > 0 && c.out_pos * 2 >= c.out.size())) {
+  if (c.out_pos > 0 && c.out_pos * 2 >= c.out.size()) {
     c.out.erase(0, c.out_pos);
     c.out_pos = 0;
   }

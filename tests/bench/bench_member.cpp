@@ -519,7 +519,7 @@ std::string Host::command(const std::string& line, bool& quit) {
           const std::uint64_t n = b.count / threads + (t < b.count % threads ? 1 : 0);
           std::uint64_t mine = 0, bad = 0;
           while (mine < n) {
-            if (in->c->send_async(b.to, b.data, b.flags) != cluster::Queued::queued) ++bad;
+            if (in->c->send_async_copy(b.to, b.data, b.flags) != cluster::Queued::queued) ++bad;
             if ((mine++ & 255) == 0 && now_ns() >= b.deadline) break;
           }
           sent += mine;

@@ -9,6 +9,7 @@
 #include <thread>
 #include <vector>
 
+#include "cluster/stats.hpp"
 #include "memory_cluster.hpp"
 
 using namespace cluster;
@@ -165,6 +166,65 @@ TEST_F(SendAsync, ServiceHandleSendsAndIsClosedOnceTheClusterIsGone) {
   EXPECT_EQ(got.front(), "via handle");
   a.reset();
   EXPECT_EQ(to->send_async("late"), Queued::closed);
+}
+
+// send_async_copy copies: the caller may change or free its buffer as soon as the call returns.
+// Small and large (above the 1 KiB of the recycled buffers) data arrive as given, interleaved
+// in one thread's order with by-value send_async, with the flags kept (the protocol list: over
+// `t` only) and done called with the outcome.
+TEST_F(SendAsync, CopiedSendsArriveAsGivenInOrderWithTheirFlags) {
+  pair();
+  std::uint64_t t_before = 0;
+  for (const auto& p : a->stats().protocols)
+    if (p.protocol == "t") t_before = p.packets_sent;
+  test::LoopThread runner(loop);
+  std::atomic<int> done_ok{0};
+  const std::string large(4000, 'L');
+  std::vector<std::string> expected;
+  std::thread producer([&] {
+    SendFlags flags;
+    flags.protocols = {"t"};
+    std::string buffer;
+    for (int i = 0; i < 300; ++i) {
+      buffer = "copy " + std::to_string(i);
+      const std::string& data = i % 50 == 49 ? large : buffer;
+      ASSERT_EQ(a->send_async_copy(to, data, flags, [&](const SendOutcome& o) {
+        if (o.result.ok() && o.reached == 1) ++done_ok;
+      }), Queued::queued);
+      expected.push_back(data);
+      buffer.assign(buffer.size(), '#');  // ours again at once
+      if (i % 100 == 0) {
+        ASSERT_EQ(a->send_async(to, "value " + std::to_string(i)), Queued::queued);
+        expected.push_back("value " + std::to_string(i));
+      }
+    }
+  });
+  producer.join();
+  ASSERT_TRUE(wait_for([&] { return received() == expected.size(); })) << received();
+  runner.stop();
+  EXPECT_EQ(got, expected);
+  EXPECT_EQ(done_ok.load(), 300);
+  std::uint64_t over_t = 0;
+  for (const auto& p : a->stats().protocols)
+    if (p.protocol == "t") over_t = p.packets_sent;
+  EXPECT_GE(over_t - t_before, 300u) << "the copies did not go over t";
+}
+
+// The copy path shares the queue's limits and refusals: full under `fail`, closed after leave.
+TEST_F(SendAsync, CopiedSendsAreRefusedLikeTheOthers) {
+  pair(limited(2, SendQueueFull::fail));
+  test::LoopThread runner(loop);
+  pause();
+  EXPECT_EQ(a->send_async_copy(to, "1"), Queued::queued);
+  EXPECT_EQ(a->send_async(to, "2"), Queued::queued);
+  EXPECT_EQ(a->send_async_copy(to, "3"), Queued::full);
+  release();
+  ASSERT_TRUE(wait_for([&] { return received() == 2; }));
+  EXPECT_EQ(a->counters().send_queue_full, 1u);
+  a->leave();
+  EXPECT_EQ(a->send_async_copy(to, "late"), Queued::closed);
+  runner.stop();
+  EXPECT_EQ(got, (std::vector<std::string>{"1", "2"}));
 }
 
 TEST_F(SendAsync, FailPolicyRefusesWhenFull) {

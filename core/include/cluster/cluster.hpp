@@ -6,6 +6,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "cluster/event_loop.hpp"
@@ -160,6 +161,13 @@ class CLUSTER_API Cluster {
   Queued send_async(std::vector<ServicePtr> to, std::string data, SendFlags flags = {}, SendDone done = {});
   /// The same to one member, without a vector.
   Queued send_async(ServicePtr to, std::string data, SendFlags flags = {}, SendDone done = {});
+  /// The same, copying `data` (the caller keeps its buffer) and `flags`. From a host thread it
+  /// allocates nothing per message once the queue has warmed up: data up to 1 KiB goes into
+  /// buffers the loop hands back, and the protocol list into lists it hands back. The fast way
+  /// to stream small events from host threads (docs/host-apps.md, "Sends from other threads");
+  /// the by-value forms cost the caller an allocation and a free for each message.
+  Queued send_async_copy(const ServicePtr& to, std::string_view data, const SendFlags& flags = {},
+                         SendDone done = {});
   /// Sends a payload we built to one member (negotiation, fallback, failure report).
   sdk::Result send_payload(const ServicePtr& to, Payload payload, const SendFlags& flags = {});
   /// Starts a query (see QueryOptions). Throws std::invalid_argument when neither resolve nor

@@ -234,6 +234,8 @@ struct Cluster::Impl {
   void send_request(SendRequest& r);
   /// send_async: inline on the loop thread (sent, or closed once leaving), else queued.
   Queued submit_send(SendRequest&& r);
+  /// send_async_copy: from another thread straight into the queue's recycled storage.
+  Queued submit_send_copy(const ServicePtr& to, std::string_view data, const SendFlags& flags, SendDone&& done);
   bool outbox_armed = false;
   sdk::TimerId outbox_timer = 0;  ///< the zero-delay timer that flushes the outbox
   std::vector<std::function<void()>> outbox_running;  ///< spare storage for flush_outbox

@@ -68,6 +68,16 @@ Queued Cluster::send_async(ServicePtr to, std::string data, SendFlags flags, Sen
   return impl_->submit_send(SendRequest{std::move(to), {}, std::move(data), std::move(flags), std::move(done), {}});
 }
 
+Queued Cluster::Impl::submit_send_copy(const ServicePtr& to, std::string_view data, const SendFlags& flags,
+                                       SendDone&& done) {
+  if (joined && !loop_->in_loop_thread()) return send_queue->push_copy(to, data, flags, std::move(done));
+  return submit_send(SendRequest{to, {}, std::string(data), flags, std::move(done), {}});
+}
+
+Queued Cluster::send_async_copy(const ServicePtr& to, std::string_view data, const SendFlags& flags, SendDone done) {
+  return impl_->submit_send_copy(to, data, flags, std::move(done));
+}
+
 Queued Service::send_async(std::string data, std::uint64_t channel, SendDone done) {
   Queued q = Queued::closed;  // the cluster is gone (destroyed)
   life_->with([&](Cluster::Impl& im) {

@@ -14,37 +14,84 @@ constexpr std::size_t kMaxSpare = 1024;       // buffers kept for reuse (at most
 constexpr std::size_t kRecycledProtocols = 8;  // longer protocol lists are moved, not copied
 }  // namespace
 
+bool SendQueue::admit(std::unique_lock<std::mutex>& lock, Queued& refused) {
+  if (closed_) {
+    refused = Queued::closed;
+    return false;
+  }
+  if (waiting() < limit_) return true;
+  if (policy_ == SendQueueFull::fail) {
+    full_.fetch_add(1, std::memory_order_relaxed);
+    refused = Queued::full;
+    return false;
+  }
+  if (policy_ == SendQueueFull::drop_oldest && !in_.empty()) {
+    // The oldest not yet taken by the loop (what it took is being sent; when it took all,
+    // this waits as `block` does). O(n), only when shedding load.
+    dropped_.push_back(std::move(in_.front()));  // reported on the loop thread
+    in_.erase(in_.begin());
+    dropped_count_.fetch_add(1, std::memory_order_relaxed);
+    return true;
+  }
+  ++waiters_;
+  const bool room = space_.wait_for(lock, block_, [&] { return closed_ || waiting() < limit_; });
+  --waiters_;
+  if (closed_) {
+    refused = Queued::closed;
+    return false;
+  }
+  if (!room) {
+    full_.fetch_add(1, std::memory_order_relaxed);
+    refused = Queued::full;
+    return false;
+  }
+  return true;
+}
+
+bool SendQueue::scheduled_now() { return !std::exchange(scheduled_, true); }
+
 Queued SendQueue::push(SendRequest&& r) {
   bool first = false;
   CallersStorage callers;  // what the caller allocated, when copied: freed here, on its thread
   {
     std::unique_lock<std::mutex> lock(mu_);
-    if (closed_) return Queued::closed;
-    if (waiting() >= limit_) {
-      if (policy_ == SendQueueFull::fail) {
-        full_.fetch_add(1, std::memory_order_relaxed);
-        return Queued::full;
-      }
-      if (policy_ == SendQueueFull::drop_oldest && !in_.empty()) {
-        // The oldest not yet taken by the loop (what it took is being sent; when it took all,
-        // this waits as `block` does). O(n), only when shedding load.
-        dropped_.push_back(std::move(in_.front()));  // reported on the loop thread
-        in_.erase(in_.begin());
-        dropped_count_.fetch_add(1, std::memory_order_relaxed);
-      } else {
-        ++waiters_;
-        const bool room = space_.wait_for(lock, block_, [&] { return closed_ || waiting() < limit_; });
-        --waiters_;
-        if (closed_) return Queued::closed;
-        if (!room) {
-          full_.fetch_add(1, std::memory_order_relaxed);
-          return Queued::full;
-        }
-      }
-    }
+    Queued refused = Queued::closed;
+    if (!admit(lock, refused)) return refused;
     adopt(r, callers);
     in_.push_back(std::move(r));
-    first = !std::exchange(scheduled_, true);
+    first = scheduled_now();
+  }
+  if (first) loop_.post([q = shared_from_this()] { q->drain(); });
+  return Queued::queued;
+}
+
+Queued SendQueue::push_copy(const ServicePtr& to, std::string_view data, const SendFlags& flags, SendDone&& done) {
+  // Data too large for a spare buffer is copied before the lock, not under it.
+  std::string large;
+  if (data.size() > kRecycledBytes) large.assign(data);
+  bool first = false;
+  {
+    std::unique_lock<std::mutex> lock(mu_);
+    Queued refused = Queued::closed;
+    if (!admit(lock, refused)) return refused;
+    SendRequest& r = in_.emplace_back();
+    r.one = to;
+    if (!large.empty()) {
+      r.data.swap(large);
+    } else {
+      if (!spare_.empty()) {
+        r.data.swap(spare_.back());
+        spare_.pop_back();
+      }
+      r.data.assign(data);
+    }
+    if (!flags.protocols.empty() && flags.protocols.size() <= kRecycledProtocols && !spare_protocols_.empty()) {
+      r.flags.protocols.swap(spare_protocols_.back());
+      spare_protocols_.pop_back();
+    }
+    r.flags = flags;  // copy-assignment keeps the recycled list's storage: short ids, no allocation
+    r.done = std::move(done);
+    first = scheduled_now();
   }
   if (first) loop_.post([q = shared_from_this()] { q->drain(); });
   return Queued::queued;

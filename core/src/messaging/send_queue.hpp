@@ -22,6 +22,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "cluster/cluster.hpp"
@@ -50,6 +51,9 @@ class SendQueue : public std::enable_shared_from_this<SendQueue> {
 
   /// Any thread except the loop's (which sends inline): queued, full or closed.
   Queued push(SendRequest&& r);
+  /// The same for one member, copying data and flags into storage the loop handed back
+  /// (send_async_copy): no allocation once warm, unless data exceeds kRecycledBytes.
+  Queued push_copy(const ServicePtr& to, std::string_view data, const SendFlags& flags, SendDone&& done);
   /// Any thread except the loop's: runs fn on the loop thread behind every request queued so
   /// far, and waits (rethrows what fn threw). Never refused for room. False, without running
   /// fn, once the queue is closed.
@@ -62,6 +66,11 @@ class SendQueue : public std::enable_shared_from_this<SendQueue> {
   std::uint64_t dropped() const noexcept { return dropped_count_.load(std::memory_order_relaxed); }
 
  private:
+  /// Under mu_ (held by `lock`): whether one more request may be queued, waiting or shedding
+  /// as the policy says; false with the refusal in `refused` otherwise.
+  bool admit(std::unique_lock<std::mutex>& lock, Queued& refused);
+  /// Under mu_: queues the end of in_ and says whether the loop must be woken.
+  bool scheduled_now();
   void drain();  // loop thread, posted
   void run(SendRequest& r);
   static void report_dropped(std::vector<SendRequest>& dropped);
