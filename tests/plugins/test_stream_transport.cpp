@@ -248,6 +248,28 @@ TEST_P(Stream, BurstBeyondTheKernelBufferIsQueuedNotDropped) {
   EXPECT_TRUE(a.host->closed.empty());
 }
 
+// Small packets appended while the socket drains in between: the pending output is sent from
+// the front and compacted now and then (once half of it is out) while new packets join its
+// back. Every packet arrives whole and in order.
+TEST_P(Stream, PacketsQueuedWhileTheSocketDrainsArriveInOrder) {
+  auto h = make();
+  Node& a = h->start("sidA0001");
+  Node& b = h->start("sidB0002");
+  std::vector<std::string> sent;
+  // ~4 MB between two loop turns: more than the socket takes at once, so a turn leaves part
+  // of the output pending and the next packets are appended behind it.
+  for (unsigned i = 0; i < 24000; ++i) {
+    sent.push_back(make_packet("sidA0001", pattern(700 + i % 900, i)));
+    const sdk::Result r = a.proto->send(b.info(), sent.back(), {});
+    ASSERT_TRUE(r) << "packet " << i << ": " << r.message();
+    if (i % 3500 == 3499)  // the receiver reads at most 1 MiB a turn: three turns
+      for (int turn = 0; turn < 3; ++turn) h->loop.run_once(std::chrono::milliseconds(0));
+  }
+  ASSERT_TRUE(h->run_until([&] { return b.host->packets.size() == sent.size(); }, 10000ms)) << b.host->packets.size();
+  for (std::size_t i = 0; i < sent.size(); ++i) ASSERT_TRUE(b.host->packets[i].packet == sent[i]) << "packet " << i;
+  EXPECT_TRUE(a.host->closed.empty());
+}
+
 TEST_P(Stream, PeerNotReadingFailsTheSendAndClosesTheConnection) {
   auto h = make({{"max_pending_bytes", "1048576"}});
   Node& a = h->start("sidA0001");
