@@ -64,6 +64,16 @@ class SendAllocations : public test::MemoryClusterTest {
 
   void queued_sends_free_nothing_on_the_loop_thread(const SendFlags& flags);
 
+  /// One loop turn (the drain: every queued request), counting its allocations and frees.
+  void drain_counted(long& news, long& deletes) {
+    thread_news = thread_deletes = 0;
+    count_this_thread = true;
+    loop.run_once(std::chrono::milliseconds(0));
+    count_this_thread = false;
+    news = thread_news;
+    deletes = thread_deletes;
+  }
+
   /// Allocations per call of `send` (the call alone: delivery runs uncounted), after warm-up.
   template <class Send>
   double per_send(Send send) {
@@ -121,12 +131,7 @@ void SendAllocations::queued_sends_free_nothing_on_the_loop_thread(const SendFla
     std::thread([&] {
       for (int i = 0; i < kSends; ++i) ASSERT_EQ(a->send_async(to, data, flags), Queued::queued);
     }).join();
-    thread_news = thread_deletes = 0;
-    count_this_thread = true;
-    loop.run_once(std::chrono::milliseconds(0));  // the drain: every request, in one turn
-    count_this_thread = false;
-    news = thread_news;
-    deletes = thread_deletes;
+    drain_counted(news, deletes);
   };
   long news = 0, deletes = 0;
   round(news, deletes);  // warm: the queue's buffers, pools, connections
@@ -164,12 +169,7 @@ TEST_F(SendAllocations, CopiedSendsFromAHostThreadAllocateNothingThereOnceWarm) 
       count_this_thread = false;
       producer_news = thread_news;
     }).join();
-    thread_news = thread_deletes = 0;
-    count_this_thread = true;
-    loop.run_once(std::chrono::milliseconds(0));  // the drain: every request, in one turn
-    count_this_thread = false;
-    loop_news = thread_news;
-    loop_deletes = thread_deletes;
+    drain_counted(loop_news, loop_deletes);
   };
   long producer = 0, loop_deletes = 0, loop_news = 0;
   // Warm: the queue's buffers and lists, and both of its vectors (they trade places each drain).
