@@ -123,22 +123,29 @@ sdk::Result Cluster::Impl::send_to(ServiceState& s, Payload& p, const SendFlags&
   if (!p.keepalive.has()) p.keepalive = true;  // we reuse connections; reference peers honour it
   if (!run_packet_send_hooks(hook_table, p, &s.info, counters)) return sdk::Result::failure("dropped by a send hook");
 
-  // Candidates: the peer's protocols in ITS priority order, that we also run.
-  boost::container::small_vector<ProtocolSlot*, 8> order;
-  if (!via_protocol.empty())
-    if (ProtocolSlot* sl = slot(via_protocol)) order.push_back(sl);
-  for (const auto& id : s.info.protocols) {
-    ProtocolSlot* sl = slot(id);
-    if (sl == nullptr || std::find(order.begin(), order.end(), sl) != order.end()) continue;
-    if (sl->traits.multicast && (!flags.allow_multicast || beyond_our_segment(s.info))) continue;
-    if (sl->traits.local_only && !s.info.local) continue;
-    // A stream protocol whose props we have not learned yet cannot reach the peer: skip it
-    // rather than count a failure (which would make the peer recreate a healthy server).
-    if (!sl->traits.multicast && s.info.props_for(id) == nullptr) continue;
-    if (!flags.protocols.empty() && std::find(flags.protocols.begin(), flags.protocols.end(), id) == flags.protocols.end())
-      continue;
-    order.push_back(sl);
-  }
+  // Candidates: the one the packet came on, then the peer's protocols in ITS priority order that
+  // we also run. Chosen one at a time: most sends succeed at the first, and judging every
+  // protocol of the peer up front cost each message a slot and props lookup per protocol.
+  boost::container::small_vector<ProtocolSlot*, 8> tried;
+  ProtocolSlot* const via_slot = via_protocol.empty() ? nullptr : slot(via_protocol);
+  std::size_t next_id = 0;  // into s.info.protocols
+  const auto next_candidate = [&]() -> ProtocolSlot* {
+    if (via_slot != nullptr && tried.empty()) return via_slot;
+    while (next_id < s.info.protocols.size()) {
+      const std::string& id = s.info.protocols[next_id++];
+      ProtocolSlot* sl = slot(id);
+      if (sl == nullptr || std::find(tried.begin(), tried.end(), sl) != tried.end()) continue;
+      if (sl->traits.multicast && (!flags.allow_multicast || beyond_our_segment(s.info))) continue;
+      if (sl->traits.local_only && !s.info.local) continue;
+      // A stream protocol whose props we have not learned yet cannot reach the peer: skip it
+      // rather than count a failure (which would make the peer recreate a healthy server).
+      if (!sl->traits.multicast && s.info.props_for(id) == nullptr) continue;
+      if (!flags.protocols.empty() && std::find(flags.protocols.begin(), flags.protocols.end(), id) == flags.protocols.end())
+        continue;
+      return sl;
+    }
+    return nullptr;
+  };
   std::vector<std::string> failed;
   std::string last_error;  // built on failure only: most sends succeed at the first try
   // Copied on the first failure only (a send that succeeds at once needs no copy): `s` stays
@@ -148,7 +155,8 @@ sdk::Result Cluster::Impl::send_to(ServiceState& s, Payload& p, const SendFlags&
   // A protocol send hook may rewrite the packet for one protocol only: then each attempt gets
   // its own copy; without such hooks the packet is encoded as it is (no copy per message).
   const bool protocol_hooks = !hook_table.empty(HookPoint::protocol_send);
-  for (ProtocolSlot* sl : order) {
+  while (ProtocolSlot* sl = next_candidate()) {
+    tried.push_back(sl);
     Payload copy;
     Payload* attempt = &p;
     if (protocol_hooks) {
