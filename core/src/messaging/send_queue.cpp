@@ -48,7 +48,21 @@ bool SendQueue::admit(std::unique_lock<std::mutex>& lock, Queued& refused) {
   return true;
 }
 
-bool SendQueue::scheduled_now() { return !std::exchange(scheduled_, true); }
+void SendQueue::post_drain() {
+  loop_.post([q = shared_from_this()] { q->drain(); });
+}
+
+void SendQueue::take_spare(std::string& dst) {
+  if (spare_.empty()) return;
+  dst.swap(spare_.back());
+  spare_.pop_back();
+}
+
+void SendQueue::take_spare(std::vector<std::string>& dst) {
+  if (spare_protocols_.empty()) return;
+  dst.swap(spare_protocols_.back());
+  spare_protocols_.pop_back();
+}
 
 Queued SendQueue::push(SendRequest&& r) {
   bool first = false;
@@ -59,9 +73,9 @@ Queued SendQueue::push(SendRequest&& r) {
     if (!admit(lock, refused)) return refused;
     adopt(r, callers);
     in_.push_back(std::move(r));
-    first = scheduled_now();
+    first = first_to_schedule();
   }
-  if (first) loop_.post([q = shared_from_this()] { q->drain(); });
+  if (first) post_drain();
   return Queued::queued;
 }
 
@@ -79,21 +93,15 @@ Queued SendQueue::push_copy(const ServicePtr& to, std::string_view data, const S
     if (!large.empty()) {
       r.data.swap(large);
     } else {
-      if (!spare_.empty()) {
-        r.data.swap(spare_.back());
-        spare_.pop_back();
-      }
+      take_spare(r.data);
       r.data.assign(data);
     }
-    if (!flags.protocols.empty() && flags.protocols.size() <= kRecycledProtocols && !spare_protocols_.empty()) {
-      r.flags.protocols.swap(spare_protocols_.back());
-      spare_protocols_.pop_back();
-    }
+    if (!flags.protocols.empty() && flags.protocols.size() <= kRecycledProtocols) take_spare(r.flags.protocols);
     r.flags = flags;  // copy-assignment keeps the recycled list's storage: short ids, no allocation
     r.done = std::move(done);
-    first = scheduled_now();
+    first = first_to_schedule();
   }
-  if (first) loop_.post([q = shared_from_this()] { q->drain(); });
+  if (first) post_drain();
   return Queued::queued;
 }
 
@@ -113,9 +121,9 @@ bool SendQueue::call(const std::function<void()>& fn) {
     std::lock_guard<std::mutex> lock(mu_);
     if (closed_) return false;
     in_.push_back(std::move(r));
-    first = !std::exchange(scheduled_, true);
+    first = first_to_schedule();
   }
-  if (first) loop_.post([q = shared_from_this()] { q->drain(); });
+  if (first) post_drain();
   finished.get_future().get();
   return true;
 }
@@ -123,15 +131,13 @@ bool SendQueue::call(const std::function<void()>& fn) {
 void SendQueue::adopt(SendRequest& r, CallersStorage& callers) {
   if (r.data.size() <= kRecycledBytes && !spare_.empty()) {
     callers.data.swap(r.data);
-    r.data.swap(spare_.back());
-    spare_.pop_back();
+    take_spare(r.data);
     r.data.assign(callers.data);
   }
   auto& protocols = r.flags.protocols;
   if (!protocols.empty() && protocols.size() <= kRecycledProtocols && !spare_protocols_.empty()) {
     callers.protocols.swap(protocols);
-    protocols.swap(spare_protocols_.back());
-    spare_protocols_.pop_back();
+    take_spare(protocols);
     protocols.assign(callers.protocols.begin(), callers.protocols.end());  // short ids: no allocation
   }
 }
@@ -212,7 +218,7 @@ void SendQueue::drain() {
     scheduled_ = more;
     if (waiters_ > 0) space_.notify_all();
   }
-  if (more) loop_.post([q = shared_from_this()] { q->drain(); });
+  if (more) post_drain();
 }
 
 void SendQueue::close_and_flush() {

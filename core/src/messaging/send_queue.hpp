@@ -23,6 +23,7 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "cluster/cluster.hpp"
@@ -69,8 +70,13 @@ class SendQueue : public std::enable_shared_from_this<SendQueue> {
   /// Under mu_ (held by `lock`): whether one more request may be queued, waiting or shedding
   /// as the policy says; false with the refusal in `refused` otherwise.
   bool admit(std::unique_lock<std::mutex>& lock, Queued& refused);
-  /// Under mu_: queues the end of in_ and says whether the loop must be woken.
-  bool scheduled_now();
+  /// Under mu_: marks a drain as scheduled; true when none was, so the caller must post one.
+  bool first_to_schedule() { return !std::exchange(scheduled_, true); }
+  void post_drain();  // any thread, outside mu_
+  /// Under mu_: `dst` (empty) takes a spare buffer / protocol list when one is left, so that
+  /// what is then assigned to it needs no allocation.
+  void take_spare(std::string& dst);
+  void take_spare(std::vector<std::string>& dst);
   void drain();  // loop thread, posted
   void run(SendRequest& r);
   static void report_dropped(std::vector<SendRequest>& dropped);
