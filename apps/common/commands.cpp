@@ -172,6 +172,7 @@ JsonPtr status(cluster::Cluster& c) {
   counters->set("dropped_replay", static_cast<Poco::UInt64>(n.dropped_replay));
   counters->set("send_queue_full", static_cast<Poco::UInt64>(n.send_queue_full));
   counters->set("send_queue_dropped", static_cast<Poco::UInt64>(n.send_queue_dropped));
+  counters->set("send_queue_paused", static_cast<Poco::UInt64>(n.send_queue_paused));
   r->set("counters", counters);
   return r;
 }

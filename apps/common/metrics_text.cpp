@@ -124,6 +124,9 @@ std::string prometheus_text(const MetricsSnapshot& s) {
   w.sample("cluster_send_queue_full_total", k.send_queue_full);
   w.family("cluster_send_queue_dropped_total", "counter", "Queued send_async requests dropped by send_queue_full = drop_oldest.");
   w.sample("cluster_send_queue_dropped_total", k.send_queue_dropped);
+  w.family("cluster_send_queue_paused_total", "counter",
+           "Times the send queue held for a member whose transport had too much output waiting.");
+  w.sample("cluster_send_queue_paused_total", k.send_queue_paused);
   w.family("cluster_members_refused_total", "counter", "Newcomers refused because max_members were known.");
   w.sample("cluster_members_refused_total", k.refused_members);
   w.by_label("cluster_connections_closed_total", "Stream connections closed or refused to bound memory and descriptors.",

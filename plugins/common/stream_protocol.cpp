@@ -96,4 +96,8 @@ void StreamProtocol::stop() noexcept {
   started_ = false;
 }
 
+sdk::Backlog StreamProtocol::backlog(const ServiceInfo& peer) const noexcept {
+  return transport_ ? transport_->backlog(peer.uuid) : sdk::Backlog{};
+}
+
 }  // namespace cluster::transport

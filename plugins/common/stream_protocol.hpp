@@ -54,6 +54,7 @@ class StreamProtocol : public sdk::Protocol {
   void check() noexcept final;
   sdk::Result refresh() noexcept final;
   void stop() noexcept final;
+  sdk::Backlog backlog(const ServiceInfo& peer) const noexcept final;
 
  protected:
   /// May throw (out of memory): factories may throw, the host then refuses the protocol.

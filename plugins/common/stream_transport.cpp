@@ -70,6 +70,18 @@ std::size_t StreamTransport::pending_bytes(ConnectionId id) const noexcept {
   return it == conns_.end() ? 0 : it->second->out.size() - it->second->out_pos;
 }
 
+sdk::Backlog StreamTransport::backlog(std::string_view peer_uuid) const noexcept {
+  sdk::Backlog b;
+  b.limit = options_.max_pending_bytes;
+  auto bound = by_uuid_.find(peer_uuid);
+  if (bound == by_uuid_.end()) return b;
+  auto it = conns_.find(bound->second);
+  if (it == conns_.end()) return b;
+  const Conn& c = *it->second;
+  b.bytes = c.out.size() - c.out_pos + c.plain.size();
+  return b;
+}
+
 Result StreamTransport::listen(int fd) {
   stopped_ = false;
   const sdk::WatchId w = host_.loop().watch(fd, sdk::readable, [this](std::uint32_t) noexcept {

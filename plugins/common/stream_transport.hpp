@@ -126,6 +126,9 @@ class StreamTransport {
   // For tests and diagnostics.
   std::size_t connection_count() const noexcept { return conns_.size(); }
   std::size_t pending_bytes(sdk::ConnectionId conn) const noexcept;
+  /// Protocol::backlog: the output (plaintext too) waiting on the connection send() uses for
+  /// `peer_uuid`, and max_pending_bytes.
+  sdk::Backlog backlog(std::string_view peer_uuid) const noexcept;
   std::size_t inbound_count() const noexcept { return inbound_; }
   /// Connections whose filter failed before it was ready (refused handshakes).
   std::size_t handshakes_failed() const noexcept { return handshakes_failed_; }

@@ -270,6 +270,24 @@ TEST_P(Stream, PacketsQueuedWhileTheSocketDrainsArriveInOrder) {
   EXPECT_TRUE(a.host->closed.empty());
 }
 
+// Protocol::backlog (SDK 1.6), which the core's send queue holds on: what waits for the peer
+// in the connection's buffers, and max_pending_bytes as the limit.
+TEST_P(Stream, BacklogTellsWhatWaitsForThePeer) {
+  auto h = make({{"max_pending_bytes", "16777216"}});
+  Node& a = h->start("sidA0001");
+  Node& b = h->start("sidB0002");
+  EXPECT_EQ(a.proto->backlog(b.info()).bytes, 0u) << "no connection yet";
+  EXPECT_EQ(a.proto->backlog(b.info()).limit, 16777216u);
+  const std::string big = make_packet("sidA0001", pattern(1u << 20));
+  for (int i = 0; i < 8; ++i) ASSERT_TRUE(a.proto->send(b.info(), big, {}));  // the loop stands still: b reads nothing
+  const std::size_t waiting = a.proto->backlog(b.info()).bytes;
+  EXPECT_GT(waiting, 0u);
+  EXPECT_LE(waiting, 8 * big.size());
+  EXPECT_EQ(a.proto->backlog(a.info()).bytes, 0u) << "another member's backlog";
+  ASSERT_TRUE(h->run_until([&] { return b.host->packets.size() == 8; }, 10000ms)) << b.host->packets.size();
+  EXPECT_EQ(a.proto->backlog(b.info()).bytes, 0u);
+}
+
 TEST_P(Stream, PeerNotReadingFailsTheSendAndClosesTheConnection) {
   auto h = make({{"max_pending_bytes", "1048576"}});
   Node& a = h->start("sidA0001");

@@ -44,6 +44,7 @@ class MemoryProtocol final : public sdk::Protocol {
   }
   void bind(sdk::ConnectionId, std::string_view) noexcept override { note_call("bind"); }
   void close(sdk::ConnectionId) noexcept override { note_call("close"); }
+  inline sdk::Backlog backlog(const ServiceInfo& peer) const noexcept override;
   /// A call from the core while this protocol is inside host.received(): the SDK promises none.
   inline void note_call(const char* what) noexcept;
 
@@ -107,6 +108,10 @@ class MemoryNetwork {
     return it == segment.end() ? 0 : it->second;
   }
   std::vector<MemoryProtocol*> created;
+  /// What "t" says waits for a member (Protocol::backlog), by its uuid, and its limit.
+  std::map<std::string, std::size_t> backlog;
+  std::size_t backlog_limit = 1u << 20;
+  int backlog_asked = 0;
   /// Sees every packet sent (direct and multicast) from host `from`, before delivery.
   std::function<void(const std::string& from, std::string_view packet)> tap;
   int multicasts = 0;
@@ -122,6 +127,13 @@ class MemoryNetwork {
 };
 
 inline MemoryProtocol::~MemoryProtocol() { stop(); }
+
+inline sdk::Backlog MemoryProtocol::backlog(const ServiceInfo& peer) const noexcept {
+  if (id_ != "t") return {};
+  ++net_.backlog_asked;
+  auto it = net_.backlog.find(peer.uuid);
+  return {it == net_.backlog.end() ? 0 : it->second, net_.backlog_limit};
+}
 
 inline sdk::Result MemoryProtocol::start() noexcept {
   address_ = net_.bind(this);

@@ -41,6 +41,12 @@ class SendAsync : public test::MemoryClusterTest {
     loop.post([f = released.get_future().share()] { f.wait_for(5s); });
   }
   void release() { released.set_value(); }
+  // Read on the loop thread: from this one, counters() would wait behind the queued sends.
+  std::uint64_t paused() {
+    std::uint64_t n = 0;
+    loop.call([&] { n = a->counters().send_queue_paused; });
+    return n;
+  }
   static bool wait_for(const std::function<bool()>& pred, std::chrono::milliseconds limit = 5000ms) {
     const auto end = std::chrono::steady_clock::now() + limit;
     while (!pred() && std::chrono::steady_clock::now() < end) std::this_thread::sleep_for(1ms);
@@ -225,6 +231,80 @@ TEST_F(SendAsync, CopiedSendsAreRefusedLikeTheOthers) {
   EXPECT_EQ(a->send_async_copy(to, "late"), Queued::closed);
   runner.stop();
   EXPECT_EQ(got, (std::vector<std::string>{"1", "2"}));
+}
+
+// Flow control: while "t" says more than half its limit (1 MiB here) waits for the member, the
+// queue sends nothing more to anyone and fills up, so the producers meet the full policy; it
+// goes on below a quarter (not at once below half), in order, and counts one pause.
+TEST_F(SendAsync, ABackloggedMemberHoldsTheQueueUntilItsTransportDrains) {
+  pair(limited(100, SendQueueFull::fail));
+  const std::string uuid = to->uuid();
+  test::LoopThread runner(loop);
+  const auto set_backlog = [&](std::size_t bytes) { loop.call([&] { net.backlog[uuid] = bytes; }); };
+  set_backlog(600 * 1024);
+  for (int i = 0; i < 60; ++i) ASSERT_EQ(a->send_async(to, "m" + std::to_string(i)), Queued::queued);
+  ASSERT_TRUE(wait_for([&] { return paused() == 1; }));
+  int refused = 0;
+  for (int i = 60; i < 160; ++i)
+    if (a->send_async(to, "m" + std::to_string(i)) != Queued::queued) ++refused;
+  EXPECT_GT(refused, 0) << "the queue did not fill while held";
+  set_backlog(300 * 1024);  // under half, over a quarter: still held
+  std::this_thread::sleep_for(50ms);
+  EXPECT_EQ(received(), 0u) << "sent while the member was backlogged";
+  set_backlog(0);
+  ASSERT_TRUE(wait_for([&] { return received() == std::size_t(160 - refused); })) << received();
+  EXPECT_EQ(refused, 60);
+  runner.stop();
+  for (std::size_t i = 0; i < got.size(); ++i) ASSERT_EQ(got[i], "m" + std::to_string(i));
+  EXPECT_EQ(a->counters().send_queue_paused, 1u);
+  EXPECT_EQ(a->counters().send_failures, 0u);
+}
+
+// The gate is asked once per 64 KiB to one member, not per message: 2,000 small sends ask it
+// a handful of times.
+TEST_F(SendAsync, TheBacklogIsAskedOncePer64KiBToOneMember) {
+  pair();
+  test::LoopThread runner(loop);
+  int before = 0, after = 0;
+  loop.call([&] { before = net.backlog_asked; });
+  for (int i = 0; i < 2000; ++i) ASSERT_EQ(a->send_async(to, std::string(60, 'x')), Queued::queued);
+  ASSERT_TRUE(wait_for([&] { return received() == 2000; }));
+  loop.call([&] { after = net.backlog_asked; });
+  const int asked = after - before;
+  runner.stop();
+  EXPECT_GE(asked, 2);  // 120 KB: the first send and one 64 KiB later
+  EXPECT_LE(asked, 8);
+}
+
+// A member whose transport does not drain for a second is not waited for: its sends go on (its
+// transport's own limit decides), and the next ones to it are not held again until it drained.
+TEST_F(SendAsync, AMemberThatDoesNotDrainIsWaitedForOneSecondAtMost) {
+  pair();
+  const std::string uuid = to->uuid();
+  test::LoopThread runner(loop);
+  loop.call([&] { net.backlog[uuid] = 4u << 20; });
+  const std::string big(64 * 1024, 'b');  // every send is asked about
+  const auto t0 = std::chrono::steady_clock::now();
+  for (int i = 0; i < 5; ++i) ASSERT_EQ(a->send_async(to, big), Queued::queued);
+  ASSERT_TRUE(wait_for([&] { return received() == 5; }));
+  const auto waited = std::chrono::steady_clock::now() - t0;
+  EXPECT_GE(waited, 950ms);
+  EXPECT_LT(waited, 3000ms);
+  const auto t1 = std::chrono::steady_clock::now();
+  for (int i = 0; i < 5; ++i) ASSERT_EQ(a->send_async(to, big), Queued::queued);
+  ASSERT_TRUE(wait_for([&] { return received() == 10; }));
+  EXPECT_LT(std::chrono::steady_clock::now() - t1, 500ms) << "held again for a member given up on";
+  EXPECT_EQ(a->counters().send_queue_paused, 1u);
+  // Once it drained, it is waited for again.
+  loop.call([&] { net.backlog[uuid] = 0; });
+  ASSERT_EQ(a->send_async(to, big), Queued::queued);
+  ASSERT_TRUE(wait_for([&] { return received() == 11; }));
+  loop.call([&] { net.backlog[uuid] = 4u << 20; });
+  ASSERT_EQ(a->send_async(to, big), Queued::queued);
+  ASSERT_TRUE(wait_for([&] { return paused() == 2; }));
+  EXPECT_EQ(received(), 11u);
+  loop.call([&] { net.backlog[uuid] = 0; });
+  ASSERT_TRUE(wait_for([&] { return received() == 12; }));
 }
 
 TEST_F(SendAsync, FailPolicyRefusesWhenFull) {

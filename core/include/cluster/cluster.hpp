@@ -68,6 +68,7 @@ struct Counters {
   // The send queue of other threads' send_async ([cluster] send_queue_*).
   std::uint64_t send_queue_full = 0;     ///< requests refused as `full` (fail, or block timed out)
   std::uint64_t send_queue_dropped = 0;  ///< queued requests dropped by drop_oldest
+  std::uint64_t send_queue_paused = 0;   ///< times it held for a member whose transport was backlogged
 };
 
 struct SendFlags {

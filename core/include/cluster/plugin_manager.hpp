@@ -88,6 +88,8 @@ class CLUSTER_API PluginManager {
   std::uint32_t discovery_abi_minor(std::string_view name) const;
   /// Same for failure detector `name` (FailureDetector::message() needs 1.4).
   std::uint32_t failure_detector_abi_minor(std::string_view name) const;
+  /// Same for protocol `id` (Protocol::backlog() needs 1.6).
+  std::uint32_t protocol_abi_minor(std::string_view id) const;
 
   /// Creates a protocol instance; the returned object keeps its library loaded. Throws
   /// PluginError(duplicate) never; std::out_of_range for an unknown id.

@@ -234,6 +234,7 @@ Cluster::~Cluster() {
   // Plugin objects die before the plugin manager that holds their libraries.
   impl_->discoveries.clear();
   impl_->detector.reset();
+  impl_->backlog_protocols.clear();
   impl_->protocols.clear();
   impl_->hook_sets.clear();
 }
@@ -499,6 +500,7 @@ Counters Cluster::counters() const {
     if (const auto& q = impl_->send_queue) {  // atomics: producers count refusals
       c.send_queue_full = q->refused_full();
       c.send_queue_dropped = q->dropped();
+      c.send_queue_paused = q->paused();
     }
     return c;
   });

@@ -49,6 +49,7 @@ struct ProtocolSlot final : sdk::ProtocolHost {
   std::unordered_map<sdk::ConnectionId, StreamState> streams;
   std::unordered_map<sdk::ConnectionId, std::string> bound;  ///< conn -> peer uuid told to bind()
   std::uint8_t lane = 0;  ///< its index among our protocols: the sealer's replay lane
+  std::uint32_t abi_minor = 0;  ///< SDK minor of its plugin: backlog() needs 1.6
   ProtocolTraffic traffic;  ///< Cluster::stats(); counted on the loop thread
 
   sdk::EventLoop& loop() noexcept override;
@@ -232,6 +233,11 @@ struct Cluster::Impl {
   std::shared_ptr<SendQueue> send_queue;
   /// Sends an event request and calls its done (loop thread; after the receive when inside one).
   void send_request(SendRequest& r);
+  /// The send queue's gate (flow control, send_async.cpp): whether a member `r` goes to has
+  /// more output waiting in a protocol than it should; stream protocols of SDK 1.6 or later.
+  bool backlogged(const SendRequest& r);
+  bool backlogged(ServiceState& member);
+  std::vector<ProtocolSlot*> backlog_protocols;
   /// send_async: inline on the loop thread (sent, or closed once leaving), else queued.
   Queued submit_send(SendRequest&& r);
   /// send_async_copy: from another thread straight into the queue's recycled storage.

@@ -83,10 +83,12 @@ void Cluster::Impl::start() {
     }
     s->traits = s->proto->traits();
     s->lane = static_cast<std::uint8_t>(protocols.size());
+    s->abi_minor = plugins->protocol_abi_minor(id);
     if (auto r = s->proto->start(); !r) {
       stop_started();
       throw std::runtime_error("protocol '" + id + "' failed to start: " + r.message());
     }
+    if (!s->traits.datagram && s->abi_minor >= 6) backlog_protocols.push_back(s.get());
     protocols.push_back(std::move(s));
     protocol_ids.push_back(id);
   }
@@ -119,7 +121,8 @@ void Cluster::Impl::start_policies() {
   if (auto r = detector->policy->start(); !r)
     throw std::runtime_error("failure detector '" + opt.failure_detector + "' failed to start: " + r.message());
   send_queue = std::make_shared<SendQueue>(*loop_, opt.send_queue_limit, opt.send_queue_full, opt.send_queue_block_ms,
-                                           [this](SendRequest& r) { send_request(r); });
+                                           [this](SendRequest& r) { send_request(r); },
+                                           [this](const SendRequest& r) { return backlogged(r); });
   joined = true;
   // Before the discoveries' first timers: at each period, protocols repair first (a props
   // change then rides on the periodic heartbeat), as before the split.

@@ -28,6 +28,8 @@ struct ServiceState {
   bool heard_full = false;     ///< a packet with its props and tags came (else asks are retried)
   bool restored = false;       ///< tags and props restored from before a short absence
   sdk::Liveness liveness = sdk::Liveness::alive;  ///< as the failure detector last declared
+  /// Since when a protocol holds too much output for it (send queue flow control); epoch = not.
+  Clock::time_point backlogged_since{};
 };
 
 class MemberTable {

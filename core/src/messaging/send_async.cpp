@@ -51,6 +51,46 @@ void Cluster::Impl::send_request(SendRequest& r) {
   });
 }
 
+namespace {
+constexpr std::size_t kMaxHighMark = 1u << 20;  // more waiting buys no speed, only latency
+constexpr std::chrono::seconds kBacklogPatience{1};
+}  // namespace
+
+bool Cluster::Impl::backlogged(ServiceState& member) {
+  // Held above half the protocol's limit (at most 1 MiB), released below half of that: the
+  // transport has room to take what the kernel cannot yet, and each hold is worth its timer.
+  const bool was = member.backlogged_since != Clock::time_point{};
+  bool over = false;
+  for (ProtocolSlot* sl : backlog_protocols) {
+    const sdk::Backlog b = sl->proto->backlog(member.info);
+    const std::size_t high = b.limit == 0 ? kMaxHighMark : std::min(b.limit / 2, kMaxHighMark);
+    if (b.bytes > (was ? high / 2 : high)) {
+      over = true;
+      break;
+    }
+  }
+  if (!over) {
+    member.backlogged_since = {};
+    return false;
+  }
+  if (!was) member.backlogged_since = loop_->now();
+  // A member that has not read for kBacklogPatience is not waited for: the sends to it (and to
+  // everyone behind them in the queue) go on, and its transport's own limit decides.
+  return loop_->now() - member.backlogged_since < kBacklogPatience;
+}
+
+bool Cluster::Impl::backlogged(const SendRequest& r) {
+  if (backlog_protocols.empty()) return false;
+  const auto over = [&](const ServicePtr& s) {
+    ServiceState* st = s ? find(s->uuid()) : nullptr;
+    return st != nullptr && backlogged(*st);
+  };
+  if (over(r.one)) return true;
+  for (const auto& s : r.to)
+    if (over(s)) return true;
+  return false;
+}
+
 Queued Cluster::Impl::submit_send(SendRequest&& r) {
   if (!joined || loop_->in_loop_thread()) {
     if (leaving || left) return Queued::closed;

@@ -5,8 +5,8 @@
 namespace cluster {
 
 SendQueue::SendQueue(EventLoop& loop, std::size_t limit, SendQueueFull policy, std::chrono::milliseconds block,
-                     Sink sink)
-    : loop_(loop), limit_(limit), policy_(policy), block_(block), sink_(std::move(sink)) {}
+                     Sink sink, Gate gate)
+    : loop_(loop), limit_(limit), policy_(policy), block_(block), sink_(std::move(sink)), gate_(std::move(gate)) {}
 
 namespace {
 constexpr std::size_t kRecycledBytes = 1024;  // larger data is moved, not copied
@@ -184,6 +184,24 @@ void SendQueue::report_dropped(std::vector<SendRequest>& dropped) {
   dropped.clear();
 }
 
+bool SendQueue::must_wait(const SendRequest& r) {
+  if (!gate_ || r.call) return false;
+  const Service* target = r.to.empty() ? r.one.get() : nullptr;  // several members: always asked
+  if (!holding_ && target != nullptr && target == checked_ && unchecked_bytes_ < kCheckEvery) {
+    unchecked_bytes_ += r.data.size();
+    return false;
+  }
+  checked_ = target;
+  unchecked_bytes_ = r.data.size();
+  if (!gate_(r)) {
+    holding_ = false;
+    return false;
+  }
+  if (!holding_) paused_.fetch_add(1, std::memory_order_relaxed);
+  holding_ = true;
+  return true;
+}
+
 void SendQueue::drain() {
   std::vector<SendRequest> dropped;
   {
@@ -201,7 +219,12 @@ void SendQueue::drain() {
   // By index, moved out first: a done that calls leave() flushes the rest through close_and_flush.
   const std::size_t end = std::min(out_.size(), pos_ + kDrainPerTurn);
   const std::size_t from = pos_;
+  bool held = false;
   while (pos_ < end) {
+    if (must_wait(out_[pos_])) {
+      held = true;
+      break;
+    }
     SendRequest r = std::move(out_[pos_++]);
     run(r);
     if (r.data.capacity() <= kRecycledBytes && !r.data.empty()) used_.push_back(std::move(r.data));
@@ -214,11 +237,12 @@ void SendQueue::drain() {
     if (closed_) return;
     taken_ -= std::min(taken_, pos_ - from);
     recycle();  // at once: the producers' next pushes copy into them
-    more = waiting() > 0;
+    more = waiting() > 0;  // true when held: the held request waits
     scheduled_ = more;
-    if (waiters_ > 0) space_.notify_all();
+    if (waiters_ > 0) space_.notify_all();  // what was sent this turn made room, held or not
   }
-  if (more) post_drain();
+  if (held) loop_.after(kHoldPoll, [q = shared_from_this()] { q->drain(); });
+  else if (more) post_drain();
 }
 
 void SendQueue::close_and_flush() {
@@ -242,6 +266,7 @@ void SendQueue::close_and_flush() {
     run(r);
   }
   for (auto& r : rest) run(r);
+  gate_ = nullptr;
   sink_ = nullptr;  // drops the cluster pointer: a drain still posted finds nothing to do
 }
 

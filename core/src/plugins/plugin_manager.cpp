@@ -410,6 +410,10 @@ std::uint32_t PluginManager::discovery_abi_minor(std::string_view name) const {
   return impl_->discoveries.at(std::string(name)).abi_minor;
 }
 
+std::uint32_t PluginManager::protocol_abi_minor(std::string_view id) const {
+  return impl_->protocols.at(std::string(id)).abi_minor;
+}
+
 std::uint32_t PluginManager::failure_detector_abi_minor(std::string_view name) const {
   return impl_->failure_detectors.at(std::string(name)).abi_minor;
 }

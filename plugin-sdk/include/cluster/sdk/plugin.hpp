@@ -22,7 +22,7 @@ namespace cluster::sdk {
 
 /// Another major is refused; a newer minor than the host's is refused (OBS rule).
 inline constexpr std::uint32_t kAbiMajor = 1;
-inline constexpr std::uint32_t kAbiMinor = 5;
+inline constexpr std::uint32_t kAbiMinor = 6;
 
 #if defined(__SANITIZE_ADDRESS__)
 #define CLUSTER_SDK_ASAN "+asan"

@@ -3,6 +3,7 @@
 // pings); a protocol only opens, accepts, sends, closes and advertises its props.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -29,6 +30,12 @@ struct ProtocolTraits {
   bool local_only = false;  ///< reaches only members on this host (never tried for remote ones)
   bool datagram = false;    ///< every read is whole packets (else a byte stream to reassemble)
   bool multicast = false;   ///< reaches every member at once: heartbeats, discovery, broadcasts
+};
+
+/// Output waiting in a protocol for one peer (Protocol::backlog, SDK 1.6).
+struct Backlog {
+  std::size_t bytes = 0;  ///< accepted by send(), not yet taken by the kernel
+  std::size_t limit = 0;  ///< send() fails past it (e.g. max_pending_bytes); 0 = no bound
 };
 
 /// Cluster-wide settings a protocol may need (from the [cluster] section).
@@ -120,6 +127,14 @@ class Protocol {
   virtual Result refresh() noexcept { return Result::success(); }
   /// Closes everything. No host call may follow.
   virtual void stop() noexcept = 0;
+  /// (SDK 1.6; added last, so plugins built against 1.5 keep their layout, and the host asks
+  /// only plugins built against 1.6 or later.) What send() accepted for `peer` and the kernel
+  /// has not taken yet, and the bound past which send() fails. The core's send queue (sends
+  /// from host threads) holds its next request to `peer` while bytes exceed half of limit (at
+  /// most 1 MiB), so a reader slower than its senders slows them instead of losing packets.
+  /// Loop thread; cheap (it runs about once per 64 KiB sent to a peer); calls nothing back.
+  /// Datagram protocols keep the default: nothing waits.
+  virtual Backlog backlog(const ServiceInfo& /*peer*/) const noexcept { return {}; }
 };
 
 }  // namespace cluster::sdk
