@@ -14,7 +14,7 @@ constexpr std::size_t kMaxSpare = 1024;       // buffers kept for reuse (at most
 constexpr std::size_t kRecycledProtocols = 8;  // longer protocol lists are moved, not copied
 }  // namespace
 
-bool SendQueue::admit(std::unique_lock<std::mutex>& lock, Queued& refused) {
+bool SendQueue::admit(std::unique_lock<AdaptiveMutex>& lock, Queued& refused) {
   if (closed_) {
     refused = Queued::closed;
     return false;
@@ -68,7 +68,7 @@ Queued SendQueue::push(SendRequest&& r) {
   bool first = false;
   CallersStorage callers;  // what the caller allocated, when copied: freed here, on its thread
   {
-    std::unique_lock<std::mutex> lock(mu_);
+    std::unique_lock<AdaptiveMutex> lock(mu_);
     Queued refused = Queued::closed;
     if (!admit(lock, refused)) return refused;
     adopt(r, callers);
@@ -85,7 +85,7 @@ Queued SendQueue::push_copy(const ServicePtr& to, std::string_view data, const S
   if (data.size() > kRecycledBytes) large.assign(data);
   bool first = false;
   {
-    std::unique_lock<std::mutex> lock(mu_);
+    std::unique_lock<AdaptiveMutex> lock(mu_);
     Queued refused = Queued::closed;
     if (!admit(lock, refused)) return refused;
     SendRequest& r = in_.emplace_back();
@@ -118,7 +118,7 @@ bool SendQueue::call(const std::function<void()>& fn) {
   };
   bool first = false;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    std::lock_guard<AdaptiveMutex> lock(mu_);
     if (closed_) return false;
     in_.push_back(std::move(r));
     first = first_to_schedule();
@@ -205,7 +205,7 @@ bool SendQueue::must_wait(const SendRequest& r) {
 void SendQueue::drain() {
   std::vector<SendRequest> dropped;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    std::lock_guard<AdaptiveMutex> lock(mu_);
     if (closed_) return;  // close_and_flush took everything
     if (pos_ == out_.size()) {  // the last batch is sent: take everything waiting
       out_.clear();             // keeps its capacity, as in_ keeps out_'s
@@ -233,7 +233,7 @@ void SendQueue::drain() {
   }
   bool more = false;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    std::lock_guard<AdaptiveMutex> lock(mu_);
     if (closed_) return;
     taken_ -= std::min(taken_, pos_ - from);
     recycle();  // at once: the producers' next pushes copy into them
@@ -248,7 +248,7 @@ void SendQueue::drain() {
 void SendQueue::close_and_flush() {
   std::vector<SendRequest> rest, dropped;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    std::lock_guard<AdaptiveMutex> lock(mu_);
     if (closed_) return;
     closed_ = true;
     flushing_ = true;

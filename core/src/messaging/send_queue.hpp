@@ -34,6 +34,7 @@
 #include <vector>
 
 #include "cluster/cluster.hpp"
+#include "messaging/adaptive_mutex.hpp"
 
 namespace cluster {
 
@@ -83,7 +84,7 @@ class SendQueue : public std::enable_shared_from_this<SendQueue> {
  private:
   /// Under mu_ (held by `lock`): whether one more request may be queued, waiting or shedding
   /// as the policy says; false with the refusal in `refused` otherwise.
-  bool admit(std::unique_lock<std::mutex>& lock, Queued& refused);
+  bool admit(std::unique_lock<AdaptiveMutex>& lock, Queued& refused);
   /// Under mu_: marks a drain as scheduled; true when none was, so the caller must post one.
   bool first_to_schedule() { return !std::exchange(scheduled_, true); }
   void post_drain();  // any thread, outside mu_
@@ -114,8 +115,8 @@ class SendQueue : public std::enable_shared_from_this<SendQueue> {
   Sink sink_;  // loop thread only; empty once closed
   Gate gate_;  // likewise
 
-  std::mutex mu_;
-  std::condition_variable space_;
+  AdaptiveMutex mu_;
+  std::condition_variable_any space_;
   int waiters_ = 0;
   std::vector<SendRequest> in_;  // waiting to be taken by the loop
   std::size_t taken_ = 0;        // taken into out_, not sent yet: counts against the limit
