@@ -4,7 +4,10 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <cstdlib>
+#include <functional>
+#include <mutex>
 #include <new>
 #include <string>
 #include <thread>
@@ -44,6 +47,47 @@ void operator delete[](void* p, std::size_t) noexcept { operator delete(p); }
 using namespace cluster;
 
 namespace {
+
+/// One host thread that runs what it is given, one at a time: a thread keeps its send lane,
+/// so warming and measuring must happen on the same thread.
+class HostThread {
+ public:
+  HostThread() : thread_([this] { serve(); }) {}
+  ~HostThread() {
+    run({});
+    thread_.join();
+  }
+  /// Runs fn there and waits; an empty fn ends the thread.
+  void run(std::function<void()> fn) {
+    std::unique_lock<std::mutex> lock(mu_);
+    job_ = std::move(fn);
+    stop_ = !job_;
+    pending_ = true;
+    cv_.notify_all();
+    cv_.wait(lock, [&] { return !pending_; });
+  }
+
+ private:
+  void serve() {
+    std::unique_lock<std::mutex> lock(mu_);
+    for (;;) {
+      cv_.wait(lock, [&] { return pending_; });
+      if (stop_) {
+        pending_ = false;
+        cv_.notify_all();
+        return;
+      }
+      job_();
+      pending_ = false;
+      cv_.notify_all();
+    }
+  }
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::function<void()> job_;
+  bool pending_ = false, stop_ = false;
+  std::thread thread_;
+};
 
 class SendAllocations : public test::MemoryClusterTest {
  protected:
@@ -127,10 +171,11 @@ TEST_F(SendAllocations, QueuedSendsFromAHostThreadAreNotFreedOnTheLoopThread) {
 
 void SendAllocations::queued_sends_free_nothing_on_the_loop_thread(const SendFlags& flags) {
   constexpr int kSends = 500;
+  HostThread host;
   const auto round = [&](long& news, long& deletes) {
-    std::thread([&] {
+    host.run([&] {
       for (int i = 0; i < kSends; ++i) ASSERT_EQ(a->send_async(to, data, flags), Queued::queued);
-    }).join();
+    });
     drain_counted(news, deletes);
   };
   long news = 0, deletes = 0;
@@ -155,8 +200,9 @@ TEST_F(SendAllocations, CopiedSendsFromAHostThreadAllocateNothingThereOnceWarm) 
   constexpr int kSends = 500;
   SendFlags flags;
   flags.protocols = {"t"};
+  HostThread host;
   const auto round = [&](bool copy, long& producer_news, long& loop_deletes, long& loop_news) {
-    std::thread([&] {
+    host.run([&] {
       thread_news = thread_deletes = 0;
       count_this_thread = true;
       for (int i = 0; i < kSends; ++i) {
@@ -168,7 +214,7 @@ TEST_F(SendAllocations, CopiedSendsFromAHostThreadAllocateNothingThereOnceWarm) 
       }
       count_this_thread = false;
       producer_news = thread_news;
-    }).join();
+    });
     drain_counted(loop_news, loop_deletes);
   };
   long producer = 0, loop_deletes = 0, loop_news = 0;

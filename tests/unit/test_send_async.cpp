@@ -307,6 +307,24 @@ TEST_F(SendAsync, AMemberThatDoesNotDrainIsWaitedForOneSecondAtMost) {
   ASSERT_TRUE(wait_for([&] { return received() == 12; }));
 }
 
+// Threads spread over lanes, each with its own send_queue_limit (a thread keeps its lane, and
+// so its order): one thread's full lane does not refuse another thread's sends.
+TEST_F(SendAsync, AThreadsFullLaneDoesNotRefuseAnotherThread) {
+  pair(limited(2, SendQueueFull::fail));
+  test::LoopThread runner(loop);
+  pause();
+  std::thread([&] {
+    EXPECT_EQ(a->send_async(to, "a1"), Queued::queued);
+    EXPECT_EQ(a->send_async(to, "a2"), Queued::queued);
+    EXPECT_EQ(a->send_async(to, "a3"), Queued::full);
+  }).join();
+  std::thread([&] { EXPECT_EQ(a->send_async(to, "b1"), Queued::queued); }).join();
+  release();
+  ASSERT_TRUE(wait_for([&] { return received() == 3; }));
+  runner.stop();
+  EXPECT_EQ(a->counters().send_queue_full, 1u);
+}
+
 TEST_F(SendAsync, FailPolicyRefusesWhenFull) {
   pair(limited(8, SendQueueFull::fail));
   test::LoopThread runner(loop);

@@ -77,9 +77,9 @@ struct CLUSTER_API Options {
   /// against forged heartbeats with fresh sids: without the auth hook set, anyone on the segment
   /// can announce members.
   std::size_t max_members = 16384;
-  // Sends from other threads (Cluster::send_async; docs/host-apps.md): they wait in one
-  // bounded queue per cluster until the loop sends them.
-  /// Requests queued at most (all threads together).
+  // Sends from other threads (Cluster::send_async; docs/host-apps.md): they wait in bounded
+  // queues (4 lanes per cluster; a thread always uses the same lane) until the loop sends them.
+  /// Requests queued at most per lane (threads spread over 4 lanes: at most 4x this in all).
   std::size_t send_queue_limit = 65536;
   /// What a producer meets at the limit: block (wait for room, at most send_queue_block_ms,
   /// then `full`), fail (`full` at once) or drop_oldest (the oldest queued request is dropped

@@ -497,10 +497,10 @@ HookId Cluster::hook(HookPoint point, std::string name, HookFn fn, int order, st
 Counters Cluster::counters() const {
   return impl_->on_loop([&] {
     Counters c = impl_->counters;
-    if (const auto& q = impl_->send_queue) {  // atomics: producers count refusals
-      c.send_queue_full = q->refused_full();
-      c.send_queue_dropped = q->dropped();
-      c.send_queue_paused = q->paused();
+    for (const auto& q : impl_->send_queues) {  // atomics: producers count refusals
+      c.send_queue_full += q->refused_full();
+      c.send_queue_dropped += q->dropped();
+      c.send_queue_paused += q->paused();
     }
     return c;
   });

@@ -120,9 +120,11 @@ void Cluster::Impl::start_policies() {
   if (!detector->policy) throw std::runtime_error("failure detector '" + opt.failure_detector + "' could not be created");
   if (auto r = detector->policy->start(); !r)
     throw std::runtime_error("failure detector '" + opt.failure_detector + "' failed to start: " + r.message());
-  send_queue = std::make_shared<SendQueue>(*loop_, opt.send_queue_limit, opt.send_queue_full, opt.send_queue_block_ms,
-                                           [this](SendRequest& r) { send_request(r); },
-                                           [this](const SendRequest& r) { return backlogged(r); });
+  send_queues.clear();
+  for (std::size_t i = 0; i < kSendLanes; ++i)
+    send_queues.push_back(std::make_shared<SendQueue>(
+        *loop_, opt.send_queue_limit, opt.send_queue_full, opt.send_queue_block_ms,
+        [this](SendRequest& r) { send_request(r); }, [this](const SendRequest& r) { return backlogged(r); }));
   joined = true;
   // Before the discoveries' first timers: at each period, protocols repair first (a props
   // change then rides on the periodic heartbeat), as before the split.
@@ -216,7 +218,7 @@ void Cluster::Impl::leave() {
     // which leaving clears): stopping protocols there is the documented exception anyway.
     const int was_receiving = std::exchange(receiving, 0);
     // Sends accepted from other threads go out before the goodbye; later ones are refused.
-    if (send_queue) send_queue->close_and_flush();
+    for (const auto& q : send_queues) q->close_and_flush();
     stop_discoveries();  // they say goodbye (the beacon multicasts a disconnect)
     receiving = was_receiving;
   }

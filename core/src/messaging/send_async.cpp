@@ -1,4 +1,5 @@
 // Cluster::send_async: inline on the loop thread, through the SendQueue from any other.
+#include <atomic>
 #include <string>
 
 #include <boost/container/small_vector.hpp>
@@ -91,13 +92,19 @@ bool Cluster::Impl::backlogged(const SendRequest& r) {
   return false;
 }
 
+SendQueue* Cluster::Impl::send_lane() const {
+  static std::atomic<unsigned> threads{0};
+  thread_local const unsigned mine = threads.fetch_add(1, std::memory_order_relaxed);
+  return send_queues.empty() ? nullptr : send_queues[mine % send_queues.size()].get();
+}
+
 Queued Cluster::Impl::submit_send(SendRequest&& r) {
   if (!joined || loop_->in_loop_thread()) {
     if (leaving || left) return Queued::closed;
     send_request(r);
     return Queued::sent;
   }
-  return send_queue->push(std::move(r));
+  return send_lane()->push(std::move(r));
 }
 
 Queued Cluster::send_async(std::vector<ServicePtr> to, std::string data, SendFlags flags, SendDone done) {
@@ -110,7 +117,7 @@ Queued Cluster::send_async(ServicePtr to, std::string data, SendFlags flags, Sen
 
 Queued Cluster::Impl::submit_send_copy(const ServicePtr& to, std::string_view data, const SendFlags& flags,
                                        SendDone&& done) {
-  if (joined && !loop_->in_loop_thread()) return send_queue->push_copy(to, data, flags, std::move(done));
+  if (joined && !loop_->in_loop_thread()) return send_lane()->push_copy(to, data, flags, std::move(done));
   return submit_send(SendRequest{to, {}, std::string(data), flags, std::move(done), {}});
 }
 
