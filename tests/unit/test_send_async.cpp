@@ -217,6 +217,38 @@ TEST_F(SendAsync, CopiedSendsArriveAsGivenInOrderWithTheirFlags) {
 }
 
 // The copy path shares the queue's limits and refusals: full under `fail`, closed after leave.
+// A copied send takes a member handle the loop handed back when it is the same member: sends
+// that alternate between two members, and runs to one then the other, each reach their own.
+TEST_F(SendAsync, CopiedSendsToAlternatingMembersReachEachTheirOwn) {
+  pair();
+  auto c = member(fast({"other"}));
+  std::vector<std::string> got_c;
+  c->hook(HookPoint::event, "record", [&](HookContext& ctx) {
+    std::lock_guard<std::mutex> lock(mu);
+    got_c.push_back(ctx.payload->data.value_or(""));
+    return Verdict::pass;
+  });
+  ASSERT_TRUE(run_until([&] { return a->resolve({"other"}).size() == 1; }));
+  const ServicePtr other = a->resolve({"other"}).front();
+  ASSERT_TRUE(run_until([&] { return !other->proto_props("t").empty(); }));
+  test::LoopThread runner(loop);
+  std::thread([&] {
+    for (int i = 0; i < 3000; ++i) {
+      const bool to_b = i < 1000 ? i % 2 == 0 : i < 2000;  // alternating, then runs of 1,000
+      ASSERT_EQ(a->send_async_copy(to_b ? to : other, (to_b ? "b" : "c") + std::to_string(i)), Queued::queued);
+    }
+  }).join();
+  ASSERT_TRUE(wait_for([&] {
+    std::lock_guard<std::mutex> lock(mu);
+    return got.size() + got_c.size() == 3000;
+  }));
+  runner.stop();
+  EXPECT_EQ(got.size(), 1500u);
+  EXPECT_EQ(got_c.size(), 1500u);
+  for (const auto& s : got) EXPECT_EQ(s[0], 'b') << s;
+  for (const auto& s : got_c) EXPECT_EQ(s[0], 'c') << s;
+}
+
 TEST_F(SendAsync, CopiedSendsAreRefusedLikeTheOthers) {
   pair(limited(2, SendQueueFull::fail));
   test::LoopThread runner(loop);

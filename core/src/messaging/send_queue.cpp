@@ -89,7 +89,12 @@ Queued SendQueue::push_copy(const ServicePtr& to, std::string_view data, const S
     Queued refused = Queued::closed;
     if (!admit(lock, refused)) return refused;
     SendRequest& r = in_.emplace_back();
-    r.one = to;
+    if (!spare_ones_.empty() && spare_ones_.back() == to) {
+      r.one = std::move(spare_ones_.back());
+      spare_ones_.pop_back();
+    } else {
+      r.one = to;
+    }
     if (!large.empty()) {
       r.data.swap(large);
     } else {
@@ -149,6 +154,9 @@ void SendQueue::recycle() {
   for (auto& p : used_protocols_)
     if (spare_protocols_.size() < kMaxSpare) spare_protocols_.push_back(std::move(p));
   used_protocols_.clear();
+  for (auto& o : used_ones_)
+    if (spare_ones_.size() < kMaxSpare) spare_ones_.push_back(std::move(o));
+  // used_ones_ keeps the excess: drain releases it after unlocking (a last reference may go).
 }
 
 void SendQueue::run(SendRequest& r) {
@@ -230,6 +238,7 @@ void SendQueue::drain() {
     if (r.data.capacity() <= kRecycledBytes && !r.data.empty()) used_.push_back(std::move(r.data));
     if (!r.flags.protocols.empty() && r.flags.protocols.capacity() <= kRecycledProtocols)
       used_protocols_.push_back(std::move(r.flags.protocols));
+    if (r.one) used_ones_.push_back(std::move(r.one));
   }
   bool more = false;
   {
@@ -241,12 +250,14 @@ void SendQueue::drain() {
     scheduled_ = more;
     if (waiters_ > 0) space_.notify_all();  // what was sent this turn made room, held or not
   }
+  used_ones_.clear();
   if (held) loop_.after(kHoldPoll, [q = shared_from_this()] { q->drain(); });
   else if (more) post_drain();
 }
 
 void SendQueue::close_and_flush() {
   std::vector<SendRequest> rest, dropped;
+  std::vector<ServicePtr> ones;  // released after the lock
   {
     std::lock_guard<AdaptiveMutex> lock(mu_);
     if (closed_) return;
@@ -256,6 +267,7 @@ void SendQueue::close_and_flush() {
     taken_ = 0;
     spare_.clear();
     spare_protocols_.clear();
+    ones.swap(spare_ones_);
     dropped.swap(dropped_);
     space_.notify_all();
   }
