@@ -199,6 +199,7 @@ TEST_F(Commands, StatusAndBadRequests) {
   EXPECT_EQ(s->getValue<std::string>("uuid"), a->uuid());
   EXPECT_EQ(s->getValue<Poco::UInt64>("members"), 2u);
   EXPECT_GT(s->getObject("counters")->getValue<Poco::UInt64>("received"), 0u);
+  EXPECT_EQ(s->getObject("counters")->getValue<Poco::UInt64>("send_queue_paused"), 0u);  // flow control
   EXPECT_EQ(error_of(*a, R"({"cmd":"fly"})"), "unknown command 'fly'");
   EXPECT_EQ(error_of(*a, R"({"command":"members"})"), "'cmd' is missing");
   EXPECT_EQ(error_of(*a, R"({"cmd":5})"), "'cmd' must be a string");

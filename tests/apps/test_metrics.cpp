@@ -29,6 +29,7 @@ TEST(Metrics, EveryFamilyHasHelpAndTypeAndEverySampleAFamily) {
   s.counters.received = 7;
   s.counters.dropped_label = 3;
   s.counters.probes_sent = 11;
+  s.counters.send_queue_paused = 6;
   s.version = "0.1.0";
   s.uuid = "ab\"c\\d@host";
   s.discovered = {{"multicast", 4}, {"seeds", 1}};
@@ -42,6 +43,7 @@ TEST(Metrics, EveryFamilyHasHelpAndTypeAndEverySampleAFamily) {
   EXPECT_NE(text.find("cluster_packets_received_total 7\n"), std::string::npos) << text;
   EXPECT_NE(text.find("cluster_packets_dropped_total{reason=\"label\"} 3\n"), std::string::npos) << text;
   EXPECT_NE(text.find("cluster_detector_events_total{event=\"probe\"} 11\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("cluster_send_queue_paused_total 6\n"), std::string::npos) << text;
   EXPECT_NE(text.find("uuid=\"ab\\\"c\\\\d@host\""), std::string::npos) << text;
   EXPECT_NE(text.find("cluster_discovered_total{how=\"multicast\"} 4\n"), std::string::npos) << text;
   EXPECT_NE(text.find("cluster_lost_total{reason=\"left\"} 2\n"), std::string::npos) << text;
